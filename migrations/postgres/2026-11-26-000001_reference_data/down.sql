@@ -1,0 +1,3 @@
+DROP TABLE programme_rules;
+DROP TABLE categories;
+DROP TABLE sectors;

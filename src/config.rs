@@ -1,0 +1,446 @@
+//! Layered configuration: built-in defaults, then an optional `dtspp.toml`, then environment
+//! variables. Every value is parsed and checked once, here, and an invalid one stops start-up
+//! with one line naming the variable (or file key) at fault. Secrets never reach a log.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+
+use lettre::message::Mailbox;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::db::DatabaseTarget;
+
+/// The JWT secret used when none is configured. Development only: production refuses it.
+pub const DEVELOPMENT_JWT_SECRET: &str = "dtspp-development-only-secret-never-use-in-production";
+
+/// The configuration file read when `--config` is not given, if it exists.
+pub const DEFAULT_CONFIG_FILE: &str = "dtspp.toml";
+
+/// Each setting: its environment variable, its key in the configuration file, and its meaning.
+pub const SETTINGS: &[(&str, &str, &str)] = &[
+    ("DTSPP_BIND", "bind", "address and port to listen on"),
+    ("DATABASE_URL", "database_url", "postgres://…, sqlite://PATH or a bare SQLite path"),
+    ("DTSPP_DB_POOL_SIZE", "db_pool_size", "maximum pooled database connections"),
+    ("DTSPP_ENV", "env", "development or production"),
+    ("DTSPP_JWT_SECRET", "jwt_secret", "HS256 signing secret"),
+    ("DTSPP_LOG", "log", "log filter, in tracing's EnvFilter syntax"),
+    ("DTSPP_LOG_FORMAT", "log_format", "pretty or json"),
+    ("DTSPP_SMTP_URL", "smtp_url", "SMTP server URL"),
+    ("DTSPP_MAIL_FROM", "mail_from", "sender address of outgoing mail"),
+    ("DTSPP_CORS_ORIGINS", "cors_origins", "comma-separated allowed browser origins"),
+];
+
+/// Development or production. Production refuses unsafe defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable, coloured when on a terminal.
+    Pretty,
+    /// One JSON object per line, with the request span's fields.
+    Json,
+}
+
+/// The validated configuration of one process.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub bind: SocketAddr,
+    pub database: DatabaseTarget,
+    pub db_pool_size: u32,
+    pub environment: Environment,
+    pub jwt_secret: SecretString,
+    pub log_filter: String,
+    pub log_format: LogFormat,
+    pub smtp_url: Option<SecretString>,
+    pub mail_from: Mailbox,
+    pub cors_origins: Vec<String>,
+}
+
+/// A setting that cannot be used, named by where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration: {origin}: {message}")]
+pub struct ConfigError {
+    /// The environment variable, file key or file at fault.
+    pub origin: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(origin: impl fmt::Display, message: impl Into<String>) -> Self {
+        ConfigError { origin: origin.to_string(), message: message.into() }
+    }
+}
+
+/// Where a raw value was found.
+enum Origin<'a> {
+    Env(&'static str),
+    File { key: &'static str, path: &'a Path },
+}
+
+impl fmt::Display for Origin<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Env(var) => f.write_str(var),
+            Origin::File { key, path } => write!(f, "`{key}` in {}", path.display()),
+        }
+    }
+}
+
+/// The raw layers: the file's values and an environment lookup.
+struct Layers<'a> {
+    file: BTreeMap<String, String>,
+    file_path: &'a Path,
+    env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl Layers<'_> {
+    /// Parses one setting from the highest layer that has it; `None` when no layer does.
+    fn get<T>(
+        &self,
+        var: &'static str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<Option<T>, ConfigError> {
+        let key = key_of(var);
+        let found = match (self.env)(var) {
+            Some(value) => Some((value, Origin::Env(var))),
+            None => self
+                .file
+                .get(key)
+                .map(|value| (value.clone(), Origin::File { key, path: self.file_path })),
+        };
+        match found {
+            None => Ok(None),
+            Some((raw, origin)) => parse(raw.trim()).map(Some).map_err(|m| ConfigError::new(origin, m)),
+        }
+    }
+}
+
+fn key_of(var: &str) -> &'static str {
+    SETTINGS.iter().find(|(v, _, _)| *v == var).map_or("", |(_, key, _)| key)
+}
+
+impl Settings {
+    /// Loads the configuration from the process environment and, if present, the file at
+    /// `config_file` (default `dtspp.toml`; an explicitly named file must exist).
+    pub fn load(config_file: Option<&Path>) -> Result<Settings, ConfigError> {
+        Settings::load_from(config_file, &|var| std::env::var(var).ok())
+    }
+
+    /// Loads the configuration with `env` standing in for the process environment.
+    pub fn load_from(
+        config_file: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Settings, ConfigError> {
+        match config_file {
+            Some(path) => Settings::from_layers(path, true, env),
+            None => Settings::from_layers(Path::new(DEFAULT_CONFIG_FILE), false, env),
+        }
+    }
+
+    fn from_layers(
+        file_path: &Path,
+        required: bool,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Settings, ConfigError> {
+        let layers = Layers { file: read_file(file_path, required)?, file_path, env };
+
+        let environment = layers.get("DTSPP_ENV", parse_environment)?.unwrap_or(Environment::Development);
+        let production = environment == Environment::Production;
+
+        let jwt_secret = layers.get("DTSPP_JWT_SECRET", |s| parse_jwt_secret(s, production))?;
+        let jwt_secret = match jwt_secret {
+            Some(secret) => secret,
+            None if production => {
+                return Err(ConfigError::new(
+                    "DTSPP_JWT_SECRET",
+                    "must be set in production (at least 32 random characters)",
+                ));
+            }
+            None => SecretString::from(DEVELOPMENT_JWT_SECRET),
+        };
+
+        let smtp_url = layers.get("DTSPP_SMTP_URL", parse_smtp_url)?;
+        if production && smtp_url.is_none() {
+            return Err(ConfigError::new(
+                "DTSPP_SMTP_URL",
+                "must be set in production, so that no email is silently kept on local disk",
+            ));
+        }
+
+        Ok(Settings {
+            bind: layers.get("DTSPP_BIND", parse_bind)?.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080))),
+            database: match layers.get("DATABASE_URL", parse_database_url)? {
+                Some(target) => target,
+                None => DatabaseTarget::Sqlite { path: PathBuf::from("./var/dtspp.db") },
+            },
+            db_pool_size: layers.get("DTSPP_DB_POOL_SIZE", parse_pool_size)?.unwrap_or(10),
+            environment,
+            jwt_secret,
+            log_filter: layers.get("DTSPP_LOG", parse_log_filter)?.unwrap_or_else(|| "info".to_owned()),
+            log_format: layers.get("DTSPP_LOG_FORMAT", parse_log_format)?.unwrap_or(if production {
+                LogFormat::Json
+            } else {
+                LogFormat::Pretty
+            }),
+            smtp_url,
+            mail_from: match layers.get("DTSPP_MAIL_FROM", parse_mailbox)? {
+                Some(mailbox) => mailbox,
+                None => parse_mailbox("DTSPP <no-reply@dtspp.localhost>").map_err(|m| ConfigError::new("DTSPP_MAIL_FROM", m))?,
+            },
+            cors_origins: layers.get("DTSPP_CORS_ORIGINS", parse_cors_origins)?.unwrap_or_default(),
+        })
+    }
+
+    /// Whether this process runs in production mode.
+    pub fn is_production(&self) -> bool {
+        self.environment == Environment::Production
+    }
+}
+
+/// Reads the TOML file into raw strings per known key; refuses unknown keys.
+fn read_file(path: &Path, required: bool) -> Result<BTreeMap<String, String>, ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => return Ok(BTreeMap::new()),
+        Err(e) => return Err(ConfigError::new(path.display(), format!("cannot read: {e}"))),
+    };
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| ConfigError::new(path.display(), e.message().to_owned()))?;
+    let mut values = BTreeMap::new();
+    for (key, value) in table {
+        if !SETTINGS.iter().any(|(_, k, _)| *k == key) {
+            let known: Vec<&str> = SETTINGS.iter().map(|(_, k, _)| *k).collect();
+            return Err(ConfigError::new(
+                format!("`{key}` in {}", path.display()),
+                format!("unknown setting; known settings are {}", known.join(", ")),
+            ));
+        }
+        let raw = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            toml::Value::Array(items) => items
+                .iter()
+                .map(|item| item.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| {
+                    ConfigError::new(format!("`{key}` in {}", path.display()), "must be a list of strings")
+                })?
+                .join(","),
+            _ => {
+                return Err(ConfigError::new(
+                    format!("`{key}` in {}", path.display()),
+                    "must be a string or a number",
+                ));
+            }
+        };
+        values.insert(key, raw);
+    }
+    Ok(values)
+}
+
+fn parse_environment(s: &str) -> Result<Environment, String> {
+    match s {
+        "development" => Ok(Environment::Development),
+        "production" => Ok(Environment::Production),
+        _ => Err(format!("must be `development` or `production`, not {s:?}")),
+    }
+}
+
+fn parse_jwt_secret(s: &str, production: bool) -> Result<SecretString, String> {
+    if s.is_empty() {
+        return Err("must not be empty".to_owned());
+    }
+    if production && s == DEVELOPMENT_JWT_SECRET {
+        return Err("is the built-in development secret, which production refuses".to_owned());
+    }
+    if production && s.len() < 32 {
+        return Err("must be at least 32 characters in production".to_owned());
+    }
+    Ok(SecretString::from(s))
+}
+
+fn parse_bind(s: &str) -> Result<SocketAddr, String> {
+    s.parse().map_err(|_| format!("must be an address and port such as 127.0.0.1:8080, not {s:?}"))
+}
+
+fn parse_database_url(s: &str) -> Result<DatabaseTarget, String> {
+    DatabaseTarget::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_pool_size(s: &str) -> Result<u32, String> {
+    match s.parse::<u32>() {
+        Ok(n) if (1..=1000).contains(&n) => Ok(n),
+        _ => Err(format!("must be a whole number from 1 to 1000, not {s:?}")),
+    }
+}
+
+fn parse_log_filter(s: &str) -> Result<String, String> {
+    tracing_subscriber::EnvFilter::try_new(s)
+        .map(|_| s.to_owned())
+        .map_err(|e| format!("is not a valid log filter ({e}); try `info` or `info,dtspp=debug`"))
+}
+
+fn parse_log_format(s: &str) -> Result<LogFormat, String> {
+    match s {
+        "pretty" => Ok(LogFormat::Pretty),
+        "json" => Ok(LogFormat::Json),
+        _ => Err(format!("must be `pretty` or `json`, not {s:?}")),
+    }
+}
+
+fn parse_smtp_url(s: &str) -> Result<SecretString, String> {
+    use lettre::{AsyncSmtpTransport, Tokio1Executor};
+    AsyncSmtpTransport::<Tokio1Executor>::from_url(s)
+        .map(|_| SecretString::from(s))
+        .map_err(|e| format!("is not a valid SMTP URL such as smtp://127.0.0.1:2525 ({e})"))
+}
+
+fn parse_mailbox(s: &str) -> Result<Mailbox, String> {
+    s.parse()
+        .map_err(|e| format!("must be an address such as `DTSPP <no-reply@example.org>` ({e})"))
+}
+
+fn parse_cors_origins(s: &str) -> Result<Vec<String>, String> {
+    let origins: Vec<String> = s
+        .split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(str::to_owned)
+        .collect();
+    for origin in &origins {
+        if origin == "*" {
+            continue;
+        }
+        let host = origin
+            .strip_prefix("https://")
+            .or_else(|| origin.strip_prefix("http://"))
+            .ok_or_else(|| format!("{origin:?} must start with http:// or https://"))?;
+        if host.is_empty() || host.contains('/') {
+            return Err(format!("{origin:?} must be an origin (scheme, host and port) with no path"));
+        }
+    }
+    Ok(origins)
+}
+
+impl Settings {
+    /// The JWT secret, for the token module alone.
+    pub fn jwt_secret_bytes(&self) -> &[u8] {
+        self.jwt_secret.expose_secret().as_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let vars: HashMap<String, String> =
+            vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        // An absent optional file, so that a developer's own dtspp.toml cannot leak in.
+        let env = move |var: &str| vars.get(var).cloned();
+        Settings::from_layers(Path::new("/nonexistent/dtspp.toml"), false, &env)
+    }
+
+    #[test]
+    fn defaults_serve_sqlite_on_localhost_8080_in_development() {
+        let s = load(&[]).unwrap();
+        assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.database, DatabaseTarget::Sqlite { path: "./var/dtspp.db".into() });
+        assert_eq!(s.environment, Environment::Development);
+        assert_eq!(s.log_format, LogFormat::Pretty);
+        assert_eq!(s.db_pool_size, 10);
+        assert!(s.smtp_url.is_none());
+    }
+
+    #[test]
+    fn each_invalid_variable_is_named_in_the_error() {
+        for (var, value) in [
+            ("DTSPP_BIND", "localhost"),
+            ("DATABASE_URL", "mysql://x"),
+            ("DTSPP_DB_POOL_SIZE", "abc"),
+            ("DTSPP_DB_POOL_SIZE", "0"),
+            ("DTSPP_ENV", "staging"),
+            ("DTSPP_JWT_SECRET", ""),
+            ("DTSPP_LOG", "info,=="),
+            ("DTSPP_LOG_FORMAT", "xml"),
+            ("DTSPP_SMTP_URL", "ftp://mail"),
+            ("DTSPP_MAIL_FROM", "not an address"),
+            ("DTSPP_CORS_ORIGINS", "example.org"),
+        ] {
+            let err = load(&[(var, value)]).unwrap_err();
+            assert_eq!(err.origin, var, "{var}={value:?} gave {err}");
+            assert!(!err.to_string().contains('\n'), "one line: {err}");
+        }
+    }
+
+    #[test]
+    fn production_refuses_a_missing_or_default_jwt_secret() {
+        let smtp = ("DTSPP_SMTP_URL", "smtp://127.0.0.1:2525");
+        let err = load(&[("DTSPP_ENV", "production"), smtp]).unwrap_err();
+        assert_eq!(err.origin, "DTSPP_JWT_SECRET");
+        let err = load(&[
+            ("DTSPP_ENV", "production"),
+            ("DTSPP_JWT_SECRET", DEVELOPMENT_JWT_SECRET),
+            smtp,
+        ])
+        .unwrap_err();
+        assert_eq!(err.origin, "DTSPP_JWT_SECRET");
+        assert!(err.message.contains("development secret"));
+        let ok = load(&[
+            ("DTSPP_ENV", "production"),
+            ("DTSPP_JWT_SECRET", "0123456789abcdef0123456789abcdef-prod"),
+            smtp,
+        ])
+        .unwrap();
+        assert_eq!(ok.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn secrets_never_appear_in_debug_output() {
+        let s = load(&[
+            ("DTSPP_JWT_SECRET", "super-secret-signing-key"),
+            ("DTSPP_SMTP_URL", "smtp://user:mailpass@127.0.0.1:2525"),
+        ])
+        .unwrap();
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("super-secret-signing-key"));
+        assert!(!shown.contains("mailpass"));
+    }
+
+    #[test]
+    fn environment_overrides_the_file_and_the_file_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dtspp.toml");
+        std::fs::write(&path, "bind = \"0.0.0.0:9000\"\ndb_pool_size = 4\ncors_origins = [\"https://a.example\"]\n").unwrap();
+        let env = |var: &str| (var == "DTSPP_DB_POOL_SIZE").then(|| "7".to_owned());
+        let s = Settings::load_from(Some(&path), &env).unwrap();
+        assert_eq!(s.bind.to_string(), "0.0.0.0:9000");
+        assert_eq!(s.db_pool_size, 7);
+        assert_eq!(s.cors_origins, vec!["https://a.example".to_owned()]);
+    }
+
+    #[test]
+    fn file_errors_name_the_key_and_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dtspp.toml");
+        std::fs::write(&path, "db_pool_size = 0\n").unwrap();
+        let err = Settings::load_from(Some(&path), &|_| None).unwrap_err();
+        assert!(err.origin.starts_with("`db_pool_size` in "), "{err}");
+        std::fs::write(&path, "bnid = \"x\"\n").unwrap();
+        let err = Settings::load_from(Some(&path), &|_| None).unwrap_err();
+        assert!(err.message.contains("unknown setting"), "{err}");
+        let err = Settings::load_from(Some(&dir.path().join("missing.toml")), &|_| None).unwrap_err();
+        assert!(err.message.contains("cannot read"), "{err}");
+    }
+}

@@ -1,0 +1,73 @@
+//! The database: one schema and one connection type over PostgreSQL and embedded SQLite.
+//!
+//! Every query goes through [`Db::run`], which takes a pooled connection on the blocking thread
+//! pool, never on an async worker, and keeps the caller's tracing span.
+
+mod migrations;
+mod pool;
+pub mod schema;
+mod target;
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, Connection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::sqlite::SqliteConnection;
+
+pub use migrations::run_migrations;
+pub use pool::{Db, DbPooledConnection, OpenError, PoolState, run_blocking};
+pub use target::{Backend, DatabaseTarget, TargetError};
+
+/// A connection to either backend. Queries written against it run on both.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+impl DbConnection {
+    /// Which backend this connection talks to, for the few queries that differ.
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbConnection::Pg(_) => Backend::Postgres,
+            DbConnection::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}
+
+/// Runs `f` in a transaction that may write.
+///
+/// On SQLite it begins `IMMEDIATE`, taking the write lock up front: a deferred transaction that
+/// reads and then writes fails at once with `SQLITE_BUSY` when another writer holds the lock,
+/// whatever the busy timeout, while an immediate one queues behind it. On PostgreSQL it is an
+/// ordinary READ COMMITTED transaction, in which guarded `UPDATE … WHERE` statements re-check
+/// their condition after waiting for a row lock.
+pub fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConnection::Pg(_) => return conn.transaction(f),
+        DbConnection::Sqlite(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?
+        }
+    }
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    match f(conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            Manager::rollback_transaction(conn)?;
+            Err(e)
+        }
+    }
+}
+
+/// How long a request waits for a pooled connection before answering 503.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long SQLite waits for another writer's lock before giving up.
+pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);

@@ -1,0 +1,190 @@
+//! The connection pool and the one path by which queries run.
+
+use std::path::Path;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection, R2D2Connection};
+use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
+
+use super::{ACQUIRE_TIMEOUT, Backend, DatabaseTarget, DbConnection, SQLITE_BUSY_TIMEOUT};
+use crate::error::ApiError;
+
+/// Opens connections for the pool, establishing each through its own backend so that the real
+/// error (libpq's, SQLite's) reaches the operator, and preparing SQLite connections.
+#[derive(Debug)]
+pub struct ConnectionFactory {
+    target: DatabaseTarget,
+}
+
+impl ConnectionFactory {
+    fn establish(&self) -> Result<DbConnection, r2d2::Error> {
+        match &self.target {
+            DatabaseTarget::Postgres { url } => Ok(DbConnection::Pg(PgConnection::establish(url)?)),
+            DatabaseTarget::Sqlite { path } => {
+                let path = path.to_string_lossy();
+                let mut conn = SqliteConnection::establish(&path)?;
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {};
+                     PRAGMA journal_mode = WAL;
+                     PRAGMA synchronous = NORMAL;
+                     PRAGMA foreign_keys = ON;",
+                    SQLITE_BUSY_TIMEOUT.as_millis()
+                ))?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+}
+
+impl ManageConnection for ConnectionFactory {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        self.establish()
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        std::thread::panicking() || conn.is_broken()
+    }
+}
+
+/// Sends the pool's connection failures to the log instead of the `log` crate's default sink.
+#[derive(Debug)]
+struct TracingErrorHandler;
+
+impl r2d2::HandleError<r2d2::Error> for TracingErrorHandler {
+    fn handle_error(&self, error: r2d2::Error) {
+        tracing::warn!(%error, "database connection failed");
+    }
+}
+
+/// A pooled connection, for command-line tools and tests that run outside a request.
+pub type DbPooledConnection = PooledConnection<ConnectionFactory>;
+
+/// A snapshot of the pool, for the metrics endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolState {
+    pub max_size: u32,
+    pub connections: u32,
+    pub idle_connections: u32,
+}
+
+/// Why the pool could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot create the directory {path} for the SQLite database: {source}")]
+    CreateDirectory {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("invalid pool settings: {0}")]
+    Pool(#[from] r2d2::PoolError),
+}
+
+/// The application's handle on its database: a pool of connections to one backend.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool<ConnectionFactory>,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").field("backend", &self.backend).field("pool", &self.state()).finish()
+    }
+}
+
+impl Db {
+    /// Sets up a pool of at most `max_size` connections. Connections open lazily, so the service
+    /// can start (and report itself unready) while the database is down; `migrate` and `serve`
+    /// fail fast by running the migrations first.
+    pub fn open(target: &DatabaseTarget, max_size: u32) -> Result<Db, OpenError> {
+        if let DatabaseTarget::Sqlite { path } = target {
+            create_parent_dir(path)?;
+        }
+        let manager = ConnectionFactory { target: target.clone() };
+        let pool = Pool::builder()
+            .max_size(max_size)
+            .min_idle(Some(1))
+            .connection_timeout(ACQUIRE_TIMEOUT)
+            .error_handler(Box::new(TracingErrorHandler))
+            .build_unchecked(manager);
+        Ok(Db { pool, backend: target.backend() })
+    }
+
+    /// The backend this pool connects to.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Runs `f` with a pooled connection on the blocking thread pool, in the caller's span.
+    ///
+    /// Every query in a request goes through here, so no async worker ever blocks on the
+    /// database. When no connection can be had in time the request fails with 503.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        run_blocking(move || {
+            let mut conn = pool.get().map_err(ApiError::database_unavailable)?;
+            f(&mut conn)
+        })
+        .await
+    }
+
+    /// Answers whether the database can run a query within `timeout`.
+    pub async fn check_ready(&self, timeout: Duration) -> Result<(), ApiError> {
+        let pool = self.pool.clone();
+        run_blocking(move || {
+            let mut conn = pool.get_timeout(timeout).map_err(ApiError::database_unavailable)?;
+            conn.ping().map_err(ApiError::database_unavailable)
+        })
+        .await
+    }
+
+    /// A connection for code that runs outside a request (command-line tools, tests). Blocks.
+    pub fn connection(&self) -> Result<DbPooledConnection, r2d2::PoolError> {
+        self.pool.get()
+    }
+
+    /// The pool's current size and idle count.
+    pub fn state(&self) -> PoolState {
+        let state = self.pool.state();
+        PoolState {
+            max_size: self.pool.max_size(),
+            connections: state.connections,
+            idle_connections: state.idle_connections,
+        }
+    }
+}
+
+/// Runs blocking work (a query, a password hash) on the blocking thread pool, keeping the
+/// current tracing span, so that async workers stay free.
+pub async fn run_blocking<T, F>(f: F) -> Result<T, ApiError>
+where
+    F: FnOnce() -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let span = tracing::Span::current();
+    actix_web::web::block(move || span.in_scope(f))
+        .await
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("blocking task failed: {e}")))?
+}
+
+fn create_parent_dir(path: &Path) -> Result<(), OpenError> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() && !dir.exists() => std::fs::create_dir_all(dir)
+            .map_err(|source| OpenError::CreateDirectory { path: dir.display().to_string(), source }),
+        _ => Ok(()),
+    }
+}

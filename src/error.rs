@@ -1,0 +1,249 @@
+//! One error type for every handler, rendered as RFC 9457 `application/problem+json`.
+//!
+//! Client errors say what was wrong. Server errors are opaque: the body says only that
+//! something failed and gives the request id, while the cause is logged in full in the
+//! request's span, which carries the same id.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// One invalid input field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FieldError {
+    /// The field's path in the request, e.g. `email` or `components[0].quantity`.
+    pub field: String,
+    /// What is wrong with it, in English.
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError { field: field.into(), message: message.into() }
+    }
+}
+
+/// An RFC 9457 problem details body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem, e.g. `urn:dtspp:problem:validation-failed`.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// A short, stable summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong in this occurrence.
+    pub detail: String,
+    /// The request's id, also in the `X-Request-Id` header and in the server's logs.
+    pub request_id: String,
+    /// Per-field failures, present on 422 responses.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+impl Problem {
+    /// A problem of kind `slug` (its type URI is `urn:dtspp:problem:{slug}`).
+    pub fn new(status: StatusCode, slug: &str, detail: impl Into<String>) -> Problem {
+        Problem {
+            problem_type: format!("urn:dtspp:problem:{slug}"),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            request_id: String::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// The problem for an error response that did not come from [`ApiError`], such as a
+    /// framework's own 405 or 413: its status alone, with nothing of its original body.
+    pub fn for_status(status: StatusCode) -> Problem {
+        let reason = status.canonical_reason().unwrap_or("Error");
+        let slug = reason.to_ascii_lowercase().replace([' ', '\''], "-");
+        let detail = if status.is_server_error() {
+            "The server could not complete the request.".to_owned()
+        } else {
+            format!("{reason}.")
+        };
+        Problem::new(status, &slug, detail)
+    }
+
+    /// The JSON body.
+    pub fn to_body(&self) -> Vec<u8> {
+        // A struct of strings and numbers always serialises.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the body is not well-formed JSON, or the request cannot be read.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// 401: no credentials, or bad ones.
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    /// 403: authenticated, but not allowed.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// 404: no such resource, or not the caller's.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// 405: the path exists, but not with this method.
+    #[error("method not allowed")]
+    MethodNotAllowed { allowed: Vec<String> },
+    /// 409: the resource's state forbids the request, or it would duplicate another.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// 413: the body is larger than `limit` bytes.
+    #[error("payload too large")]
+    PayloadTooLarge { limit: usize },
+    /// 415: the body is not of a media type the endpoint accepts.
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
+    /// 422: the input is well-formed but invalid, field by field.
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    /// 429: too many requests; retry after the given number of seconds.
+    #[error("too many requests")]
+    TooManyRequests { retry_after_secs: u64 },
+    /// 503: a dependency (the database) cannot serve the request now.
+    #[error("service unavailable: {0}")]
+    Unavailable(#[source] anyhow::Error),
+    /// 500: a bug or an unexpected failure. Opaque to the client; the cause is logged.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    /// A 500 whose cause is logged, never shown.
+    pub fn internal(cause: impl Into<anyhow::Error>) -> ApiError {
+        ApiError::Internal(cause.into())
+    }
+
+    /// A 503 for a database that cannot be reached or gave no connection in time.
+    pub fn database_unavailable(cause: impl Into<anyhow::Error>) -> ApiError {
+        ApiError::Unavailable(cause.into().context("database unavailable"))
+    }
+
+    /// A 422 for one field.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        ApiError::Validation(vec![FieldError::new(field, message)])
+    }
+
+    /// The problem body for this error, without its request id (the request-context
+    /// middleware fills that in).
+    pub fn problem(&self) -> Problem {
+        let status = self.status_code();
+        match self {
+            ApiError::BadRequest(detail) => Problem::new(status, "bad-request", detail.clone()),
+            ApiError::Unauthorized(detail) => Problem::new(status, "unauthorized", detail.clone()),
+            ApiError::Forbidden(detail) => Problem::new(status, "forbidden", detail.clone()),
+            ApiError::NotFound(detail) => Problem::new(status, "not-found", detail.clone()),
+            ApiError::MethodNotAllowed { allowed } => Problem::new(
+                status,
+                "method-not-allowed",
+                format!("This path accepts {}.", allowed.join(", ")),
+            ),
+            ApiError::Conflict(detail) => Problem::new(status, "conflict", detail.clone()),
+            ApiError::PayloadTooLarge { limit } => Problem::new(
+                status,
+                "payload-too-large",
+                format!("The request body is larger than the limit of {} KiB.", limit / 1024),
+            ),
+            ApiError::UnsupportedMediaType(detail) => {
+                Problem::new(status, "unsupported-media-type", detail.clone())
+            }
+            ApiError::Validation(errors) => Problem {
+                errors: errors.clone(),
+                ..Problem::new(
+                    status,
+                    "validation-failed",
+                    "The request has invalid fields; see `errors`.",
+                )
+            },
+            ApiError::TooManyRequests { retry_after_secs } => Problem::new(
+                status,
+                "rate-limited",
+                format!("Too many requests; retry after {retry_after_secs} seconds."),
+            ),
+            ApiError::Unavailable(_) => Problem::new(
+                status,
+                "service-unavailable",
+                "The service cannot reach its database; retry shortly.",
+            ),
+            ApiError::Internal(_) => Problem::new(
+                status,
+                "internal-error",
+                "The server could not complete the request. Quote the request id when reporting it.",
+            ),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            ApiError::Internal(cause) => {
+                tracing::error!(error = format!("{cause:#}"), "request failed with an internal error");
+            }
+            ApiError::Unavailable(cause) => {
+                tracing::warn!(error = format!("{cause:#}"), "request failed: dependency unavailable");
+            }
+            _ => {}
+        }
+        let problem = self.problem();
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
+        match self {
+            ApiError::MethodNotAllowed { allowed } => {
+                response.insert_header((header::ALLOW, allowed.join(", ")));
+            }
+            ApiError::TooManyRequests { retry_after_secs } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            _ => {}
+        }
+        let mut response = response.body(problem.to_body());
+        response.extensions_mut().insert(problem);
+        response
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(error: diesel::result::Error) -> Self {
+        match error {
+            diesel::result::Error::NotFound => ApiError::NotFound("No such resource.".to_owned()),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<validator::ValidationErrors> for ApiError {
+    fn from(errors: validator::ValidationErrors) -> Self {
+        ApiError::Validation(crate::extract::field_errors(&errors))
+    }
+}

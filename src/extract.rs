@@ -1,0 +1,296 @@
+//! Request-body extraction: JSON bodies that are parsed, then validated, with precise errors.
+//!
+//! [`ValidJson`] is the only way handlers read a JSON body. It answers 415 for another media
+//! type, 413 past [`BODY_LIMIT`], 400 for malformed JSON, and 422 with per-field `errors` for a
+//! well-formed body of the wrong shape or one that fails its `validator` rules.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::web::BytesMut;
+use actix_web::{FromRequest, HttpRequest};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+use validator::{Validate, ValidationError, ValidationErrors, ValidationErrorsKind};
+
+use crate::error::{ApiError, FieldError};
+
+/// The largest request body accepted: 256 KiB.
+pub const BODY_LIMIT: usize = 256 * 1024;
+
+/// A JSON request body of type `T`, deserialised and validated.
+#[derive(Debug)]
+pub struct ValidJson<T>(pub T);
+
+impl<T> ValidJson<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> FromRequest for ValidJson<T>
+where
+    T: DeserializeOwned + Validate + 'static,
+{
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let media_type_ok = is_json(req);
+        let declared_length = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !media_type_ok {
+                return Err(ApiError::UnsupportedMediaType(
+                    "The request body must be JSON, sent with `Content-Type: application/json`."
+                        .to_owned(),
+                ));
+            }
+            if declared_length.is_some_and(|n| n > BODY_LIMIT) {
+                return Err(ApiError::PayloadTooLarge { limit: BODY_LIMIT });
+            }
+            let mut body = BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| {
+                    ApiError::BadRequest(format!("The request body could not be read: {e}."))
+                })?;
+                if body.len() + chunk.len() > BODY_LIMIT {
+                    return Err(ApiError::PayloadTooLarge { limit: BODY_LIMIT });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            let value: T = parse_json(&body)?;
+            value.validate()?;
+            Ok(ValidJson(value))
+        })
+    }
+}
+
+/// `application/json`, or any `+json` suffix type, is accepted.
+fn is_json(req: &HttpRequest) -> bool {
+    let Some(Ok(content_type)) = req.headers().get(header::CONTENT_TYPE).map(|v| v.to_str()) else {
+        return false;
+    };
+    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Parses `body` as one JSON value of type `T`: 400 when it is not JSON, 422 naming the field
+/// when it is JSON of the wrong shape.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::BadRequest("The request body is empty; a JSON object is required.".to_owned()));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize::<_, T>(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        shape_error(&path, &inner)
+    })?;
+    deserializer.end().map_err(|e| malformed(&e))?;
+    Ok(value)
+}
+
+fn shape_error(path: &str, error: &serde_json::Error) -> ApiError {
+    use serde_json::error::Category;
+    match error.classify() {
+        Category::Data => {
+            let message = strip_position(&error.to_string());
+            // serde reports a missing field at its parent; name the field itself.
+            let (field, message) = match missing_field_name(&message) {
+                Some(name) => (join_path(path, name), "is required".to_owned()),
+                None => (join_path(path, ""), message),
+            };
+            ApiError::Validation(vec![FieldError::new(field, message)])
+        }
+        Category::Syntax | Category::Eof | Category::Io => malformed(error),
+    }
+}
+
+fn malformed(error: &serde_json::Error) -> ApiError {
+    ApiError::BadRequest(format!(
+        "The request body is not valid JSON: {error}."
+    ))
+}
+
+fn missing_field_name(message: &str) -> Option<&str> {
+    message.strip_prefix("missing field `")?.strip_suffix('`')
+}
+
+/// serde_json appends " at line L column C" to data errors; the field path says more.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// Joins a serde path (`.` for the root) and a field name.
+fn join_path(path: &str, field: &str) -> String {
+    match (path, field) {
+        (".", "") | ("", "") => "body".to_owned(),
+        (".", f) | ("", f) => f.to_owned(),
+        (p, "") => p.to_owned(),
+        (p, f) => format!("{p}.{f}"),
+    }
+}
+
+/// Flattens `validator`'s nested errors into one list of field paths and messages, sorted by
+/// field, so that clients and tests see a stable order.
+pub fn field_errors(errors: &ValidationErrors) -> Vec<FieldError> {
+    let mut out = Vec::new();
+    collect(&mut out, "", errors);
+    out.sort_by(|a, b| a.field.cmp(&b.field).then_with(|| a.message.cmp(&b.message)));
+    out
+}
+
+fn collect(out: &mut Vec<FieldError>, prefix: &str, errors: &ValidationErrors) {
+    for (field, kind) in errors.errors() {
+        let path = match (prefix, field.as_ref()) {
+            ("", "__all__") => "body".to_owned(),
+            (p, "__all__") => p.to_owned(),
+            ("", f) => f.to_owned(),
+            (p, f) => format!("{p}.{f}"),
+        };
+        match kind {
+            ValidationErrorsKind::Field(list) => {
+                out.extend(list.iter().map(|e| FieldError::new(path.clone(), message_of(e))));
+            }
+            ValidationErrorsKind::Struct(inner) => collect(out, &path, inner),
+            ValidationErrorsKind::List(items) => {
+                for (index, inner) in items {
+                    collect(out, &format!("{path}[{index}]"), inner);
+                }
+            }
+        }
+    }
+}
+
+/// The rule's own message, or an English sentence built from its code and parameters.
+fn message_of(error: &ValidationError) -> String {
+    if let Some(message) = &error.message {
+        return message.to_string();
+    }
+    let param = |name: &str| error.params.get(name).map(|v| v.to_string());
+    match (error.code.as_ref(), param("min"), param("max")) {
+        ("length", Some(min), Some(max)) => format!("must be between {min} and {max} characters long"),
+        ("length", Some(min), None) => format!("must be at least {min} characters long"),
+        ("length", None, Some(max)) => format!("must be at most {max} characters long"),
+        ("range", Some(min), Some(max)) => format!("must be between {min} and {max}"),
+        ("range", Some(min), None) => format!("must be at least {min}"),
+        ("range", None, Some(max)) => format!("must be at most {max}"),
+        ("email", ..) => "must be a valid email address".to_owned(),
+        ("url", ..) => "must be a valid URL".to_owned(),
+        ("required", ..) => "is required".to_owned(),
+        (code, ..) => format!("is invalid ({})", Cow::<str>::from(code.to_owned())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Problem;
+    use actix_web::{App, HttpResponse, test, web};
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize, Validate)]
+    struct Probe {
+        #[validate(email)]
+        email: String,
+        #[validate(length(min = 12))]
+        password: String,
+        #[validate(nested)]
+        #[serde(default)]
+        items: Vec<Item>,
+    }
+
+    #[derive(Debug, Deserialize, Validate)]
+    struct Item {
+        #[validate(range(min = 1))]
+        quantity: u32,
+    }
+
+    async fn probe(body: ValidJson<Probe>) -> HttpResponse {
+        HttpResponse::Ok().body(body.into_inner().email)
+    }
+
+    async fn call(content_type: &str, body: impl Into<Vec<u8>>) -> (u16, Problem) {
+        let app = test::init_service(App::new().route("/probe", web::post().to(probe))).await;
+        let req = test::TestRequest::post()
+            .uri("/probe")
+            .insert_header((header::CONTENT_TYPE, content_type))
+            .set_payload(body.into())
+            .to_request();
+        let res = test::call_service(&app, req).await;
+        let status = res.status().as_u16();
+        if status == 200 {
+            return (status, Problem::for_status(res.status()));
+        }
+        let content_type = res.headers().get(header::CONTENT_TYPE).cloned();
+        assert_eq!(content_type.as_ref().and_then(|v| v.to_str().ok()), Some(crate::error::PROBLEM_JSON));
+        let problem: Problem = test::read_body_json(res).await;
+        (status, problem)
+    }
+
+    const GOOD: &str = r#"{"email":"a@example.org","password":"correct horse battery"}"#;
+
+    #[actix_web::test]
+    async fn a_valid_body_reaches_the_handler() {
+        assert_eq!(call("application/json", GOOD).await.0, 200);
+        assert_eq!(call("application/json; charset=utf-8", GOOD).await.0, 200);
+    }
+
+    #[actix_web::test]
+    async fn malformed_json_is_400() {
+        let (status, problem) = call("application/json", "{").await;
+        assert_eq!(status, 400);
+        assert!(problem.detail.contains("not valid JSON"), "{problem:?}");
+        assert_eq!(call("application/json", "").await.0, 400);
+        assert_eq!(call("application/json", format!("{GOOD} trailing")).await.0, 400);
+    }
+
+    #[actix_web::test]
+    async fn another_media_type_is_415() {
+        assert_eq!(call("text/plain", GOOD).await.0, 415);
+        assert_eq!(call("application/x-www-form-urlencoded", "email=a").await.0, 415);
+    }
+
+    #[actix_web::test]
+    async fn a_body_over_256_kib_is_413() {
+        let padding = "x".repeat(BODY_LIMIT);
+        let body = format!(r#"{{"email":"a@example.org","password":"{padding}"}}"#);
+        assert_eq!(call("application/json", body).await.0, 413);
+    }
+
+    #[actix_web::test]
+    async fn the_wrong_shape_is_422_naming_the_field() {
+        let (status, problem) =
+            call("application/json", r#"{"email":"a@example.org"}"#).await;
+        assert_eq!(status, 422);
+        assert_eq!(problem.errors, vec![FieldError::new("password", "is required")]);
+
+        let body = r#"{"email":"a@example.org","password":"correct horse battery","items":[{"quantity":"two"}]}"#;
+        let (status, problem) = call("application/json", body).await;
+        assert_eq!(status, 422);
+        assert_eq!(problem.errors.len(), 1);
+        assert_eq!(problem.errors[0].field, "items[0].quantity");
+    }
+
+    #[actix_web::test]
+    async fn validator_failures_are_422_with_every_field() {
+        let body = r#"{"email":"nope","password":"short","items":[{"quantity":1},{"quantity":0}]}"#;
+        let (status, problem) = call("application/json", body).await;
+        assert_eq!(status, 422);
+        assert_eq!(problem.problem_type, "urn:dtspp:problem:validation-failed");
+        let fields: Vec<&str> = problem.errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, vec!["email", "items[1].quantity", "password"]);
+        assert_eq!(problem.errors[2].message, "must be at least 12 characters long");
+    }
+}

@@ -1,0 +1,18 @@
+//! The marketplace backend of Hong Kong's Digital Transformation Support Pilot Programme.
+//!
+//! A stateless HTTP service (actix-web) over one relational database (PostgreSQL, or embedded
+//! SQLite by default). `main.rs` is a thin command line over this library.
+
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod fallback;
+pub mod metrics;
+pub mod money;
+pub mod openapi;
+pub mod ops;
+pub mod programme;
+pub mod request_context;
+pub mod startup;
+pub mod telemetry;

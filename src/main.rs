@@ -1,0 +1,79 @@
+//! The `dtspp` command line: serve (the default), migrate, openapi.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use dtspp::config::Settings;
+use dtspp::db::Db;
+use dtspp::{openapi, startup, telemetry};
+
+/// The marketplace backend of Hong Kong's Digital Transformation Support Pilot Programme.
+///
+/// With no command, serves the HTTP API (migrating the database first). Configuration comes
+/// from defaults, then dtspp.toml (or --config), then environment variables; see README.md.
+#[derive(Debug, Parser)]
+#[command(name = "dtspp", version, about, long_about)]
+struct Cli {
+    /// Configuration file to read. Without this option, ./dtspp.toml is read if it exists.
+    #[arg(long, global = true, value_name = "FILE", env = "DTSPP_CONFIG")]
+    config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the HTTP API on DTSPP_BIND (default 127.0.0.1:8080), after applying pending
+    /// migrations.
+    Serve {
+        /// Do not apply pending migrations before serving.
+        #[arg(long)]
+        no_migrate: bool,
+    },
+    /// Apply pending database migrations to DATABASE_URL, then exit.
+    Migrate,
+    /// Print the OpenAPI 3.1 document as JSON (refresh the committed copy with
+    /// `dtspp openapi > openapi/openapi.json`).
+    Openapi,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Serve { no_migrate: false });
+    if let Command::Openapi = command {
+        print!("{}", openapi::document_json());
+        return ExitCode::SUCCESS;
+    }
+
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("dtspp: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&settings.log_filter, settings.log_format);
+
+    let result = actix_web::rt::System::new().block_on(async move {
+        match command {
+            Command::Serve { no_migrate } => startup::serve(settings, !no_migrate).await,
+            Command::Migrate => {
+                let db = Db::open(&settings.database, 1)?;
+                let applied = startup::migrate(&db).await?;
+                tracing::info!(database = %settings.database, ?applied, "migrations applied");
+                Ok(())
+            }
+            Command::Openapi => Ok(()),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "dtspp stopped");
+            eprintln!("dtspp: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

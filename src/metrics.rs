@@ -1,0 +1,73 @@
+//! Prometheus metrics: requests and latency by route pattern, and the database pool.
+
+use std::time::Duration;
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
+
+use crate::db::PoolState;
+
+/// Latency buckets in seconds, from 1 ms to 10 s.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// The process's metrics registry. Cheap to share behind `web::Data`.
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    pool_max: IntGauge,
+    pool_connections: IntGauge,
+    pool_idle: IntGauge,
+}
+
+impl Metrics {
+    pub fn new() -> Result<Metrics, prometheus::Error> {
+        let registry = Registry::new_custom(Some("dtspp".to_owned()), None)?;
+        let requests = IntCounterVec::new(
+            Opts::new("http_requests_total", "HTTP requests answered, by route pattern and status."),
+            &["method", "route", "status"],
+        )?;
+        let latency = HistogramVec::new(
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "Time to answer HTTP requests, by route pattern.",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+            &["method", "route"],
+        )?;
+        let pool_max = IntGauge::new("db_pool_max_connections", "Largest size of the database pool.")?;
+        let pool_connections =
+            IntGauge::new("db_pool_connections", "Open database connections, idle or in use.")?;
+        let pool_idle = IntGauge::new("db_pool_idle_connections", "Idle database connections.")?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(pool_max.clone()))?;
+        registry.register(Box::new(pool_connections.clone()))?;
+        registry.register(Box::new(pool_idle.clone()))?;
+        Ok(Metrics { registry, requests, latency, pool_max, pool_connections, pool_idle })
+    }
+
+    /// Counts one answered request. `route` is the matched pattern, never the raw path, so the
+    /// number of series stays bounded.
+    pub fn observe_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        self.requests
+            .with_label_values(&[method, route, &status.to_string()])
+            .inc();
+        self.latency
+            .with_label_values(&[method, route])
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// The Prometheus text exposition, with the pool gauges as of now.
+    pub fn render(&self, pool: PoolState) -> Result<String, prometheus::Error> {
+        self.pool_max.set(i64::from(pool.max_size));
+        self.pool_connections.set(i64::from(pool.connections));
+        self.pool_idle.set(i64::from(pool.idle_connections));
+        let mut buffer = Vec::new();
+        TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
+        String::from_utf8(buffer).map_err(|e| prometheus::Error::Msg(e.to_string()))
+    }
+}

@@ -1,0 +1,147 @@
+//! Building and running the HTTP server.
+
+use std::net::TcpListener;
+
+use actix_cors::Cors;
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::http::header::{self, HeaderName};
+use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use tracing_actix_web::TracingLogger;
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::config::Settings;
+use crate::db::{self, Db};
+use crate::error::ApiError;
+use crate::fallback::{RouteTable, unmatched_route};
+use crate::metrics::Metrics;
+use crate::openapi;
+use crate::request_context::{REQUEST_ID_HEADER, request_context};
+use crate::telemetry::RequestSpan;
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Binds `settings.bind` (port 0 picks a free port, as tests do) and builds the server over
+    /// `db`. It does not migrate; see [`migrate`].
+    pub fn build(settings: &Settings, db: Db) -> anyhow::Result<Application> {
+        let listener = TcpListener::bind(settings.bind)
+            .with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let db = web::Data::new(db);
+        let metrics = web::Data::new(Metrics::new().context("cannot register metrics")?);
+        let routes = web::Data::new(RouteTable::from_openapi(&openapi::document()));
+        let cors_origins = settings.cors_origins.clone();
+
+        let server = HttpServer::new(move || {
+            let (app, api) = App::new()
+                .into_utoipa_app()
+                .openapi(openapi::ApiDoc::openapi())
+                .configure(openapi::configure_routes)
+                .split_for_parts();
+            app.app_data(db.clone())
+                .app_data(metrics.clone())
+                .app_data(routes.clone())
+                .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                    ApiError::invalid("query", err.to_string()).into()
+                }))
+                .app_data(web::PathConfig::default().error_handler(|_, _| {
+                    ApiError::NotFound("No resource exists at this path.".to_owned()).into()
+                }))
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
+                .service(web::redirect("/docs", "/docs/"))
+                .default_service(web::to(unmatched_route))
+                .wrap(cors(&cors_origins))
+                .wrap(security_headers())
+                .wrap(TracingLogger::<RequestSpan>::new())
+                .wrap(from_fn(request_context))
+        })
+        .listen(listener)?
+        .shutdown_timeout(30)
+        .run();
+        Ok(Application { port, server })
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle that can stop the server.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until the server is stopped (SIGINT, SIGTERM or its handle), draining requests.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Applies the pending migrations, on the blocking pool. Returns the versions applied.
+pub async fn migrate(db: &Db) -> anyhow::Result<Vec<String>> {
+    let db = db.clone();
+    actix_web::web::block(move || {
+        let mut conn = db.connection().context("cannot connect to the database")?;
+        db::run_migrations(&mut conn)
+    })
+    .await?
+}
+
+/// The `serve` command: open the database, migrate unless `run_migrations` is false, serve.
+pub async fn serve(settings: Settings, run_migrations: bool) -> anyhow::Result<()> {
+    let db = Db::open(&settings.database, settings.db_pool_size)?;
+    if run_migrations {
+        let applied = migrate(&db).await?;
+        tracing::info!(database = %settings.database, applied = applied.len(), "database migrated");
+    }
+    if !settings.is_production() && settings.jwt_secret_bytes() == crate::config::DEVELOPMENT_JWT_SECRET.as_bytes() {
+        tracing::warn!("using the built-in development JWT secret; set DTSPP_JWT_SECRET for anything shared");
+    }
+    let app = Application::build(&settings, db)?;
+    tracing::info!(
+        address = %format!("http://{}:{}", settings.bind.ip(), app.port()),
+        database = %settings.database,
+        docs = "/docs/",
+        "dtspp listening"
+    );
+    app.run_until_stopped().await?;
+    Ok(())
+}
+
+/// Cross-origin access for the configured browser origins only; `*` allows any.
+fn cors(origins: &[String]) -> Cors {
+    let cors = Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::IF_NONE_MATCH,
+            HeaderName::from_static("idempotency-key"),
+            REQUEST_ID_HEADER,
+        ])
+        .expose_headers([REQUEST_ID_HEADER, header::ETAG, header::RETRY_AFTER, header::LOCATION])
+        .max_age(3600)
+        .block_on_origin_mismatch(false);
+    if origins.iter().any(|o| o == "*") {
+        cors.allow_any_origin().send_wildcard()
+    } else {
+        origins.iter().fold(cors, |cors, origin| cors.allowed_origin(origin))
+    }
+}
+
+/// Headers every response carries.
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+}
