@@ -7,7 +7,6 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-
 use lettre::message::Mailbox;
 use secrecy::{ExposeSecret, SecretString};
 
@@ -22,15 +21,35 @@ pub const DEFAULT_CONFIG_FILE: &str = "dtspp.toml";
 /// Each setting: its environment variable, its key in the configuration file, and its meaning.
 pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("DTSPP_BIND", "bind", "address and port to listen on"),
-    ("DATABASE_URL", "database_url", "postgres://…, sqlite://PATH or a bare SQLite path"),
-    ("DTSPP_DB_POOL_SIZE", "db_pool_size", "maximum pooled database connections"),
+    (
+        "DATABASE_URL",
+        "database_url",
+        "postgres://…, sqlite://PATH or a bare SQLite path",
+    ),
+    (
+        "DTSPP_DB_POOL_SIZE",
+        "db_pool_size",
+        "maximum pooled database connections",
+    ),
     ("DTSPP_ENV", "env", "development or production"),
     ("DTSPP_JWT_SECRET", "jwt_secret", "HS256 signing secret"),
-    ("DTSPP_LOG", "log", "log filter, in tracing's EnvFilter syntax"),
+    (
+        "DTSPP_LOG",
+        "log",
+        "log filter, in tracing's EnvFilter syntax",
+    ),
     ("DTSPP_LOG_FORMAT", "log_format", "pretty or json"),
     ("DTSPP_SMTP_URL", "smtp_url", "SMTP server URL"),
-    ("DTSPP_MAIL_FROM", "mail_from", "sender address of outgoing mail"),
-    ("DTSPP_CORS_ORIGINS", "cors_origins", "comma-separated allowed browser origins"),
+    (
+        "DTSPP_MAIL_FROM",
+        "mail_from",
+        "sender address of outgoing mail",
+    ),
+    (
+        "DTSPP_CORS_ORIGINS",
+        "cors_origins",
+        "comma-separated allowed browser origins",
+    ),
 ];
 
 /// Development or production. Production refuses unsafe defaults.
@@ -75,7 +94,10 @@ pub struct ConfigError {
 
 impl ConfigError {
     fn new(origin: impl fmt::Display, message: impl Into<String>) -> Self {
-        ConfigError { origin: origin.to_string(), message: message.into() }
+        ConfigError {
+            origin: origin.to_string(),
+            message: message.into(),
+        }
     }
 }
 
@@ -111,20 +133,30 @@ impl Layers<'_> {
         let key = key_of(var);
         let found = match (self.env)(var) {
             Some(value) => Some((value, Origin::Env(var))),
-            None => self
-                .file
-                .get(key)
-                .map(|value| (value.clone(), Origin::File { key, path: self.file_path })),
+            None => self.file.get(key).map(|value| {
+                (
+                    value.clone(),
+                    Origin::File {
+                        key,
+                        path: self.file_path,
+                    },
+                )
+            }),
         };
         match found {
             None => Ok(None),
-            Some((raw, origin)) => parse(raw.trim()).map(Some).map_err(|m| ConfigError::new(origin, m)),
+            Some((raw, origin)) => parse(raw.trim())
+                .map(Some)
+                .map_err(|m| ConfigError::new(origin, m)),
         }
     }
 }
 
 fn key_of(var: &str) -> &'static str {
-    SETTINGS.iter().find(|(v, _, _)| *v == var).map_or("", |(_, key, _)| key)
+    SETTINGS
+        .iter()
+        .find(|(v, _, _)| *v == var)
+        .map_or("", |(_, key, _)| key)
 }
 
 impl Settings {
@@ -140,19 +172,36 @@ impl Settings {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Settings, ConfigError> {
         match config_file {
-            Some(path) => Settings::from_layers(path, true, env),
-            None => Settings::from_layers(Path::new(DEFAULT_CONFIG_FILE), false, env),
+            Some(path) => Settings::from_file_and_env(path, true, env),
+            None => Settings::from_file_and_env(Path::new(DEFAULT_CONFIG_FILE), false, env),
         }
     }
 
-    fn from_layers(
+    /// Loads the configuration from `env` alone, reading no file (for tests and embedding).
+    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+        Settings::from_layers(Layers {
+            file: BTreeMap::new(),
+            file_path: Path::new(""),
+            env,
+        })
+    }
+
+    fn from_file_and_env(
         file_path: &Path,
         required: bool,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Settings, ConfigError> {
-        let layers = Layers { file: read_file(file_path, required)?, file_path, env };
+        Settings::from_layers(Layers {
+            file: read_file(file_path, required)?,
+            file_path,
+            env,
+        })
+    }
 
-        let environment = layers.get("DTSPP_ENV", parse_environment)?.unwrap_or(Environment::Development);
+    fn from_layers(layers: Layers<'_>) -> Result<Settings, ConfigError> {
+        let environment = layers
+            .get("DTSPP_ENV", parse_environment)?
+            .unwrap_or(Environment::Development);
         let production = environment == Environment::Production;
 
         let jwt_secret = layers.get("DTSPP_JWT_SECRET", |s| parse_jwt_secret(s, production))?;
@@ -176,26 +225,39 @@ impl Settings {
         }
 
         Ok(Settings {
-            bind: layers.get("DTSPP_BIND", parse_bind)?.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080))),
+            bind: layers
+                .get("DTSPP_BIND", parse_bind)?
+                .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080))),
             database: match layers.get("DATABASE_URL", parse_database_url)? {
                 Some(target) => target,
-                None => DatabaseTarget::Sqlite { path: PathBuf::from("./var/dtspp.db") },
+                None => DatabaseTarget::Sqlite {
+                    path: PathBuf::from("./var/dtspp.db"),
+                },
             },
-            db_pool_size: layers.get("DTSPP_DB_POOL_SIZE", parse_pool_size)?.unwrap_or(10),
+            db_pool_size: layers
+                .get("DTSPP_DB_POOL_SIZE", parse_pool_size)?
+                .unwrap_or(10),
             environment,
             jwt_secret,
-            log_filter: layers.get("DTSPP_LOG", parse_log_filter)?.unwrap_or_else(|| "info".to_owned()),
-            log_format: layers.get("DTSPP_LOG_FORMAT", parse_log_format)?.unwrap_or(if production {
-                LogFormat::Json
-            } else {
-                LogFormat::Pretty
-            }),
+            log_filter: layers
+                .get("DTSPP_LOG", parse_log_filter)?
+                .unwrap_or_else(|| "info".to_owned()),
+            log_format: layers.get("DTSPP_LOG_FORMAT", parse_log_format)?.unwrap_or(
+                if production {
+                    LogFormat::Json
+                } else {
+                    LogFormat::Pretty
+                },
+            ),
             smtp_url,
             mail_from: match layers.get("DTSPP_MAIL_FROM", parse_mailbox)? {
                 Some(mailbox) => mailbox,
-                None => parse_mailbox("DTSPP <no-reply@dtspp.localhost>").map_err(|m| ConfigError::new("DTSPP_MAIL_FROM", m))?,
+                None => parse_mailbox("DTSPP <no-reply@dtspp.localhost>")
+                    .map_err(|m| ConfigError::new("DTSPP_MAIL_FROM", m))?,
             },
-            cors_origins: layers.get("DTSPP_CORS_ORIGINS", parse_cors_origins)?.unwrap_or_default(),
+            cors_origins: layers
+                .get("DTSPP_CORS_ORIGINS", parse_cors_origins)?
+                .unwrap_or_default(),
         })
     }
 
@@ -209,8 +271,15 @@ impl Settings {
 fn read_file(path: &Path, required: bool) -> Result<BTreeMap<String, String>, ConfigError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => return Ok(BTreeMap::new()),
-        Err(e) => return Err(ConfigError::new(path.display(), format!("cannot read: {e}"))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+            return Ok(BTreeMap::new());
+        }
+        Err(e) => {
+            return Err(ConfigError::new(
+                path.display(),
+                format!("cannot read: {e}"),
+            ));
+        }
     };
     let table: toml::Table = text
         .parse()
@@ -233,7 +302,10 @@ fn read_file(path: &Path, required: bool) -> Result<BTreeMap<String, String>, Co
                 .map(|item| item.as_str().map(str::to_owned))
                 .collect::<Option<Vec<_>>>()
                 .ok_or_else(|| {
-                    ConfigError::new(format!("`{key}` in {}", path.display()), "must be a list of strings")
+                    ConfigError::new(
+                        format!("`{key}` in {}", path.display()),
+                        "must be a list of strings",
+                    )
                 })?
                 .join(","),
             _ => {
@@ -270,7 +342,8 @@ fn parse_jwt_secret(s: &str, production: bool) -> Result<SecretString, String> {
 }
 
 fn parse_bind(s: &str) -> Result<SocketAddr, String> {
-    s.parse().map_err(|_| format!("must be an address and port such as 127.0.0.1:8080, not {s:?}"))
+    s.parse()
+        .map_err(|_| format!("must be an address and port such as 127.0.0.1:8080, not {s:?}"))
 }
 
 fn parse_database_url(s: &str) -> Result<DatabaseTarget, String> {
@@ -326,7 +399,9 @@ fn parse_cors_origins(s: &str) -> Result<Vec<String>, String> {
             .or_else(|| origin.strip_prefix("http://"))
             .ok_or_else(|| format!("{origin:?} must start with http:// or https://"))?;
         if host.is_empty() || host.contains('/') {
-            return Err(format!("{origin:?} must be an origin (scheme, host and port) with no path"));
+            return Err(format!(
+                "{origin:?} must be an origin (scheme, host and port) with no path"
+            ));
         }
     }
     Ok(origins)
@@ -345,18 +420,23 @@ mod tests {
     use std::collections::HashMap;
 
     fn load(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let vars: HashMap<String, String> =
-            vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        // An absent optional file, so that a developer's own dtspp.toml cannot leak in.
-        let env = move |var: &str| vars.get(var).cloned();
-        Settings::from_layers(Path::new("/nonexistent/dtspp.toml"), false, &env)
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::from_env(&move |var: &str| vars.get(var).cloned())
     }
 
     #[test]
     fn defaults_serve_sqlite_on_localhost_8080_in_development() {
         let s = load(&[]).unwrap();
         assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
-        assert_eq!(s.database, DatabaseTarget::Sqlite { path: "./var/dtspp.db".into() });
+        assert_eq!(
+            s.database,
+            DatabaseTarget::Sqlite {
+                path: "./var/dtspp.db".into()
+            }
+        );
         assert_eq!(s.environment, Environment::Development);
         assert_eq!(s.log_format, LogFormat::Pretty);
         assert_eq!(s.db_pool_size, 10);
@@ -422,7 +502,11 @@ mod tests {
     fn environment_overrides_the_file_and_the_file_overrides_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("dtspp.toml");
-        std::fs::write(&path, "bind = \"0.0.0.0:9000\"\ndb_pool_size = 4\ncors_origins = [\"https://a.example\"]\n").unwrap();
+        std::fs::write(
+            &path,
+            "bind = \"0.0.0.0:9000\"\ndb_pool_size = 4\ncors_origins = [\"https://a.example\"]\n",
+        )
+        .unwrap();
         let env = |var: &str| (var == "DTSPP_DB_POOL_SIZE").then(|| "7".to_owned());
         let s = Settings::load_from(Some(&path), &env).unwrap();
         assert_eq!(s.bind.to_string(), "0.0.0.0:9000");
@@ -440,7 +524,8 @@ mod tests {
         std::fs::write(&path, "bnid = \"x\"\n").unwrap();
         let err = Settings::load_from(Some(&path), &|_| None).unwrap_err();
         assert!(err.message.contains("unknown setting"), "{err}");
-        let err = Settings::load_from(Some(&dir.path().join("missing.toml")), &|_| None).unwrap_err();
+        let err =
+            Settings::load_from(Some(&dir.path().join("missing.toml")), &|_| None).unwrap_err();
         assert!(err.message.contains("cannot read"), "{err}");
     }
 }

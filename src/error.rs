@@ -24,7 +24,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError { field: field.into(), message: message.into() }
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -155,7 +158,10 @@ impl ApiError {
             ApiError::PayloadTooLarge { limit } => Problem::new(
                 status,
                 "payload-too-large",
-                format!("The request body is larger than the limit of {} KiB.", limit / 1024),
+                format!(
+                    "The request body is larger than the limit of {} KiB.",
+                    limit / 1024
+                ),
             ),
             ApiError::UnsupportedMediaType(detail) => {
                 Problem::new(status, "unsupported-media-type", detail.clone())
@@ -208,10 +214,16 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         match self {
             ApiError::Internal(cause) => {
-                tracing::error!(error = format!("{cause:#}"), "request failed with an internal error");
+                tracing::error!(
+                    error = format!("{cause:#}"),
+                    "request failed with an internal error"
+                );
             }
             ApiError::Unavailable(cause) => {
-                tracing::warn!(error = format!("{cause:#}"), "request failed: dependency unavailable");
+                tracing::warn!(
+                    error = format!("{cause:#}"),
+                    "request failed: dependency unavailable"
+                );
             }
             _ => {}
         }

@@ -78,15 +78,23 @@ fn is_json(req: &HttpRequest) -> bool {
     let Some(Ok(content_type)) = req.headers().get(header::CONTENT_TYPE).map(|v| v.to_str()) else {
         return false;
     };
-    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// Parses `body` as one JSON value of type `T`: 400 when it is not JSON, 422 naming the field
 /// when it is JSON of the wrong shape.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::BadRequest("The request body is empty; a JSON object is required.".to_owned()));
+        return Err(ApiError::BadRequest(
+            "The request body is empty; a JSON object is required.".to_owned(),
+        ));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize::<_, T>(&mut deserializer).map_err(|e| {
@@ -115,9 +123,7 @@ fn shape_error(path: &str, error: &serde_json::Error) -> ApiError {
 }
 
 fn malformed(error: &serde_json::Error) -> ApiError {
-    ApiError::BadRequest(format!(
-        "The request body is not valid JSON: {error}."
-    ))
+    ApiError::BadRequest(format!("The request body is not valid JSON: {error}."))
 }
 
 fn missing_field_name(message: &str) -> Option<&str> {
@@ -147,7 +153,11 @@ fn join_path(path: &str, field: &str) -> String {
 pub fn field_errors(errors: &ValidationErrors) -> Vec<FieldError> {
     let mut out = Vec::new();
     collect(&mut out, "", errors);
-    out.sort_by(|a, b| a.field.cmp(&b.field).then_with(|| a.message.cmp(&b.message)));
+    out.sort_by(|a, b| {
+        a.field
+            .cmp(&b.field)
+            .then_with(|| a.message.cmp(&b.message))
+    });
     out
 }
 
@@ -161,7 +171,10 @@ fn collect(out: &mut Vec<FieldError>, prefix: &str, errors: &ValidationErrors) {
         };
         match kind {
             ValidationErrorsKind::Field(list) => {
-                out.extend(list.iter().map(|e| FieldError::new(path.clone(), message_of(e))));
+                out.extend(
+                    list.iter()
+                        .map(|e| FieldError::new(path.clone(), message_of(e))),
+                );
             }
             ValidationErrorsKind::Struct(inner) => collect(out, &path, inner),
             ValidationErrorsKind::List(items) => {
@@ -180,7 +193,9 @@ fn message_of(error: &ValidationError) -> String {
     }
     let param = |name: &str| error.params.get(name).map(|v| v.to_string());
     match (error.code.as_ref(), param("min"), param("max")) {
-        ("length", Some(min), Some(max)) => format!("must be between {min} and {max} characters long"),
+        ("length", Some(min), Some(max)) => {
+            format!("must be between {min} and {max} characters long")
+        }
         ("length", Some(min), None) => format!("must be at least {min} characters long"),
         ("length", None, Some(max)) => format!("must be at most {max} characters long"),
         ("range", Some(min), Some(max)) => format!("must be between {min} and {max}"),
@@ -234,7 +249,10 @@ mod tests {
             return (status, Problem::for_status(res.status()));
         }
         let content_type = res.headers().get(header::CONTENT_TYPE).cloned();
-        assert_eq!(content_type.as_ref().and_then(|v| v.to_str().ok()), Some(crate::error::PROBLEM_JSON));
+        assert_eq!(
+            content_type.as_ref().and_then(|v| v.to_str().ok()),
+            Some(crate::error::PROBLEM_JSON)
+        );
         let problem: Problem = test::read_body_json(res).await;
         (status, problem)
     }
@@ -253,13 +271,19 @@ mod tests {
         assert_eq!(status, 400);
         assert!(problem.detail.contains("not valid JSON"), "{problem:?}");
         assert_eq!(call("application/json", "").await.0, 400);
-        assert_eq!(call("application/json", format!("{GOOD} trailing")).await.0, 400);
+        assert_eq!(
+            call("application/json", format!("{GOOD} trailing")).await.0,
+            400
+        );
     }
 
     #[actix_web::test]
     async fn another_media_type_is_415() {
         assert_eq!(call("text/plain", GOOD).await.0, 415);
-        assert_eq!(call("application/x-www-form-urlencoded", "email=a").await.0, 415);
+        assert_eq!(
+            call("application/x-www-form-urlencoded", "email=a").await.0,
+            415
+        );
     }
 
     #[actix_web::test]
@@ -271,10 +295,12 @@ mod tests {
 
     #[actix_web::test]
     async fn the_wrong_shape_is_422_naming_the_field() {
-        let (status, problem) =
-            call("application/json", r#"{"email":"a@example.org"}"#).await;
+        let (status, problem) = call("application/json", r#"{"email":"a@example.org"}"#).await;
         assert_eq!(status, 422);
-        assert_eq!(problem.errors, vec![FieldError::new("password", "is required")]);
+        assert_eq!(
+            problem.errors,
+            vec![FieldError::new("password", "is required")]
+        );
 
         let body = r#"{"email":"a@example.org","password":"correct horse battery","items":[{"quantity":"two"}]}"#;
         let (status, problem) = call("application/json", body).await;
@@ -291,6 +317,9 @@ mod tests {
         assert_eq!(problem.problem_type, "urn:dtspp:problem:validation-failed");
         let fields: Vec<&str> = problem.errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, vec!["email", "items[1].quantity", "password"]);
-        assert_eq!(problem.errors[2].message, "must be at least 12 characters long");
+        assert_eq!(
+            problem.errors[2].message,
+            "must be at least 12 characters long"
+        );
     }
 }

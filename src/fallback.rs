@@ -91,7 +91,9 @@ pub async fn unmatched_route(
         Some(allowed) => Err(ApiError::MethodNotAllowed {
             allowed: allowed.into_iter().map(str::to_owned).collect(),
         }),
-        None => Err(ApiError::NotFound("No resource exists at this path.".to_owned())),
+        None => Err(ApiError::NotFound(
+            "No resource exists at this path.".to_owned(),
+        )),
     }
 }
 
@@ -104,14 +106,32 @@ mod tests {
     #[test]
     fn templates_match_by_segment_and_collect_methods() {
         let paths = PathsBuilder::new()
-            .path("/api/v1/things/{id}", PathItem::new(HttpMethod::Get, OperationBuilder::new()))
-            .path("/api/v1/things/{id}/submit", PathItem::new(HttpMethod::Post, OperationBuilder::new()))
+            .path(
+                "/api/v1/things/{id}",
+                PathItem::new(HttpMethod::Get, OperationBuilder::new()),
+            )
+            .path(
+                "/api/v1/things/{id}/submit",
+                PathItem::new(HttpMethod::Post, OperationBuilder::new()),
+            )
             .build();
-        let doc = OpenApiBuilder::new().info(InfoBuilder::new().title("t").version("1").build()).paths(paths).build();
+        let doc = OpenApiBuilder::new()
+            .info(InfoBuilder::new().title("t").version("1").build())
+            .paths(paths)
+            .build();
         let table = RouteTable::from_openapi(&doc);
-        assert_eq!(table.allowed_methods("/api/v1/things/42"), Some(vec!["GET"]));
-        assert_eq!(table.allowed_methods("/api/v1/things/42/"), Some(vec!["GET"]));
-        assert_eq!(table.allowed_methods("/api/v1/things/42/submit"), Some(vec!["POST"]));
+        assert_eq!(
+            table.allowed_methods("/api/v1/things/42"),
+            Some(vec!["GET"])
+        );
+        assert_eq!(
+            table.allowed_methods("/api/v1/things/42/"),
+            Some(vec!["GET"])
+        );
+        assert_eq!(
+            table.allowed_methods("/api/v1/things/42/submit"),
+            Some(vec!["POST"])
+        );
         assert_eq!(table.allowed_methods("/api/v1/things"), None);
         assert_eq!(table.allowed_methods("/api/v1/things//submit"), None);
         assert_eq!(table.allowed_methods("/openapi.json"), Some(vec!["GET"]));

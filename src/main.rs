@@ -62,7 +62,12 @@ fn main() -> ExitCode {
             Command::Migrate => {
                 let db = Db::open(&settings.database, 1)?;
                 let applied = startup::migrate(&db).await?;
-                tracing::info!(database = %settings.database, ?applied, "migrations applied");
+                tracing::info!(
+                    database = %settings.database,
+                    applied = applied.len(),
+                    versions = %applied.join(","),
+                    "migrations applied"
+                );
                 Ok(())
             }
             Command::Openapi => Ok(()),

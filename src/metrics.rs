@@ -27,7 +27,10 @@ impl Metrics {
     pub fn new() -> Result<Metrics, prometheus::Error> {
         let registry = Registry::new_custom(Some("dtspp".to_owned()), None)?;
         let requests = IntCounterVec::new(
-            Opts::new("http_requests_total", "HTTP requests answered, by route pattern and status."),
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests answered, by route pattern and status.",
+            ),
             &["method", "route", "status"],
         )?;
         let latency = HistogramVec::new(
@@ -38,16 +41,28 @@ impl Metrics {
             .buckets(LATENCY_BUCKETS.to_vec()),
             &["method", "route"],
         )?;
-        let pool_max = IntGauge::new("db_pool_max_connections", "Largest size of the database pool.")?;
-        let pool_connections =
-            IntGauge::new("db_pool_connections", "Open database connections, idle or in use.")?;
+        let pool_max = IntGauge::new(
+            "db_pool_max_connections",
+            "Largest size of the database pool.",
+        )?;
+        let pool_connections = IntGauge::new(
+            "db_pool_connections",
+            "Open database connections, idle or in use.",
+        )?;
         let pool_idle = IntGauge::new("db_pool_idle_connections", "Idle database connections.")?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(pool_max.clone()))?;
         registry.register(Box::new(pool_connections.clone()))?;
         registry.register(Box::new(pool_idle.clone()))?;
-        Ok(Metrics { registry, requests, latency, pool_max, pool_connections, pool_idle })
+        Ok(Metrics {
+            registry,
+            requests,
+            latency,
+            pool_max,
+            pool_connections,
+            pool_idle,
+        })
     }
 
     /// Counts one answered request. `route` is the matched pattern, never the raw path, so the

@@ -36,9 +36,7 @@ pub enum MoneyError {
 }
 
 /// A non-negative amount of HK dollars with exactly two decimals.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, AsExpression, FromSqlRow,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, AsExpression, FromSqlRow)]
 #[diesel(sql_type = BigInt)]
 pub struct Money(Decimal);
 
@@ -240,8 +238,7 @@ where
 {
     fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
         let cents = i64::from_sql(bytes)?;
-        Money::from_cents(cents)
-            .map_err(|e| format!("stored amount of {cents} cents {e}").into())
+        Money::from_cents(cents).map_err(|e| format!("stored amount of {cents} cents {e}").into())
     }
 }
 
@@ -285,7 +282,10 @@ mod tests {
 
     #[test]
     fn rejects_amounts_beyond_the_cents_column() {
-        assert_eq!(Money::parse("92233720368547758.08"), Err(MoneyError::Overflow));
+        assert_eq!(
+            Money::parse("92233720368547758.08"),
+            Err(MoneyError::Overflow)
+        );
         assert_eq!(
             Money::parse("99999999999999999999999999999999999"),
             Err(MoneyError::Overflow)
@@ -304,28 +304,44 @@ mod tests {
 
     #[test]
     fn json_is_a_string_never_a_number() {
-        assert_eq!(serde_json::to_string(&money("25000")).ok(), Some("\"25000.00\"".into()));
+        assert_eq!(
+            serde_json::to_string(&money("25000")).ok(),
+            Some("\"25000.00\"".into())
+        );
         assert_eq!(
             serde_json::from_str::<Money>("\"25000.50\"").ok(),
             Some(money("25000.50"))
         );
-        let err = serde_json::from_str::<Money>("25000").err().map(|e| e.to_string());
+        let err = serde_json::from_str::<Money>("25000")
+            .err()
+            .map(|e| e.to_string());
         assert!(err.is_some_and(|e| e.contains("decimal string")));
-        let err = serde_json::from_str::<Money>("\"1.234\"").err().map(|e| e.to_string());
+        let err = serde_json::from_str::<Money>("\"1.234\"")
+            .err()
+            .map(|e| e.to_string());
         assert!(err.is_some_and(|e| e.contains("at most 2 decimal places")));
     }
 
     #[test]
     fn rounds_half_up_to_the_cent() {
-        assert_eq!(Money::round_half_up(Decimal::new(12345, 3)), Ok(money("12.35")));
-        assert_eq!(Money::round_half_up(Decimal::new(12344, 3)), Ok(money("12.34")));
+        assert_eq!(
+            Money::round_half_up(Decimal::new(12345, 3)),
+            Ok(money("12.35"))
+        );
+        assert_eq!(
+            Money::round_half_up(Decimal::new(12344, 3)),
+            Ok(money("12.34"))
+        );
         assert_eq!(Money::round_half_up(Decimal::new(5, 3)), Ok(money("0.01")));
     }
 
     #[test]
     fn checked_arithmetic_never_goes_negative_or_overflows() {
         assert_eq!(money("1.00").checked_sub(money("1.01")), None);
-        assert_eq!(money("1.00").checked_sub(money("0.01")), Some(money("0.99")));
+        assert_eq!(
+            money("1.00").checked_sub(money("0.01")),
+            Some(money("0.99"))
+        );
         let max = Money::from_cents(i64::MAX).ok();
         assert_eq!(max.and_then(|m| m.checked_add(money("0.01"))), None);
     }

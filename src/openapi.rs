@@ -45,15 +45,30 @@ impl Modify for SharedComponents {
         );
         for (name, description) in [
             ("BadRequest", "The body is not well-formed JSON."),
-            ("Unauthorized", "No access token, or an invalid or expired one."),
+            (
+                "Unauthorized",
+                "No access token, or an invalid or expired one.",
+            ),
             ("Forbidden", "The caller's role may not do this."),
             ("NotFound", "No such resource, or not the caller's."),
-            ("Conflict", "The resource's state forbids this, or it would duplicate another."),
+            (
+                "Conflict",
+                "The resource's state forbids this, or it would duplicate another.",
+            ),
             ("PayloadTooLarge", "The body is larger than 256 KiB."),
-            ("UnsupportedMediaType", "The body is not `application/json`."),
-            ("ValidationFailed", "The input is invalid; `errors` lists each field."),
+            (
+                "UnsupportedMediaType",
+                "The body is not `application/json`.",
+            ),
+            (
+                "ValidationFailed",
+                "The input is invalid; `errors` lists each field.",
+            ),
             ("TooManyRequests", "Rate limited; see `Retry-After`."),
-            ("InternalError", "An unexpected failure; the body gives only the request id."),
+            (
+                "InternalError",
+                "An unexpected failure; the body gives only the request id.",
+            ),
         ] {
             components.responses.insert(
                 name.to_owned(),
@@ -61,7 +76,9 @@ impl Modify for SharedComponents {
                     .description(description)
                     .content(
                         PROBLEM_JSON,
-                        ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("Problem")))
+                            .build(),
                     )
                     .build()
                     .into(),

@@ -45,7 +45,9 @@ pub struct Readiness {
 )]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(Health { status: "ok".to_owned() })
+    HttpResponse::Ok().json(Health {
+        status: "ok".to_owned(),
+    })
 }
 
 /// Readiness: 200 when the database answers a query, 503 otherwise.
@@ -73,7 +75,10 @@ pub async fn readyz(db: web::Data<Db>) -> Result<HttpResponse, ApiError> {
                body = String, content_type = "text/plain; version=0.0.4"))
 )]
 #[get("/metrics")]
-pub async fn metrics(metrics: web::Data<Metrics>, db: web::Data<Db>) -> Result<HttpResponse, ApiError> {
+pub async fn metrics(
+    metrics: web::Data<Metrics>,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, ApiError> {
     let text = metrics.render(db.state()).map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

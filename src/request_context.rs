@@ -31,7 +31,9 @@ impl RequestId {
         value
             .and_then(|v| v.to_str().ok())
             .filter(|v| {
-                !v.is_empty() && v.len() <= MAX_REQUEST_ID_LEN && v.bytes().all(|b| b.is_ascii_graphic())
+                !v.is_empty()
+                    && v.len() <= MAX_REQUEST_ID_LEN
+                    && v.bytes().all(|b| b.is_ascii_graphic())
             })
             .map(|v| RequestId(v.to_owned()))
             .unwrap_or_else(|| RequestId(uuid::Uuid::new_v4().to_string()))
@@ -114,9 +116,17 @@ mod tests {
     #[test]
     fn a_missing_overlong_or_odd_id_is_replaced_by_a_uuid() {
         let long = "a".repeat(MAX_REQUEST_ID_LEN + 1);
-        for value in [None, Some(HeaderValue::from_static("")), Some(HeaderValue::from_static("has space")), HeaderValue::from_str(&long).ok()] {
+        for value in [
+            None,
+            Some(HeaderValue::from_static("")),
+            Some(HeaderValue::from_static("has space")),
+            HeaderValue::from_str(&long).ok(),
+        ] {
             let id = RequestId::from_header(value.as_ref());
-            assert!(uuid::Uuid::parse_str(id.as_str()).is_ok(), "{value:?} gave {id:?}");
+            assert!(
+                uuid::Uuid::parse_str(id.as_str()).is_ok(),
+                "{value:?} gave {id:?}"
+            );
         }
         let exactly_max = "b".repeat(MAX_REQUEST_ID_LEN);
         let id = RequestId::from_header(HeaderValue::from_str(&exactly_max).ok().as_ref());

@@ -49,9 +49,10 @@ impl Application {
             app.app_data(db.clone())
                 .app_data(metrics.clone())
                 .app_data(routes.clone())
-                .app_data(web::QueryConfig::default().error_handler(|err, _| {
-                    ApiError::invalid("query", err.to_string()).into()
-                }))
+                .app_data(
+                    web::QueryConfig::default()
+                        .error_handler(|err, _| ApiError::invalid("query", err.to_string()).into()),
+                )
                 .app_data(web::PathConfig::default().error_handler(|_, _| {
                     ApiError::NotFound("No resource exists at this path.".to_owned()).into()
                 }))
@@ -102,8 +103,12 @@ pub async fn serve(settings: Settings, run_migrations: bool) -> anyhow::Result<(
         let applied = migrate(&db).await?;
         tracing::info!(database = %settings.database, applied = applied.len(), "database migrated");
     }
-    if !settings.is_production() && settings.jwt_secret_bytes() == crate::config::DEVELOPMENT_JWT_SECRET.as_bytes() {
-        tracing::warn!("using the built-in development JWT secret; set DTSPP_JWT_SECRET for anything shared");
+    if !settings.is_production()
+        && settings.jwt_secret_bytes() == crate::config::DEVELOPMENT_JWT_SECRET.as_bytes()
+    {
+        tracing::warn!(
+            "using the built-in development JWT secret; set DTSPP_JWT_SECRET for anything shared"
+        );
     }
     let app = Application::build(&settings, db)?;
     tracing::info!(
@@ -128,13 +133,20 @@ fn cors(origins: &[String]) -> Cors {
             HeaderName::from_static("idempotency-key"),
             REQUEST_ID_HEADER,
         ])
-        .expose_headers([REQUEST_ID_HEADER, header::ETAG, header::RETRY_AFTER, header::LOCATION])
+        .expose_headers([
+            REQUEST_ID_HEADER,
+            header::ETAG,
+            header::RETRY_AFTER,
+            header::LOCATION,
+        ])
         .max_age(3600)
         .block_on_origin_mismatch(false);
     if origins.iter().any(|o| o == "*") {
         cors.allow_any_origin().send_wildcard()
     } else {
-        origins.iter().fold(cors, |cors, origin| cors.allowed_origin(origin))
+        origins
+            .iter()
+            .fold(cors, |cors, origin| cors.allowed_origin(origin))
     }
 }
 

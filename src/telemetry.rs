@@ -48,7 +48,9 @@ impl RootSpanBuilder for RequestSpan {
             .get::<RequestId>()
             .map(|id| id.as_str().to_owned())
             .unwrap_or_default();
-        let route = request.match_pattern().unwrap_or_else(|| "<unmatched>".to_owned());
+        let route = request
+            .match_pattern()
+            .unwrap_or_else(|| "<unmatched>".to_owned());
         tracing::info_span!(
             "request",
             method = %request.method(),
@@ -64,7 +66,11 @@ impl RootSpanBuilder for RequestSpan {
         let (status, started) = match outcome {
             Ok(response) => (
                 response.status(),
-                response.request().extensions().get::<RequestStart>().copied(),
+                response
+                    .request()
+                    .extensions()
+                    .get::<RequestStart>()
+                    .copied(),
             ),
             Err(error) => (error.as_response_error().status_code(), None),
         };

@@ -3,11 +3,11 @@
 use std::path::Path;
 use std::time::Duration;
 
+use diesel::Connection;
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection, R2D2Connection};
 use diesel::sqlite::SqliteConnection;
-use diesel::Connection;
 
 use super::{ACQUIRE_TIMEOUT, Backend, DatabaseTarget, DbConnection, SQLITE_BUSY_TIMEOUT};
 use crate::error::ApiError;
@@ -98,7 +98,10 @@ pub struct Db {
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Db").field("backend", &self.backend).field("pool", &self.state()).finish()
+        f.debug_struct("Db")
+            .field("backend", &self.backend)
+            .field("pool", &self.state())
+            .finish()
     }
 }
 
@@ -110,14 +113,19 @@ impl Db {
         if let DatabaseTarget::Sqlite { path } = target {
             create_parent_dir(path)?;
         }
-        let manager = ConnectionFactory { target: target.clone() };
+        let manager = ConnectionFactory {
+            target: target.clone(),
+        };
         let pool = Pool::builder()
             .max_size(max_size)
             .min_idle(Some(1))
             .connection_timeout(ACQUIRE_TIMEOUT)
             .error_handler(Box::new(TracingErrorHandler))
             .build_unchecked(manager);
-        Ok(Db { pool, backend: target.backend() })
+        Ok(Db {
+            pool,
+            backend: target.backend(),
+        })
     }
 
     /// The backend this pool connects to.
@@ -146,7 +154,9 @@ impl Db {
     pub async fn check_ready(&self, timeout: Duration) -> Result<(), ApiError> {
         let pool = self.pool.clone();
         run_blocking(move || {
-            let mut conn = pool.get_timeout(timeout).map_err(ApiError::database_unavailable)?;
+            let mut conn = pool
+                .get_timeout(timeout)
+                .map_err(ApiError::database_unavailable)?;
             conn.ping().map_err(ApiError::database_unavailable)
         })
         .await
@@ -184,7 +194,10 @@ where
 fn create_parent_dir(path: &Path) -> Result<(), OpenError> {
     match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() && !dir.exists() => std::fs::create_dir_all(dir)
-            .map_err(|source| OpenError::CreateDirectory { path: dir.display().to_string(), source }),
+            .map_err(|source| OpenError::CreateDirectory {
+                path: dir.display().to_string(),
+                source,
+            }),
         _ => Ok(()),
     }
 }

@@ -41,7 +41,9 @@ pub enum TargetError {
     Empty,
     #[error("uses the unsupported scheme `{0}://`; use postgres://, sqlite:// or a file path")]
     UnsupportedScheme(String),
-    #[error("names an in-memory SQLite database, which each pooled connection would see separately; use a file path")]
+    #[error(
+        "names an in-memory SQLite database, which each pooled connection would see separately; use a file path"
+    )]
     InMemory,
 }
 
@@ -53,7 +55,9 @@ impl DatabaseTarget {
             return Err(TargetError::Empty);
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Ok(DatabaseTarget::Postgres { url: url.to_owned() });
+            return Ok(DatabaseTarget::Postgres {
+                url: url.to_owned(),
+            });
         }
         let path = match url.split_once("://") {
             Some(("sqlite", path)) => path,
@@ -66,7 +70,9 @@ impl DatabaseTarget {
         if path == ":memory:" || path.contains("mode=memory") {
             return Err(TargetError::InMemory);
         }
-        Ok(DatabaseTarget::Sqlite { path: PathBuf::from(path) })
+        Ok(DatabaseTarget::Sqlite {
+            path: PathBuf::from(path),
+        })
     }
 
     /// The backend this target selects.
@@ -121,15 +127,21 @@ mod tests {
         assert_eq!(pg.map(|t| t.backend()), Ok(Backend::Postgres));
         assert_eq!(
             DatabaseTarget::parse("sqlite://./var/dtspp.db"),
-            Ok(DatabaseTarget::Sqlite { path: "./var/dtspp.db".into() })
+            Ok(DatabaseTarget::Sqlite {
+                path: "./var/dtspp.db".into()
+            })
         );
         assert_eq!(
             DatabaseTarget::parse("/tmp/x.db"),
-            Ok(DatabaseTarget::Sqlite { path: "/tmp/x.db".into() })
+            Ok(DatabaseTarget::Sqlite {
+                path: "/tmp/x.db".into()
+            })
         );
         assert_eq!(
             DatabaseTarget::parse("sqlite:data.db"),
-            Ok(DatabaseTarget::Sqlite { path: "data.db".into() })
+            Ok(DatabaseTarget::Sqlite {
+                path: "data.db".into()
+            })
         );
     }
 
@@ -141,7 +153,10 @@ mod tests {
             DatabaseTarget::parse("mysql://root@localhost/db"),
             Err(TargetError::UnsupportedScheme("mysql".into()))
         );
-        assert_eq!(DatabaseTarget::parse("sqlite://:memory:"), Err(TargetError::InMemory));
+        assert_eq!(
+            DatabaseTarget::parse("sqlite://:memory:"),
+            Err(TargetError::InMemory)
+        );
     }
 
     #[test]

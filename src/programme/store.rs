@@ -18,7 +18,12 @@ pub fn current_rules(conn: &mut DbConnection) -> QueryResult<ProgrammeRules> {
 pub fn sectors(conn: &mut DbConnection) -> QueryResult<Vec<CodeName>> {
     sectors::table
         .order((sectors::sort_order, sectors::code))
-        .select((sectors::code, sectors::name_en, sectors::name_zh, sectors::active))
+        .select((
+            sectors::code,
+            sectors::name_en,
+            sectors::name_zh,
+            sectors::active,
+        ))
         .load(conn)
 }
 
@@ -26,6 +31,11 @@ pub fn sectors(conn: &mut DbConnection) -> QueryResult<Vec<CodeName>> {
 pub fn categories(conn: &mut DbConnection) -> QueryResult<Vec<CodeName>> {
     categories::table
         .order((categories::sort_order, categories::code))
-        .select((categories::code, categories::name_en, categories::name_zh, categories::active))
+        .select((
+            categories::code,
+            categories::name_en,
+            categories::name_zh,
+            categories::active,
+        ))
         .load(conn)
 }

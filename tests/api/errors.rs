@@ -1,0 +1,77 @@
+//! Error bodies, request ids and response headers, as every endpoint shares them.
+
+use crate::test_on_both_backends;
+use dtspp::error::Problem;
+
+async fn problem_of(res: reqwest::Response) -> (u16, reqwest::header::HeaderMap, Problem) {
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    assert_eq!(
+        headers["content-type"], "application/problem+json",
+        "status {status}"
+    );
+    let problem: Problem = res.json().await.expect("a problem+json body");
+    assert_eq!(problem.status, status);
+    (status, headers, problem)
+}
+
+test_on_both_backends! {
+    async fn an_unknown_route_is_a_404_problem_even_with_a_broken_body(app) {
+        let res = app
+            .client
+            .post(app.url("/api/v1/nope"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("{")
+            .send()
+            .await
+            .unwrap();
+        let (status, headers, problem) = problem_of(res).await;
+        assert_eq!(status, 404);
+        assert_eq!(problem.problem_type, "urn:dtspp:problem:not-found");
+        assert_eq!(problem.title, "Not Found");
+        assert_eq!(headers["x-request-id"].to_str().unwrap(), problem.request_id);
+    }
+
+    async fn a_known_path_with_the_wrong_method_is_a_405_problem_with_allow(app) {
+        let res = app.client.post(app.url("/healthz")).send().await.unwrap();
+        let (status, headers, problem) = problem_of(res).await;
+        assert_eq!(status, 405);
+        assert_eq!(headers["allow"], "GET");
+        assert_eq!(problem.problem_type, "urn:dtspp:problem:method-not-allowed");
+        let res = app.client.delete(app.url("/openapi.json")).send().await.unwrap();
+        assert_eq!(res.status(), 405);
+    }
+
+    async fn a_sane_caller_request_id_is_echoed_in_header_and_problem(app) {
+        let res = app
+            .client
+            .get(app.url("/missing"))
+            .header("x-request-id", "trace-abc-123")
+            .send()
+            .await
+            .unwrap();
+        let (_, headers, problem) = problem_of(res).await;
+        assert_eq!(headers["x-request-id"], "trace-abc-123");
+        assert_eq!(problem.request_id, "trace-abc-123");
+    }
+
+    async fn a_missing_or_unsafe_request_id_is_replaced_by_a_fresh_one(app) {
+        let first = app.get("/healthz").await;
+        let second = app.get("/healthz").await;
+        let a = first.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let b = second.headers()["x-request-id"].to_str().unwrap().to_owned();
+        assert!(uuid::Uuid::parse_str(&a).is_ok(), "{a}");
+        assert_ne!(a, b);
+        let long = "x".repeat(500);
+        let res = app.client.get(app.url("/healthz")).header("x-request-id", &long).send().await.unwrap();
+        let id = res.headers()["x-request-id"].to_str().unwrap();
+        assert!(uuid::Uuid::parse_str(id).is_ok(), "an overlong id is replaced, got {id}");
+    }
+
+    async fn responses_carry_the_security_headers(app) {
+        let res = app.get("/healthz").await;
+        assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+        assert_eq!(res.headers()["referrer-policy"], "no-referrer");
+        assert_eq!(res.headers()["x-frame-options"], "DENY");
+    }
+}

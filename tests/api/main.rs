@@ -1,0 +1,11 @@
+//! The integration suite: one binary that drives the real application over HTTP (and its
+//! command line), on SQLite always and on PostgreSQL when `TEST_DATABASE_URL` is set.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod cli;
+mod database;
+mod errors;
+mod openapi;
+mod ops;
