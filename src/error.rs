@@ -259,3 +259,54 @@ impl From<validator::ValidationErrors> for ApiError {
         ApiError::Validation(crate::extract::field_errors(&errors))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body_of(error: &ApiError) -> (u16, String) {
+        let response = error.error_response();
+        let status = response.status().as_u16();
+        let bytes = actix_web::body::to_bytes(response.into_body());
+        let bytes = futures_util::FutureExt::now_or_never(bytes)
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    #[test]
+    fn internal_errors_never_show_their_cause() {
+        let error = ApiError::internal(anyhow::anyhow!("password=hunter2 at db.internal:5432"));
+        let (status, body) = body_of(&error);
+        assert_eq!(status, 500);
+        assert!(
+            !body.contains("hunter2") && !body.contains("db.internal"),
+            "{body}"
+        );
+        assert!(body.contains("urn:dtspp:problem:internal-error"));
+        let (status, body) = body_of(&ApiError::database_unavailable(anyhow::anyhow!(
+            "connection refused"
+        )));
+        assert_eq!(status, 503);
+        assert!(!body.contains("refused"), "{body}");
+    }
+
+    #[test]
+    fn diesel_not_found_is_a_404_and_other_diesel_errors_are_opaque_500s() {
+        assert_eq!(
+            ApiError::from(diesel::result::Error::NotFound).status_code(),
+            StatusCode::NOT_FOUND
+        );
+        let other = ApiError::from(diesel::result::Error::BrokenTransactionManager);
+        assert_eq!(other.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn problems_for_foreign_errors_use_the_status_alone() {
+        let problem = Problem::for_status(StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(problem.problem_type, "urn:dtspp:problem:payload-too-large");
+        assert_eq!(problem.status, 413);
+        let problem = Problem::for_status(StatusCode::BAD_GATEWAY);
+        assert_eq!(problem.detail, "The server could not complete the request.");
+    }
+}

@@ -110,3 +110,105 @@ fn help_lists_every_command() {
         assert!(help.contains(word), "--help lacks {word}: {help}");
     }
 }
+
+/// A `dtspp` process that is killed and reaped when dropped, whatever the test's outcome.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Runs `dtspp serve` with JSON logs, waits for its "listening" line, and returns the process,
+/// its address, and a channel of its log lines.
+fn serve_in_background(
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> (Running, String, std::sync::mpsc::Receiver<String>) {
+    use std::io::BufRead;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dtspp"));
+    command
+        .args(args)
+        .env_clear()
+        .env("DTSPP_BIND", "127.0.0.1:0")
+        .env("DTSPP_LOG_FORMAT", "json")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = Running(command.spawn().expect("start dtspp serve"));
+    let stdout = child.0.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let remaining = deadline.saturating_duration_since(std::time::Instant::now());
+        let line = rx
+            .recv_timeout(remaining)
+            .expect("dtspp serve did not report listening");
+        let json: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
+        if json["message"] == "dtspp listening" {
+            let address = json["address"].as_str().unwrap().to_owned();
+            return (child, address, rx);
+        }
+    }
+}
+
+#[tokio::test]
+async fn failures_are_logged_as_json_with_the_request_id_and_cause_but_answered_opaquely() {
+    let (child, address, logs) = serve_in_background(
+        &[("DATABASE_URL", "postgres://postgres@127.0.0.1:1/dtspp")],
+        &["serve", "--no-migrate"],
+    );
+    let res = reqwest::Client::new()
+        .get(format!("{address}/readyz"))
+        .header("x-request-id", "probe-4711")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+    let body = res.text().await.unwrap();
+    assert!(
+        body.contains("probe-4711") && !body.to_lowercase().contains("refused"),
+        "{body}"
+    );
+
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let found = loop {
+        let remaining = deadline.saturating_duration_since(std::time::Instant::now());
+        match logs.recv_timeout(remaining) {
+            Ok(line) => {
+                let json: serde_json::Value = serde_json::from_str(&line).unwrap();
+                let is_cause = json["span"]["request_id"] == "probe-4711"
+                    && json["level"] == "WARN"
+                    && json["error"]
+                        .as_str()
+                        .is_some_and(|e| e.contains("database unavailable"));
+                seen.push(line);
+                if is_cause {
+                    break true;
+                }
+            }
+            Err(_) => break false,
+        }
+    };
+    drop(child);
+    assert!(
+        found,
+        "no log line with the request id and the cause; saw:\n{}",
+        seen.join("\n")
+    );
+}
