@@ -18,38 +18,26 @@ pub const DEVELOPMENT_JWT_SECRET: &str = "dtspp-development-only-secret-never-us
 /// The configuration file read when `--config` is not given, if it exists.
 pub const DEFAULT_CONFIG_FILE: &str = "dtspp.toml";
 
-/// Each setting: its environment variable, its key in the configuration file, and its meaning.
-pub const SETTINGS: &[(&str, &str, &str)] = &[
-    ("DTSPP_BIND", "bind", "address and port to listen on"),
-    (
-        "DATABASE_URL",
-        "database_url",
-        "postgres://…, sqlite://PATH or a bare SQLite path",
-    ),
-    (
-        "DTSPP_DB_POOL_SIZE",
-        "db_pool_size",
-        "maximum pooled database connections",
-    ),
-    ("DTSPP_ENV", "env", "development or production"),
-    ("DTSPP_JWT_SECRET", "jwt_secret", "HS256 signing secret"),
-    (
-        "DTSPP_LOG",
-        "log",
-        "log filter, in tracing's EnvFilter syntax",
-    ),
-    ("DTSPP_LOG_FORMAT", "log_format", "pretty or json"),
-    ("DTSPP_SMTP_URL", "smtp_url", "SMTP server URL"),
-    (
-        "DTSPP_MAIL_FROM",
-        "mail_from",
-        "sender address of outgoing mail",
-    ),
-    (
-        "DTSPP_CORS_ORIGINS",
-        "cors_origins",
-        "comma-separated allowed browser origins",
-    ),
+/// Each setting's environment variable and its key in the configuration file. README.md's
+/// configuration table documents each.
+pub const SETTINGS: &[(&str, &str)] = &[
+    ("DTSPP_BIND", "bind"),
+    ("DATABASE_URL", "database_url"),
+    ("DTSPP_DB_POOL_SIZE", "db_pool_size"),
+    ("DTSPP_ENV", "env"),
+    ("DTSPP_JWT_SECRET", "jwt_secret"),
+    ("DTSPP_LOG", "log"),
+    ("DTSPP_LOG_FORMAT", "log_format"),
+    ("DTSPP_SMTP_URL", "smtp_url"),
+    ("DTSPP_MAIL_FROM", "mail_from"),
+    ("DTSPP_CORS_ORIGINS", "cors_origins"),
+    ("DTSPP_PUBLIC_URL", "public_url"),
+    ("DTSPP_ACCESS_TOKEN_MINUTES", "access_token_minutes"),
+    ("DTSPP_REFRESH_TOKEN_DAYS", "refresh_token_days"),
+    ("DTSPP_AUTH_RATE_LIMIT", "auth_rate_limit"),
+    ("DTSPP_MAIL_DIR", "mail_dir"),
+    ("DTSPP_OUTBOX_MAX_ATTEMPTS", "outbox_max_attempts"),
+    ("DTSPP_OUTBOX_POLL_MS", "outbox_poll_ms"),
 ];
 
 /// Development or production. Production refuses unsafe defaults.
@@ -81,6 +69,15 @@ pub struct Settings {
     pub smtp_url: Option<SecretString>,
     pub mail_from: Mailbox,
     pub cors_origins: Vec<String>,
+    pub public_url: String,
+    pub access_token_minutes: u32,
+    pub refresh_token_days: u32,
+    /// Requests per minute per client IP and per email on login, registration and password
+    /// reset; 0 turns limiting off.
+    pub auth_rate_limit: u32,
+    pub mail_dir: PathBuf,
+    pub outbox_max_attempts: u32,
+    pub outbox_poll_ms: u32,
 }
 
 /// A setting that cannot be used, named by where it came from.
@@ -155,8 +152,8 @@ impl Layers<'_> {
 fn key_of(var: &str) -> &'static str {
     SETTINGS
         .iter()
-        .find(|(v, _, _)| *v == var)
-        .map_or("", |(_, key, _)| key)
+        .find(|(v, _)| *v == var)
+        .map_or("", |(_, key)| key)
 }
 
 impl Settings {
@@ -258,6 +255,27 @@ impl Settings {
             cors_origins: layers
                 .get("DTSPP_CORS_ORIGINS", parse_cors_origins)?
                 .unwrap_or_default(),
+            public_url: layers
+                .get("DTSPP_PUBLIC_URL", parse_public_url)?
+                .unwrap_or_else(|| "http://127.0.0.1:8080".to_owned()),
+            access_token_minutes: layers
+                .get("DTSPP_ACCESS_TOKEN_MINUTES", range(1, 1440))?
+                .unwrap_or(15),
+            refresh_token_days: layers
+                .get("DTSPP_REFRESH_TOKEN_DAYS", range(1, 365))?
+                .unwrap_or(30),
+            auth_rate_limit: layers
+                .get("DTSPP_AUTH_RATE_LIMIT", range(0, 1_000_000))?
+                .unwrap_or(20),
+            mail_dir: layers
+                .get("DTSPP_MAIL_DIR", |s| Ok(PathBuf::from(s)))?
+                .unwrap_or_else(|| PathBuf::from("./var/mail")),
+            outbox_max_attempts: layers
+                .get("DTSPP_OUTBOX_MAX_ATTEMPTS", range(1, 100))?
+                .unwrap_or(8),
+            outbox_poll_ms: layers
+                .get("DTSPP_OUTBOX_POLL_MS", range(10, 600_000))?
+                .unwrap_or(2000),
         })
     }
 
@@ -286,8 +304,8 @@ fn read_file(path: &Path, required: bool) -> Result<BTreeMap<String, String>, Co
         .map_err(|e: toml::de::Error| ConfigError::new(path.display(), e.message().to_owned()))?;
     let mut values = BTreeMap::new();
     for (key, value) in table {
-        if !SETTINGS.iter().any(|(_, k, _)| *k == key) {
-            let known: Vec<&str> = SETTINGS.iter().map(|(_, k, _)| *k).collect();
+        if !SETTINGS.iter().any(|(_, k)| *k == key) {
+            let known: Vec<&str> = SETTINGS.iter().map(|(_, k)| *k).collect();
             return Err(ConfigError::new(
                 format!("`{key}` in {}", path.display()),
                 format!("unknown setting; known settings are {}", known.join(", ")),
@@ -351,10 +369,30 @@ fn parse_database_url(s: &str) -> Result<DatabaseTarget, String> {
 }
 
 fn parse_pool_size(s: &str) -> Result<u32, String> {
-    match s.parse::<u32>() {
-        Ok(n) if (1..=1000).contains(&n) => Ok(n),
-        _ => Err(format!("must be a whole number from 1 to 1000, not {s:?}")),
+    range(1, 1000)(s)
+}
+
+/// A parser for a whole number from `min` to `max`.
+fn range(min: u32, max: u32) -> impl Fn(&str) -> Result<u32, String> {
+    move |s| match s.parse::<u32>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "must be a whole number from {min} to {max}, not {s:?}"
+        )),
     }
+}
+
+fn parse_public_url(s: &str) -> Result<String, String> {
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .ok_or_else(|| format!("must start with http:// or https://, not {s:?}"))?;
+    if rest.is_empty() || rest.contains(char::is_whitespace) {
+        return Err(format!(
+            "must be a URL such as https://dtspp.example.org, not {s:?}"
+        ));
+    }
+    Ok(s.trim_end_matches('/').to_owned())
 }
 
 fn parse_log_filter(s: &str) -> Result<String, String> {
@@ -457,6 +495,12 @@ mod tests {
             ("DTSPP_SMTP_URL", "ftp://mail"),
             ("DTSPP_MAIL_FROM", "not an address"),
             ("DTSPP_CORS_ORIGINS", "example.org"),
+            ("DTSPP_PUBLIC_URL", "dtspp.example.org"),
+            ("DTSPP_ACCESS_TOKEN_MINUTES", "0"),
+            ("DTSPP_REFRESH_TOKEN_DAYS", "9999"),
+            ("DTSPP_AUTH_RATE_LIMIT", "-1"),
+            ("DTSPP_OUTBOX_MAX_ATTEMPTS", "0"),
+            ("DTSPP_OUTBOX_POLL_MS", "soon"),
         ] {
             let err = load(&[(var, value)]).unwrap_err();
             assert_eq!(err.origin, var, "{var}={value:?} gave {err}");

@@ -237,6 +237,9 @@ impl ResponseError for ApiError {
             ApiError::TooManyRequests { retry_after_secs } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
+            ApiError::Unauthorized(_) => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
             _ => {}
         }
         let mut response = response.body(problem.to_body());

@@ -3,16 +3,26 @@
 //! A stateless HTTP service (actix-web) over one relational database (PostgreSQL, or embedded
 //! SQLite by default). `main.rs` is a thin command line over this library.
 
+pub mod audit;
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod extract;
 pub mod fallback;
+pub mod mail;
 pub mod metrics;
 pub mod money;
 pub mod openapi;
 pub mod ops;
+pub mod outbox;
+pub mod oversight;
+pub mod pagination;
 pub mod programme;
 pub mod request_context;
+pub mod smes;
 pub mod startup;
 pub mod telemetry;
+pub mod time;
+pub mod validation;
+pub mod vendors;

@@ -37,6 +37,24 @@ enum Command {
     /// Print the OpenAPI 3.1 document as JSON (refresh the committed copy with
     /// `dtspp openapi > openapi/openapi.json`).
     Openapi,
+    /// Manage programme admins. No HTTP route creates an admin; this command does.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Create an admin account in DATABASE_URL (migrating it first if needed).
+    Create {
+        /// The admin's email address, used to log in.
+        #[arg(long)]
+        email: String,
+        /// At least 12 characters, and not the email address.
+        #[arg(long)]
+        password: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -68,6 +86,15 @@ fn main() -> ExitCode {
                     versions = %applied.join(","),
                     "migrations applied"
                 );
+                Ok(())
+            }
+            Command::Admin {
+                command: AdminCommand::Create { email, password },
+            } => {
+                let db = Db::open(&settings.database, 1)?;
+                startup::migrate(&db).await?;
+                let id = dtspp::auth::accounts::create_admin(&db, &email, &password).await?;
+                println!("admin {id} created for {}", email.trim().to_lowercase());
                 Ok(())
             }
             Command::Openapi => Ok(()),

@@ -2,13 +2,13 @@
 //! so the document and the router are built from the same calls and cannot drift.
 
 use actix_web::App;
+use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, OpenApi as OpenApiDoc, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::error::{FieldError, PROBLEM_JSON, Problem};
+use crate::error::{FieldError, Problem};
 
 /// The document's fixed parts: info, tags, shared schemas, the bearer scheme.
 #[derive(OpenApi)]
@@ -21,13 +21,28 @@ use crate::error::{FieldError, PROBLEM_JSON, Problem};
                        Money is a decimal string with two decimals (`\"25000.00\"`). Errors are \
                        RFC 9457 `application/problem+json`. Every response carries `X-Request-Id`.",
     ),
-    components(schemas(Problem, FieldError)),
+    components(
+        schemas(Problem, FieldError),
+        responses(
+            responses::BadRequest,
+            responses::Unauthorized,
+            responses::Forbidden,
+            responses::NotFound,
+            responses::Conflict,
+            responses::ValidationFailed,
+            responses::TooManyRequests,
+        ),
+    ),
     modifiers(&SharedComponents),
-    tags((name = "operations", description = "Liveness, readiness and metrics.")),
+    tags(
+        (name = "operations", description = "Liveness, readiness and metrics."),
+        (name = "identity", description = "Registration, login, tokens, email verification and password reset."),
+        (name = "oversight", description = "What programme admins watch: the audit trail and the outbox."),
+    ),
 )]
 pub struct ApiDoc;
 
-/// Declares the bearer security scheme and the shared error responses.
+/// Declares the bearer security scheme.
 struct SharedComponents;
 
 impl Modify for SharedComponents {
@@ -43,53 +58,56 @@ impl Modify for SharedComponents {
                     .build(),
             ),
         );
-        for (name, description) in [
-            ("BadRequest", "The body is not well-formed JSON."),
-            (
-                "Unauthorized",
-                "No access token, or an invalid or expired one.",
-            ),
-            ("Forbidden", "The caller's role may not do this."),
-            ("NotFound", "No such resource, or not the caller's."),
-            (
-                "Conflict",
-                "The resource's state forbids this, or it would duplicate another.",
-            ),
-            ("PayloadTooLarge", "The body is larger than 256 KiB."),
-            (
-                "UnsupportedMediaType",
-                "The body is not `application/json`.",
-            ),
-            (
-                "ValidationFailed",
-                "The input is invalid; `errors` lists each field.",
-            ),
-            ("TooManyRequests", "Rate limited; see `Retry-After`."),
-            (
-                "InternalError",
-                "An unexpected failure; the body gives only the request id.",
-            ),
-        ] {
-            components.responses.insert(
-                name.to_owned(),
-                ResponseBuilder::new()
-                    .description(description)
-                    .content(
-                        PROBLEM_JSON,
-                        ContentBuilder::new()
-                            .schema(Some(Ref::from_schema_name("Problem")))
-                            .build(),
-                    )
-                    .build()
-                    .into(),
-            );
-        }
     }
+}
+
+/// The shared problem+json responses that operations refer to by name.
+pub mod responses {
+    use crate::error::Problem;
+
+    /// The body is not well-formed JSON.
+    #[derive(utoipa::ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct BadRequest(pub Problem);
+
+    /// No access token, or an invalid or expired one.
+    #[derive(utoipa::ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct Unauthorized(pub Problem);
+
+    /// The caller's role may not do this.
+    #[derive(utoipa::ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct Forbidden(pub Problem);
+
+    /// No such resource, or not the caller's.
+    #[derive(utoipa::ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct NotFound(pub Problem);
+
+    /// The resource's state forbids this, or it would duplicate another.
+    #[derive(utoipa::ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct Conflict(pub Problem);
+
+    /// The input is invalid; `errors` lists each field.
+    #[derive(utoipa::ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct ValidationFailed(pub Problem);
+
+    /// Rate limited; `Retry-After` gives the seconds to wait.
+    #[derive(utoipa::ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct TooManyRequests(pub Problem);
 }
 
 /// Registers every documented route. The server and [`document`] both call this.
 pub fn configure_routes(cfg: &mut ServiceConfig) {
     crate::ops::configure(cfg);
+    crate::vendors::routes::configure(cfg);
+    crate::smes::routes::configure(cfg);
+    crate::auth::routes::configure(cfg);
+    crate::oversight::routes::configure(cfg);
 }
 
 /// The full document, without starting a server.

@@ -1,6 +1,8 @@
 //! Building and running the HTTP server.
 
 use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
 
 use actix_cors::Cors;
 use actix_web::dev::{Server, ServerHandle};
@@ -8,24 +10,31 @@ use actix_web::http::header::{self, HeaderName};
 use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
+use tokio::task::JoinHandle;
 use tracing_actix_web::TracingLogger;
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::auth::accounts::AuthSettings;
+use crate::auth::jwt::AccessTokens;
+use crate::auth::rate_limit::AuthRateLimiter;
 use crate::config::Settings;
 use crate::db::{self, Db};
 use crate::error::ApiError;
 use crate::fallback::{RouteTable, unmatched_route};
+use crate::mail::{Mailer, OutboxWorker};
 use crate::metrics::Metrics;
 use crate::openapi;
 use crate::request_context::{REQUEST_ID_HEADER, request_context};
 use crate::telemetry::RequestSpan;
 
-/// A bound, ready-to-run server.
+/// A bound, ready-to-run server, and its outbox worker.
 pub struct Application {
     port: u16,
     server: Server,
+    outbox: Arc<OutboxWorker>,
+    outbox_task: JoinHandle<()>,
 }
 
 impl Application {
@@ -39,6 +48,26 @@ impl Application {
         let metrics = web::Data::new(Metrics::new().context("cannot register metrics")?);
         let routes = web::Data::new(RouteTable::from_openapi(&openapi::document()));
         let cors_origins = settings.cors_origins.clone();
+        let access_tokens = web::Data::new(AccessTokens::new(
+            settings.jwt_secret_bytes(),
+            settings.access_token_minutes,
+        ));
+        let auth_settings = web::Data::new(AuthSettings {
+            refresh_ttl: chrono::Duration::days(i64::from(settings.refresh_token_days)),
+            public_url: settings.public_url.clone(),
+        });
+        let rate_limiter = web::Data::new(AuthRateLimiter::new(settings.auth_rate_limit));
+        let outbox = Arc::new(OutboxWorker::new(
+            db.get_ref().clone(),
+            Mailer::from_settings(settings)?,
+            settings.mail_from.clone(),
+            settings.outbox_max_attempts,
+        ));
+        let outbox_task = tokio::spawn(
+            outbox
+                .clone()
+                .run(Duration::from_millis(u64::from(settings.outbox_poll_ms))),
+        );
 
         let server = HttpServer::new(move || {
             let (app, api) = App::new()
@@ -48,6 +77,9 @@ impl Application {
                 .split_for_parts();
             app.app_data(db.clone())
                 .app_data(metrics.clone())
+                .app_data(access_tokens.clone())
+                .app_data(auth_settings.clone())
+                .app_data(rate_limiter.clone())
                 .app_data(routes.clone())
                 .app_data(
                     web::QueryConfig::default()
@@ -67,7 +99,17 @@ impl Application {
         .listen(listener)?
         .shutdown_timeout(30)
         .run();
-        Ok(Application { port, server })
+        Ok(Application {
+            port,
+            server,
+            outbox,
+            outbox_task,
+        })
+    }
+
+    /// The outbox worker, for tests that drive delivery themselves.
+    pub fn outbox(&self) -> Arc<OutboxWorker> {
+        self.outbox.clone()
     }
 
     /// The port the server listens on.
@@ -82,7 +124,9 @@ impl Application {
 
     /// Serves until the server is stopped (SIGINT, SIGTERM or its handle), draining requests.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        self.outbox_task.abort();
+        result
     }
 }
 

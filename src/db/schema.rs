@@ -43,4 +43,140 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(sectors, categories, programme_rules);
+diesel::table! {
+    /// Everyone who can sign in: vendors, SMEs and admins.
+    users (id) {
+        id -> Text,
+        email -> Text,
+        password_hash -> Text,
+        role -> Text,
+        email_verified_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Solution providers; an admin verifies each before it may list packages.
+    vendors (id) {
+        id -> Text,
+        user_id -> Text,
+        company_name_en -> Text,
+        company_name_zh -> Nullable<Text>,
+        br_number -> Text,
+        contact_name -> Text,
+        phone -> Text,
+        address -> Text,
+        net_equity_positive -> Bool,
+        track_record -> Text,
+        status -> Text,
+        status_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Small and medium enterprises, with their eligibility as evaluated at registration.
+    smes (id) {
+        id -> Text,
+        user_id -> Text,
+        business_name_en -> Text,
+        business_name_zh -> Nullable<Text>,
+        br_number -> Nullable<Text>,
+        hawker_licence -> Nullable<Text>,
+        sector -> Text,
+        full_time_employees -> BigInt,
+        district -> Text,
+        address -> Text,
+        phone -> Text,
+        declared_listed_company -> Bool,
+        declared_statutory_body -> Bool,
+        declared_government_subvented -> Bool,
+        eligible -> Bool,
+        ineligibility_codes -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Refresh tokens, by hash; a family is one login's chain of rotations.
+    refresh_tokens (id) {
+        id -> Text,
+        user_id -> Text,
+        family_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        rotated_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Single-use email tokens (verification, password reset), by hash.
+    email_tokens (id) {
+        id -> Text,
+        user_id -> Text,
+        purpose -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// The append-only audit trail.
+    audit_events (id) {
+        id -> BigInt,
+        occurred_at -> Timestamp,
+        actor_id -> Nullable<Text>,
+        actor_role -> Nullable<Text>,
+        action -> Text,
+        entity_type -> Text,
+        entity_id -> Nullable<Text>,
+        before_json -> Nullable<Text>,
+        after_json -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        ip -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// Email waiting to be sent, sent, or given up on.
+    outbox (id) {
+        id -> Text,
+        template -> Text,
+        recipient -> Text,
+        subject -> Text,
+        body_text -> Text,
+        status -> Text,
+        attempts -> BigInt,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(vendors -> users (user_id));
+diesel::joinable!(smes -> users (user_id));
+diesel::joinable!(smes -> sectors (sector));
+diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(email_tokens -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    sectors,
+    categories,
+    programme_rules,
+    users,
+    vendors,
+    smes,
+    refresh_tokens,
+    email_tokens,
+    audit_events,
+    outbox,
+);

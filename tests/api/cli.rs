@@ -80,7 +80,10 @@ fn migrate_creates_and_migrates_a_fresh_sqlite_database_once() {
     assert!(first.status.success(), "{}", stderr(&first));
     assert!(path.exists());
     let log = String::from_utf8_lossy(&first.stdout);
-    assert!(log.contains(r#""versions":"20261126000001""#), "{log}");
+    assert!(
+        log.contains(r#""versions":"20261126000001,20261126000002""#),
+        "{log}"
+    );
     let second = dtspp(&["migrate"], &env);
     assert!(second.status.success());
     let log = String::from_utf8_lossy(&second.stdout);

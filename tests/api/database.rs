@@ -48,7 +48,8 @@ fn columns(conn: &mut DbConnection) -> BTreeSet<(String, String, String, bool)> 
         .map(|c| {
             let class = match c.data_type.to_ascii_lowercase().as_str() {
                 "text" => "text",
-                "bigint" => "bigint",
+                // SQLite's 64-bit rowid alias must be spelled INTEGER PRIMARY KEY.
+                "bigint" | "integer" => "bigint",
                 "boolean" => "boolean",
                 "timestamp" | "timestamp without time zone" => "timestamp",
                 other => panic!(

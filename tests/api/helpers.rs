@@ -158,6 +158,10 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub db: Db,
     pub backend: Backend,
+    /// The outbox worker, for tests that drive delivery themselves.
+    pub outbox: std::sync::Arc<dtspp::mail::OutboxWorker>,
+    /// Where mail goes when the app has no SMTP server: one `.eml` file per message.
+    pub mail_dir: tempfile::TempDir,
     handle: actix_web::dev::ServerHandle,
     // Dropped last: the server stops before its database goes.
     pub database: TestDatabase,
@@ -199,49 +203,77 @@ fn init_test_logging() {
     });
 }
 
-/// Settings for a test app on `database_url`, listening on a free port.
-pub fn test_settings(database_url: &str) -> Settings {
-    let database_url = database_url.to_owned();
-    Settings::from_env(&move |var| match var {
-        "DATABASE_URL" => Some(database_url.clone()),
-        "DTSPP_BIND" => Some("127.0.0.1:0".to_owned()),
-        "DTSPP_DB_POOL_SIZE" => Some("4".to_owned()),
-        _ => None,
-    })
-    .expect("valid test settings")
+/// Settings for a test app on `database_url`, listening on a free port, with mail written to
+/// `mail_dir`, rate limits off and a fast outbox; `overrides` replace any of these.
+pub fn test_settings(
+    database_url: &str,
+    mail_dir: &std::path::Path,
+    overrides: &[(&str, &str)],
+) -> Settings {
+    let mut vars: std::collections::HashMap<String, String> = [
+        ("DATABASE_URL", database_url.to_owned()),
+        ("DTSPP_BIND", "127.0.0.1:0".to_owned()),
+        ("DTSPP_DB_POOL_SIZE", "4".to_owned()),
+        ("DTSPP_MAIL_DIR", mail_dir.display().to_string()),
+        ("DTSPP_AUTH_RATE_LIMIT", "0".to_owned()),
+        ("DTSPP_OUTBOX_POLL_MS", "50".to_owned()),
+        ("DTSPP_PUBLIC_URL", "https://portal.dtspp.test".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    for (key, value) in overrides {
+        vars.insert((*key).to_owned(), (*value).to_owned());
+    }
+    Settings::from_env(&move |var| vars.get(var).cloned()).expect("valid test settings")
 }
 
 /// Starts the real application on port 0 over a fresh, migrated database on `backend`.
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, &[]).await
+}
+
+/// Like [`spawn_app`], with some settings overridden (by environment variable name).
+pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> TestApp {
     let database = TestDatabase::create(backend);
-    let settings = test_settings(database.url());
+    let mail_dir = tempfile::tempdir().expect("a mail directory");
+    let settings = test_settings(database.url(), mail_dir.path(), overrides);
     let db = Db::open(&settings.database, settings.db_pool_size).expect("open the pool");
     dtspp::startup::migrate(&db)
         .await
         .expect("migrate the test database");
-    start(settings, db, database)
+    start(settings, db, database, mail_dir)
 }
 
 /// Starts the application over `database` exactly as given: no migrations, no checks, so
 /// that tests can point it at a database that is missing or unreachable.
 pub fn spawn_app_unmigrated(database: TestDatabase) -> TestApp {
-    let settings = test_settings(database.url());
+    let mail_dir = tempfile::tempdir().expect("a mail directory");
+    let settings = test_settings(database.url(), mail_dir.path(), &[]);
     let db = Db::open(&settings.database, settings.db_pool_size).expect("open the pool");
-    start(settings, db, database)
+    start(settings, db, database, mail_dir)
 }
 
-fn start(settings: Settings, db: Db, database: TestDatabase) -> TestApp {
+fn start(
+    settings: Settings,
+    db: Db,
+    database: TestDatabase,
+    mail_dir: tempfile::TempDir,
+) -> TestApp {
     init_test_logging();
     let backend = settings.database.backend();
     let app = Application::build(&settings, db.clone()).expect("build the application");
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
+    let outbox = app.outbox();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
         client: reqwest::Client::new(),
         db,
         backend,
+        outbox,
+        mail_dir,
         handle,
         database,
     }
@@ -261,4 +293,278 @@ fn database_name_is_replaced_in_postgres_urls() {
         with_database_name("postgres://h:5432", "t3"),
         "postgres://h:5432/t3"
     );
+}
+
+/// Request bodies and calls that many tests share.
+impl TestApp {
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn get_as(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Registers a vendor and returns the response body; panics unless 201.
+    pub async fn register_vendor(&self, email: &str, br_number: &str) -> serde_json::Value {
+        let res = self
+            .post_json("/api/v1/vendors/register", &vendor_form(email, br_number))
+            .await;
+        assert_eq!(
+            res.status(),
+            201,
+            "{}",
+            res.text().await.unwrap_or_default()
+        );
+        res.json().await.expect("a JSON body")
+    }
+
+    /// Registers an eligible SME and returns the response body; panics unless 201.
+    pub async fn register_sme(&self, email: &str, br_number: &str) -> serde_json::Value {
+        let res = self
+            .post_json("/api/v1/smes/register", &sme_form(email, br_number))
+            .await;
+        assert_eq!(
+            res.status(),
+            201,
+            "{}",
+            res.text().await.unwrap_or_default()
+        );
+        res.json().await.expect("a JSON body")
+    }
+
+    /// Logs in and returns the token pair; panics unless 200.
+    pub async fn login(&self, email: &str, password: &str) -> serde_json::Value {
+        let res = self
+            .post_json(
+                "/api/v1/auth/login",
+                &serde_json::json!({"email": email, "password": password}),
+            )
+            .await;
+        assert_eq!(
+            res.status(),
+            200,
+            "{}",
+            res.text().await.unwrap_or_default()
+        );
+        res.json().await.expect("a JSON body")
+    }
+
+    /// The access token of a fresh admin, created as `dtspp admin create` does.
+    pub async fn admin_token(&self) -> String {
+        let email = format!("admin-{}@dtspp.test", uuid::Uuid::new_v4().simple());
+        dtspp::auth::accounts::create_admin(&self.db, &email, PASSWORD)
+            .await
+            .expect("create an admin");
+        self.login(&email, PASSWORD).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// The access token of a fresh vendor.
+    pub async fn vendor_token(&self) -> String {
+        let email = format!("vendor-{}@dtspp.test", uuid::Uuid::new_v4().simple());
+        self.register_vendor(&email, &unique_br()).await;
+        self.login(&email, PASSWORD).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// The access token of a fresh SME.
+    pub async fn sme_token(&self) -> String {
+        let email = format!("sme-{}@dtspp.test", uuid::Uuid::new_v4().simple());
+        self.register_sme(&email, &unique_br()).await;
+        self.login(&email, PASSWORD).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Delivers the outbox now and returns the mail written to the mail directory.
+    pub async fn deliver_mail(&self) -> Vec<Mail> {
+        self.outbox
+            .deliver_due(dtspp::time::now())
+            .await
+            .expect("deliver the outbox");
+        read_mail(self.mail_dir.path())
+    }
+}
+
+/// The password every test account uses.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A BR number no other test uses.
+pub fn unique_br() -> String {
+    format!("{:08}", uuid::Uuid::new_v4().as_u128() % 100_000_000)
+}
+
+pub fn vendor_form(email: &str, br_number: &str) -> serde_json::Value {
+    serde_json::json!({
+        "email": email,
+        "password": PASSWORD,
+        "company_name_en": "CloudPOS Solutions Limited",
+        "company_name_zh": "雲端收銀方案有限公司",
+        "br_number": br_number,
+        "contact_name": "Chan Tai Man",
+        "phone": "+852 2345 6789",
+        "address": "Unit 1201, Cyberport 3, Pok Fu Lam",
+        "net_equity_positive": true,
+        "track_record": "POS systems for 120 restaurants since 2019."
+    })
+}
+
+pub fn sme_form(email: &str, br_number: &str) -> serde_json::Value {
+    serde_json::json!({
+        "email": email,
+        "password": PASSWORD,
+        "business_name_en": "Lucky Tea House",
+        "business_name_zh": "好運茶餐廳",
+        "br_number": br_number,
+        "sector": "food_and_beverage",
+        "full_time_employees": 12,
+        "district": "Wan Chai",
+        "address": "G/F, 8 Spring Garden Lane, Wan Chai",
+        "phone": "+852 2345 6789",
+        "declarations": {"listed_company": false, "statutory_body": false, "government_subvented": false}
+    })
+}
+
+/// A delivered email: recipient, and the decoded text body.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: String,
+    pub body: String,
+    pub message_id: String,
+}
+
+/// A real SMTP server (aiosmtpd, from PyPI) writing a Maildir, stopped when dropped.
+pub struct SmtpServer {
+    child: std::process::Child,
+    maildir: tempfile::TempDir,
+}
+
+impl SmtpServer {
+    /// A port nothing listens on now.
+    pub fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+
+    /// Starts aiosmtpd on `port` and waits until it accepts connections.
+    pub fn start(port: u16) -> SmtpServer {
+        let maildir = tempfile::tempdir().unwrap();
+        let child = std::process::Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            // aiosmtpd's Mailbox creates a Maildir only where no directory exists yet.
+            .arg(maildir.path().join("maildir"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 must be installed, with aiosmtpd (pip install aiosmtpd)");
+        let server = SmtpServer { child, maildir };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "aiosmtpd did not start on port {port}; is it installed (pip install aiosmtpd)?"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        server
+    }
+
+    /// The messages received so far.
+    pub fn mail(&self) -> Vec<Mail> {
+        read_mail(&self.maildir.path().join("maildir"))
+    }
+
+    /// Waits up to `seconds` for at least `count` messages, and returns them all.
+    pub async fn wait_for(&self, count: usize, seconds: u64) -> Vec<Mail> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+        loop {
+            let mail = self.mail();
+            if mail.len() >= count || std::time::Instant::now() >= deadline {
+                return mail;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Mail {
+    /// The token in the first link of the body (`…?token=…`).
+    pub fn link_token(&self) -> String {
+        let start = self.body.find("token=").expect("a link with a token") + "token=".len();
+        self.body[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect()
+    }
+}
+
+/// Parses one RFC 5322 message as lettre writes it (a base64 text body).
+pub fn parse_mail(raw: &str) -> Mail {
+    use base64::Engine;
+    let raw = raw.replace("\r\n", "\n");
+    let (head, body) = raw.split_once("\n\n").expect("headers and a body");
+    let header = |name: &str| {
+        head.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")).map(str::to_owned))
+            .unwrap_or_default()
+    };
+    let encoded: String = body.lines().map(str::trim).collect();
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.as_bytes())
+        .expect("a base64 body");
+    Mail {
+        to: header("To"),
+        body: String::from_utf8(decoded).expect("a UTF-8 body"),
+        message_id: header("Message-ID"),
+    }
+}
+
+/// Every message in `dir`: its `.eml` files, or every file of a Maildir's `new/` under it.
+pub fn read_mail(dir: &std::path::Path) -> Vec<Mail> {
+    let maildir_new = dir.join("new");
+    let (dir, maildir) = if maildir_new.is_dir() {
+        (maildir_new, true)
+    } else {
+        (dir.to_path_buf(), false)
+    };
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && (maildir || p.extension().is_some_and(|e| e == "eml")))
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| parse_mail(&std::fs::read_to_string(p).expect("readable mail")))
+        .collect()
 }

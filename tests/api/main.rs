@@ -4,8 +4,11 @@
 
 mod helpers;
 
+mod audit;
 mod cli;
 mod database;
 mod errors;
+mod identity;
+mod mail;
 mod openapi;
 mod ops;

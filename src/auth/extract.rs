@@ -1,0 +1,195 @@
+//! Who is acting: the bearer-token extractors, one per role, and the request's audit metadata.
+
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+
+use super::Role;
+use super::jwt::AccessTokens;
+use crate::error::ApiError;
+use crate::request_context::RequestId;
+
+/// An authenticated caller of any role, from a valid `Authorization: Bearer` access token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthUser {
+    pub user_id: String,
+    pub role: Role,
+}
+
+fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
+    let tokens = req
+        .app_data::<web::Data<AccessTokens>>()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("AccessTokens is not registered")))?;
+    let missing = || {
+        ApiError::Unauthorized(
+            "An access token is required: send `Authorization: Bearer <token>`.".to_owned(),
+        )
+    };
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(missing)?
+        .to_str()
+        .map_err(|_| missing())?;
+    let (scheme, token) = value.split_once(' ').ok_or_else(missing)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(missing());
+    }
+    let claims = tokens.verify(token.trim())?;
+    Ok(AuthUser {
+        user_id: claims.sub,
+        role: claims.role,
+    })
+}
+
+impl FromRequest for AuthUser {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authenticate(req))
+    }
+}
+
+/// Declares an extractor that admits only callers of one role: 401 without a valid token,
+/// 403 with a token of another role.
+macro_rules! role_extractor {
+    ($(#[$doc:meta])* $name:ident, $role:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $name(pub AuthUser);
+
+        impl FromRequest for $name {
+            type Error = ApiError;
+            type Future = Ready<Result<Self, ApiError>>;
+
+            fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+                ready(authenticate(req).and_then(|user| {
+                    if user.role == $role {
+                        Ok($name(user))
+                    } else {
+                        Err(ApiError::Forbidden(format!(
+                            "This requires the {} role; the caller is {}.",
+                            $role, user.role
+                        )))
+                    }
+                }))
+            }
+        }
+    };
+}
+
+role_extractor!(
+    /// A caller with the `admin` role.
+    AdminUser,
+    Role::Admin
+);
+role_extractor!(
+    /// A caller with the `vendor` role.
+    VendorUser,
+    Role::Vendor
+);
+role_extractor!(
+    /// A caller with the `sme` role.
+    SmeUser,
+    Role::Sme
+);
+
+/// What the audit trail records about a request: its id and the client's address.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestMeta {
+    pub request_id: Option<String>,
+    pub ip: Option<String>,
+}
+
+impl RequestMeta {
+    /// The client IP, or `unknown` when the connection has none (as in some tests).
+    pub fn ip_or_unknown(&self) -> &str {
+        self.ip.as_deref().unwrap_or("unknown")
+    }
+}
+
+impl FromRequest for RequestMeta {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(RequestMeta {
+            request_id: req
+                .extensions()
+                .get::<RequestId>()
+                .map(|id| id.as_str().to_owned()),
+            ip: req.peer_addr().map(|addr| addr.ip().to_string()),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::{App, HttpResponse, test};
+
+    async fn status_for(path: &str, token: Option<String>) -> u16 {
+        let tokens = web::Data::new(AccessTokens::new(b"0123456789abcdef0123456789abcdef", 15));
+        let app = test::init_service(
+            App::new()
+                .app_data(tokens)
+                .route(
+                    "/any",
+                    web::get().to(|_: AuthUser| async { HttpResponse::Ok().finish() }),
+                )
+                .route(
+                    "/admin",
+                    web::get().to(|_: AdminUser| async { HttpResponse::Ok().finish() }),
+                )
+                .route(
+                    "/vendor",
+                    web::get().to(|_: VendorUser| async { HttpResponse::Ok().finish() }),
+                )
+                .route(
+                    "/sme",
+                    web::get().to(|_: SmeUser| async { HttpResponse::Ok().finish() }),
+                ),
+        )
+        .await;
+        let mut req = test::TestRequest::get().uri(path);
+        if let Some(token) = token {
+            req = req.insert_header((header::AUTHORIZATION, format!("Bearer {token}")));
+        }
+        test::call_service(&app, req.to_request())
+            .await
+            .status()
+            .as_u16()
+    }
+
+    #[actix_web::test]
+    async fn each_role_extractor_admits_its_role_only() {
+        let tokens = AccessTokens::new(b"0123456789abcdef0123456789abcdef", 15);
+        let token = |role| Some(tokens.issue("u", role).unwrap());
+        for (path, admitted) in [
+            ("/admin", Role::Admin),
+            ("/vendor", Role::Vendor),
+            ("/sme", Role::Sme),
+        ] {
+            assert_eq!(status_for(path, None).await, 401, "{path} anonymous");
+            assert_eq!(
+                status_for(path, Some("garbage".into())).await,
+                401,
+                "{path} bad token"
+            );
+            for role in [Role::Admin, Role::Vendor, Role::Sme] {
+                let expected = if role == admitted { 200 } else { 403 };
+                assert_eq!(
+                    status_for(path, token(role)).await,
+                    expected,
+                    "{path} as {role}"
+                );
+            }
+        }
+        for role in [Role::Admin, Role::Vendor, Role::Sme] {
+            assert_eq!(status_for("/any", token(role)).await, 200);
+        }
+    }
+}

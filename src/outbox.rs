@@ -1,0 +1,203 @@
+//! The transactional outbox: email is written in the same transaction as the change that
+//! causes it, and a worker ([`crate::mail`]) sends it afterwards, retrying with backoff.
+//!
+//! Rows are claimed with a lease: a guarded UPDATE that takes only due, unleased rows (with
+//! `FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite serialises writers), so several instances
+//! never send the same row concurrently.
+
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Timestamp};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::db::schema::outbox;
+use crate::db::{Backend, DbConnection};
+
+/// An email to send.
+#[derive(Debug, Clone)]
+pub struct Email {
+    /// The template it was made from, e.g. `verify_email`.
+    pub template: &'static str,
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// Queues `email` in the caller's transaction; returns its id.
+pub fn enqueue(conn: &mut DbConnection, email: Email) -> QueryResult<String> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let now = crate::time::now();
+    diesel::insert_into(outbox::table)
+        .values((
+            outbox::id.eq(&id),
+            outbox::template.eq(email.template),
+            outbox::recipient.eq(email.to),
+            outbox::subject.eq(email.subject),
+            outbox::body_text.eq(email.body),
+            outbox::status.eq("pending"),
+            outbox::attempts.eq(0),
+            outbox::next_attempt_at.eq(now),
+            outbox::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(id)
+}
+
+/// A row claimed for one send attempt.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Claimed {
+    #[diesel(sql_type = Text)]
+    pub id: String,
+    #[diesel(sql_type = Text)]
+    pub recipient: String,
+    #[diesel(sql_type = Text)]
+    pub subject: String,
+    #[diesel(sql_type = Text)]
+    pub body_text: String,
+    /// Attempts so far, this one included.
+    #[diesel(sql_type = BigInt)]
+    pub attempts: i64,
+}
+
+/// Claims up to `batch` due rows for `lease`, counting the attempt.
+pub fn claim_due(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    lease: Duration,
+    batch: i64,
+) -> QueryResult<Vec<Claimed>> {
+    let lease_until =
+        now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(5));
+    let sql = match conn.backend() {
+        Backend::Postgres => {
+            "UPDATE outbox SET locked_until = $1, attempts = attempts + 1
+             WHERE id IN (
+                 SELECT id FROM outbox
+                 WHERE status = 'pending' AND next_attempt_at <= $2
+                   AND (locked_until IS NULL OR locked_until <= $2)
+                 ORDER BY next_attempt_at, id
+                 LIMIT $3
+                 FOR UPDATE SKIP LOCKED)
+             RETURNING id, recipient, subject, body_text, attempts"
+        }
+        Backend::Sqlite => {
+            "UPDATE outbox SET locked_until = ?1, attempts = attempts + 1
+             WHERE id IN (
+                 SELECT id FROM outbox
+                 WHERE status = 'pending' AND next_attempt_at <= ?2
+                   AND (locked_until IS NULL OR locked_until <= ?2)
+                 ORDER BY next_attempt_at, id
+                 LIMIT ?3)
+             RETURNING id, recipient, subject, body_text, attempts"
+        }
+    };
+    diesel::sql_query(sql)
+        .bind::<Timestamp, _>(lease_until)
+        .bind::<Timestamp, _>(now)
+        .bind::<BigInt, _>(batch)
+        .load(conn)
+}
+
+/// Records a successful send.
+pub fn mark_sent(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::status.eq("sent"),
+            outbox::sent_at.eq(now),
+            outbox::locked_until.eq(None::<NaiveDateTime>),
+            outbox::last_error.eq(None::<String>),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The wait before retry `attempts + 1`: 1 s, 2 s, 4 s, … up to an hour.
+pub fn backoff(attempts: i64) -> Duration {
+    let exponent = u32::try_from(attempts.clamp(1, 13) - 1).unwrap_or(12);
+    Duration::from_secs((1u64 << exponent).min(3600))
+}
+
+/// Records a failed send: retried after [`backoff`], or dead once `max_attempts` are spent.
+/// Returns whether the row is now dead.
+pub fn mark_failed(
+    conn: &mut DbConnection,
+    row: &Claimed,
+    max_attempts: u32,
+    error: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let dead = row.attempts >= i64::from(max_attempts);
+    let next = now
+        + chrono::Duration::from_std(backoff(row.attempts)).unwrap_or(chrono::Duration::hours(1));
+    diesel::update(outbox::table.find(&row.id))
+        .set((
+            outbox::status.eq(if dead { "dead" } else { "pending" }),
+            outbox::next_attempt_at.eq(next),
+            outbox::locked_until.eq(None::<NaiveDateTime>),
+            outbox::last_error.eq(error.chars().take(1000).collect::<String>()),
+        ))
+        .execute(conn)?;
+    Ok(dead)
+}
+
+/// An outbox row as admins see it (without the body, which may hold a single-use link).
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
+#[diesel(table_name = outbox)]
+pub struct OutboxEntry {
+    pub id: String,
+    #[schema(example = "verify_email")]
+    pub template: String,
+    pub recipient: String,
+    pub subject: String,
+    /// `pending`, `sent` or `dead`.
+    #[schema(example = "dead")]
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    #[serde(serialize_with = "crate::time::serialize")]
+    #[schema(value_type = String, example = "2026-01-31T09:00:00Z")]
+    pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::time::serialize_option")]
+    #[schema(value_type = Option<String>)]
+    pub sent_at: Option<NaiveDateTime>,
+}
+
+/// Rows in `status` (all when `None`), newest first, after the `after_id` keyset position.
+pub fn list(
+    conn: &mut DbConnection,
+    status: Option<&str>,
+    after: Option<(NaiveDateTime, String)>,
+    limit: i64,
+) -> QueryResult<Vec<OutboxEntry>> {
+    let mut query = outbox::table.select(OutboxEntry::as_select()).into_boxed();
+    if let Some(status) = status {
+        query = query.filter(outbox::status.eq(status.to_owned()));
+    }
+    if let Some((created_at, id)) = after {
+        query = query.filter(
+            outbox::created_at
+                .lt(created_at)
+                .or(outbox::created_at.eq(created_at).and(outbox::id.lt(id))),
+        );
+    }
+    query
+        .order((outbox::created_at.desc(), outbox::id.desc()))
+        .limit(limit)
+        .load(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_one_second_up_to_an_hour() {
+        assert_eq!(backoff(1), Duration::from_secs(1));
+        assert_eq!(backoff(2), Duration::from_secs(2));
+        assert_eq!(backoff(5), Duration::from_secs(16));
+        assert_eq!(backoff(50), Duration::from_secs(3600));
+    }
+}

@@ -1,0 +1,3 @@
+//! What programme admins watch: the audit trail and the email outbox.
+
+pub mod routes;

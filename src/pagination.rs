@@ -1,0 +1,105 @@
+//! Keyset pagination: `{items, next_cursor}` with an opaque cursor and `limit` from 1 to 100.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+
+/// The default and the largest page size.
+pub const DEFAULT_LIMIT: i64 = 20;
+pub const MAX_LIMIT: i64 = 100;
+
+/// One page of a list.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The page size a caller asked for: 20 by default, 422 outside 1–100.
+pub fn limit(requested: Option<i64>) -> Result<i64, ApiError> {
+    match requested {
+        None => Ok(DEFAULT_LIMIT),
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::invalid(
+            "limit",
+            format!("must be from 1 to {MAX_LIMIT}"),
+        )),
+    }
+}
+
+/// An opaque cursor for a keyset position.
+pub fn encode_cursor(key: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("v1:{key}"))
+}
+
+/// The keyset position in `cursor`; 422 naming `cursor` when it is not one of ours.
+pub fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| text.strip_prefix("v1:").map(str::to_owned))
+        .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this API issued"))
+}
+
+/// Builds a page from up to `limit + 1` rows: the extra row only signals that more follow.
+pub fn page<R, T>(
+    mut rows: Vec<R>,
+    limit: i64,
+    key: impl Fn(&R) -> String,
+    map: impl Fn(R) -> T,
+) -> Page<T> {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    let next_cursor = if more {
+        rows.last().map(|r| encode_cursor(&key(r)))
+    } else {
+        None
+    };
+    Page {
+        items: rows.into_iter().map(map).collect(),
+        next_cursor,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_foreign_ones_are_refused() {
+        assert_eq!(
+            decode_cursor(&encode_cursor("42")).ok(),
+            Some("42".to_owned())
+        );
+        assert!(decode_cursor("42").is_err());
+        assert!(decode_cursor("!!!").is_err());
+    }
+
+    #[test]
+    fn limits_default_to_20_and_stay_within_100() {
+        assert_eq!(limit(None).ok(), Some(20));
+        assert_eq!(limit(Some(100)).ok(), Some(100));
+        assert!(limit(Some(0)).is_err());
+        assert!(limit(Some(101)).is_err());
+    }
+
+    #[test]
+    fn a_page_has_a_cursor_only_when_more_rows_follow() {
+        let p = page(vec![5, 4, 3], 2, |r| r.to_string(), |r| r);
+        assert_eq!(p.items, vec![5, 4]);
+        assert_eq!(
+            p.next_cursor
+                .as_deref()
+                .map(decode_cursor)
+                .and_then(Result::ok),
+            Some("4".to_owned())
+        );
+        let p = page(vec![5, 4], 2, |r| r.to_string(), |r| r);
+        assert!(p.next_cursor.is_none());
+    }
+}

@@ -1,0 +1,82 @@
+//! Queries over SMEs.
+
+use diesel::prelude::*;
+
+use super::eligibility::Eligibility;
+use super::model::{RegisterSme, SmeRow};
+use crate::db::DbConnection;
+use crate::db::schema::{sectors, smes};
+
+/// Whether an SME has this BR number.
+pub fn br_number_taken(conn: &mut DbConnection, br_number: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        smes::table.filter(smes::br_number.eq(br_number)),
+    ))
+    .get_result(conn)
+}
+
+/// Whether an SME has this hawker licence.
+pub fn hawker_licence_taken(conn: &mut DbConnection, licence: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        smes::table.filter(smes::hawker_licence.eq(licence)),
+    ))
+    .get_result(conn)
+}
+
+/// The sector's active flag, or `None` for an unknown sector.
+pub fn sector_active(conn: &mut DbConnection, code: &str) -> QueryResult<Option<bool>> {
+    sectors::table
+        .find(code)
+        .select(sectors::active)
+        .first(conn)
+        .optional()
+}
+
+/// Creates the SME profile for `user_id` with its evaluated eligibility. `district` is the
+/// canonical English name.
+pub fn insert_sme(
+    conn: &mut DbConnection,
+    user_id: &str,
+    form: &RegisterSme,
+    district: &str,
+    eligibility: &Eligibility,
+) -> QueryResult<SmeRow> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let now = crate::time::now();
+    let codes = serde_json::to_string(&eligibility.codes).unwrap_or_else(|_| "[]".to_owned());
+    diesel::insert_into(smes::table)
+        .values((
+            smes::id.eq(&id),
+            smes::user_id.eq(user_id),
+            smes::business_name_en.eq(form.business_name_en.trim()),
+            smes::business_name_zh.eq(form.business_name_zh.as_deref().map(str::trim)),
+            smes::br_number.eq(form.br_number.as_deref()),
+            smes::hawker_licence.eq(form.hawker_licence.as_deref().map(str::trim)),
+            smes::sector.eq(&form.sector),
+            smes::full_time_employees.eq(i64::from(form.full_time_employees)),
+            smes::district.eq(district),
+            smes::address.eq(form.address.trim()),
+            smes::phone.eq(form.phone.trim()),
+            smes::declared_listed_company.eq(form.declarations.listed_company),
+            smes::declared_statutory_body.eq(form.declarations.statutory_body),
+            smes::declared_government_subvented.eq(form.declarations.government_subvented),
+            smes::eligible.eq(eligibility.eligible),
+            smes::ineligibility_codes.eq(codes),
+            smes::created_at.eq(now),
+            smes::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    smes::table
+        .find(&id)
+        .select(SmeRow::as_select())
+        .first(conn)
+}
+
+/// The SME profile of a user, if it has one.
+pub fn find_by_user(conn: &mut DbConnection, user_id: &str) -> QueryResult<Option<SmeRow>> {
+    smes::table
+        .filter(smes::user_id.eq(user_id))
+        .select(SmeRow::as_select())
+        .first(conn)
+        .optional()
+}
