@@ -215,3 +215,171 @@ async fn failures_are_logged_as_json_with_the_request_id_and_cause_but_answered_
         seen.join("\n")
     );
 }
+
+#[test]
+fn admin_create_makes_an_admin_once_and_refuses_weak_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("dtspp.db").display());
+    let env = [("DATABASE_URL", url.as_str())];
+    let create = |email: &str, password: &str| {
+        dtspp(
+            &["admin", "create", "--email", email, "--password", password],
+            &env,
+        )
+    };
+    let ok = create("Chief@DTSPP.test", "a long admin passphrase");
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("chief@dtspp.test"));
+
+    let again = create("chief@dtspp.test", "another long passphrase");
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr(&again).contains("already exists"),
+        "{}",
+        stderr(&again)
+    );
+    let weak = create("second@dtspp.test", "short");
+    assert_eq!(weak.status.code(), Some(1));
+    assert!(stderr(&weak).contains("--password"), "{}", stderr(&weak));
+    let bad_email = create("not-an-email", "a long admin passphrase");
+    assert!(
+        stderr(&bad_email).contains("--email"),
+        "{}",
+        stderr(&bad_email)
+    );
+}
+
+/// Every line the server logged at trace level, after a session of registering, logging in,
+/// refreshing and resetting a password, is free of the secrets that passed through it.
+#[tokio::test]
+async fn no_password_token_or_hash_ever_reaches_the_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("dtspp.db").display());
+    let mail_dir = dir.path().join("mail");
+    let mail_dir_text = mail_dir.display().to_string();
+    let admin_password = "the admin's long passphrase";
+    let created = dtspp(
+        &[
+            "admin",
+            "create",
+            "--email",
+            "root@dtspp.test",
+            "--password",
+            admin_password,
+        ],
+        &[("DATABASE_URL", url.as_str())],
+    );
+    assert!(created.status.success(), "{}", stderr(&created));
+    let (child, address, logs) = serve_in_background(
+        &[
+            ("DATABASE_URL", url.as_str()),
+            ("DTSPP_LOG", "trace"),
+            ("DTSPP_MAIL_DIR", mail_dir_text.as_str()),
+            ("DTSPP_OUTBOX_POLL_MS", "50"),
+        ],
+        &["serve"],
+    );
+    let client = reqwest::Client::new();
+    let post = |path: &str, body: serde_json::Value| {
+        client.post(format!("{address}{path}")).json(&body).send()
+    };
+    let password = "vendor's secret passphrase 42";
+    let mut form = crate::helpers::vendor_form("quiet@vendor.hk", "56565656");
+    form["password"] = serde_json::json!(password);
+    assert_eq!(
+        post("/api/v1/vendors/register", form)
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    let login = |email: &'static str, password: &'static str| {
+        post(
+            "/api/v1/auth/login",
+            serde_json::json!({"email": email, "password": password}),
+        )
+    };
+    let pair: serde_json::Value = login("quiet@vendor.hk", password)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refreshed: serde_json::Value = post(
+        "/api/v1/auth/refresh",
+        serde_json::json!({"refresh_token": pair["refresh_token"]}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        login("quiet@vendor.hk", "a wrong password")
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let admin: serde_json::Value = login("root@dtspp.test", admin_password)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    post(
+        "/api/v1/auth/password-reset",
+        serde_json::json!({"email": "quiet@vendor.hk"}),
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let mail = crate::helpers::read_mail(&mail_dir);
+    assert_eq!(mail.len(), 2, "verification and reset emails");
+    drop(child);
+
+    // The process is gone: read its output to the end.
+    let mut logged = Vec::new();
+    while let Ok(line) = logs.recv_timeout(std::time::Duration::from_secs(5)) {
+        logged.push(line);
+    }
+    let lines = logged.len();
+    let logged = logged.join("\n");
+    for route in [
+        "/api/v1/auth/login",
+        "/api/v1/auth/refresh",
+        "/api/v1/vendors/register",
+    ] {
+        assert!(
+            logged.contains(&format!("\"route\":\"{route}\"")),
+            "{route} was not logged"
+        );
+    }
+    assert!(
+        logged.contains("\"level\":\"TRACE\"") || lines > 20,
+        "a trace-level log: {lines} lines"
+    );
+    let mut secrets = vec![
+        password.to_owned(),
+        admin_password.to_owned(),
+        "a wrong password".to_owned(),
+        "$argon2".to_owned(),
+    ];
+    for value in [&pair, &refreshed, &admin] {
+        secrets.push(value["access_token"].as_str().unwrap().to_owned());
+        secrets.push(value["refresh_token"].as_str().unwrap().to_owned());
+        secrets.push(dtspp::auth::tokens::hash_token(
+            value["refresh_token"].as_str().unwrap(),
+        ));
+    }
+    for message in &mail {
+        secrets.push(message.link_token());
+        secrets.push(dtspp::auth::tokens::hash_token(&message.link_token()));
+    }
+    for secret in &secrets {
+        assert!(
+            !logged.contains(secret.as_str()),
+            "a secret reached the logs: {secret}"
+        );
+    }
+}

@@ -75,3 +75,44 @@ test_on_both_backends! {
         assert_eq!(res.headers()["x-frame-options"], "DENY");
     }
 }
+
+#[tokio::test]
+async fn cors_admits_only_the_configured_origins() {
+    let app = crate::helpers::spawn_app_with(
+        dtspp::db::Backend::Sqlite,
+        &[("DTSPP_CORS_ORIGINS", "https://portal.example.org")],
+    )
+    .await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url("/api/v1/auth/login"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+    };
+    let allowed = preflight("https://portal.example.org").await.unwrap();
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://portal.example.org"
+    );
+    let other = preflight("https://evil.example.com").await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+    let simple = app
+        .client
+        .get(app.url("/healthz"))
+        .header("origin", "https://portal.example.org")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        simple.headers()["access-control-allow-origin"],
+        "https://portal.example.org"
+    );
+    assert!(
+        simple.headers()["access-control-expose-headers"]
+            .to_str()
+            .unwrap()
+            .contains("x-request-id")
+    );
+}
