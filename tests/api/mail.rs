@@ -123,3 +123,52 @@ async fn mail_that_keeps_failing_goes_dead_and_admins_can_see_it() {
     let bad = app.get_as("/api/v1/admin/outbox?status=lost", &admin).await;
     assert_eq!(bad.status(), 422);
 }
+
+crate::test_on_both_backends! {
+    async fn two_workers_on_one_database_send_each_email_exactly_once(app) {
+        use dtspp::mail::{Mailer, OutboxWorker};
+        let mut conn = app.conn();
+        for i in 0..30 {
+            dtspp::outbox::enqueue(
+                &mut conn,
+                dtspp::outbox::Email {
+                    template: "test",
+                    to: format!("r{i}@example.org"),
+                    subject: format!("message {i}"),
+                    body: "hello".to_owned(),
+                },
+            )
+            .unwrap();
+        }
+        drop(conn);
+        let out = tempfile::tempdir().unwrap();
+        let from: lettre::message::Mailbox = "DTSPP <no-reply@dtspp.test>".parse().unwrap();
+        // Two instances: separate pools on the same database, as two processes would have.
+        let target = dtspp::db::DatabaseTarget::parse(app.database.url()).unwrap();
+        let workers: Vec<OutboxWorker> = (0..2)
+            .map(|_| {
+                let db = dtspp::db::Db::open(&target, 2).unwrap();
+                OutboxWorker::new(db, Mailer::files(out.path()).unwrap(), from.clone(), 5)
+            })
+            .collect();
+        // The app's own worker polls too: three instances compete for the same rows.
+        let now = dtspp::time::now();
+        for _ in 0..2 {
+            let (a, b) = tokio::join!(workers[0].deliver_due(now), workers[1].deliver_due(now));
+            a.unwrap();
+            b.unwrap();
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while outbox_rows(&app).iter().any(|(status, _)| status != "sent") {
+            assert!(std::time::Instant::now() < deadline, "not everything was sent");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let mut delivered = crate::helpers::read_mail(out.path());
+        delivered.extend(crate::helpers::read_mail(app.mail_dir.path()));
+        assert_eq!(delivered.len(), 30, "each email once");
+        let mut recipients: Vec<String> = delivered.iter().map(|m| m.to.clone()).collect();
+        recipients.sort();
+        recipients.dedup();
+        assert_eq!(recipients.len(), 30);
+    }
+}
