@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
+use tokio::sync::Semaphore;
 
 use crate::db::run_blocking;
 use crate::error::ApiError;
@@ -41,15 +42,34 @@ pub fn verify_blocking(password: &str, hash: &str) -> bool {
     argon2().is_ok_and(|a| a.verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
+/// At most this many hashes run at once (one per core), so that a burst of logins queues
+/// instead of taking every core and 19 MiB per hash.
+fn hashing_permits() -> &'static Semaphore {
+    static PERMITS: OnceLock<Semaphore> = OnceLock::new();
+    PERMITS.get_or_init(|| {
+        Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get))
+    })
+}
+
+async fn run_hashing<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let _permit = hashing_permits()
+        .acquire()
+        .await
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("hashing semaphore closed: {e}")))?;
+    run_blocking(f).await
+}
+
 /// Hashes `password` on the blocking pool.
 pub async fn hash(password: String) -> Result<String, ApiError> {
-    run_blocking(move || hash_blocking(&password)).await
+    run_hashing(move || hash_blocking(&password)).await
 }
 
 /// Verifies `password` against `hash` on the blocking pool; with no hash (an unknown email),
 /// verifies against a dummy so that the answer takes the same time, and is `false`.
 pub async fn verify(password: String, hash: Option<String>) -> Result<bool, ApiError> {
-    run_blocking(move || match hash {
+    run_hashing(move || match hash {
         Some(hash) => Ok(verify_blocking(&password, &hash)),
         None => {
             let _ = verify_blocking(&password, dummy_hash());

@@ -12,6 +12,16 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::db::DatabaseTarget;
 
+mod parse;
+#[cfg(test)]
+mod tests;
+
+use parse::{
+    parse_bind, parse_cors_origins, parse_database_url, parse_environment, parse_jwt_secret,
+    parse_log_filter, parse_log_format, parse_mailbox, parse_pool_size, parse_public_url,
+    parse_smtp_url, range,
+};
+
 /// The JWT secret used when none is configured. Development only: production refuses it.
 pub const DEVELOPMENT_JWT_SECRET: &str = "dtspp-development-only-secret-never-use-in-production";
 
@@ -338,238 +348,9 @@ fn read_file(path: &Path, required: bool) -> Result<BTreeMap<String, String>, Co
     Ok(values)
 }
 
-fn parse_environment(s: &str) -> Result<Environment, String> {
-    match s {
-        "development" => Ok(Environment::Development),
-        "production" => Ok(Environment::Production),
-        _ => Err(format!("must be `development` or `production`, not {s:?}")),
-    }
-}
-
-fn parse_jwt_secret(s: &str, production: bool) -> Result<SecretString, String> {
-    if s.is_empty() {
-        return Err("must not be empty".to_owned());
-    }
-    if production && s == DEVELOPMENT_JWT_SECRET {
-        return Err("is the built-in development secret, which production refuses".to_owned());
-    }
-    if production && s.len() < 32 {
-        return Err("must be at least 32 characters in production".to_owned());
-    }
-    Ok(SecretString::from(s))
-}
-
-fn parse_bind(s: &str) -> Result<SocketAddr, String> {
-    s.parse()
-        .map_err(|_| format!("must be an address and port such as 127.0.0.1:8080, not {s:?}"))
-}
-
-fn parse_database_url(s: &str) -> Result<DatabaseTarget, String> {
-    DatabaseTarget::parse(s).map_err(|e| e.to_string())
-}
-
-fn parse_pool_size(s: &str) -> Result<u32, String> {
-    range(1, 1000)(s)
-}
-
-/// A parser for a whole number from `min` to `max`.
-fn range(min: u32, max: u32) -> impl Fn(&str) -> Result<u32, String> {
-    move |s| match s.parse::<u32>() {
-        Ok(n) if (min..=max).contains(&n) => Ok(n),
-        _ => Err(format!(
-            "must be a whole number from {min} to {max}, not {s:?}"
-        )),
-    }
-}
-
-fn parse_public_url(s: &str) -> Result<String, String> {
-    let rest = s
-        .strip_prefix("https://")
-        .or_else(|| s.strip_prefix("http://"))
-        .ok_or_else(|| format!("must start with http:// or https://, not {s:?}"))?;
-    if rest.is_empty() || rest.contains(char::is_whitespace) {
-        return Err(format!(
-            "must be a URL such as https://dtspp.example.org, not {s:?}"
-        ));
-    }
-    Ok(s.trim_end_matches('/').to_owned())
-}
-
-fn parse_log_filter(s: &str) -> Result<String, String> {
-    tracing_subscriber::EnvFilter::try_new(s)
-        .map(|_| s.to_owned())
-        .map_err(|e| format!("is not a valid log filter ({e}); try `info` or `info,dtspp=debug`"))
-}
-
-fn parse_log_format(s: &str) -> Result<LogFormat, String> {
-    match s {
-        "pretty" => Ok(LogFormat::Pretty),
-        "json" => Ok(LogFormat::Json),
-        _ => Err(format!("must be `pretty` or `json`, not {s:?}")),
-    }
-}
-
-fn parse_smtp_url(s: &str) -> Result<SecretString, String> {
-    use lettre::{AsyncSmtpTransport, Tokio1Executor};
-    AsyncSmtpTransport::<Tokio1Executor>::from_url(s)
-        .map(|_| SecretString::from(s))
-        .map_err(|e| format!("is not a valid SMTP URL such as smtp://127.0.0.1:2525 ({e})"))
-}
-
-fn parse_mailbox(s: &str) -> Result<Mailbox, String> {
-    s.parse()
-        .map_err(|e| format!("must be an address such as `DTSPP <no-reply@example.org>` ({e})"))
-}
-
-fn parse_cors_origins(s: &str) -> Result<Vec<String>, String> {
-    let origins: Vec<String> = s
-        .split(',')
-        .map(str::trim)
-        .filter(|o| !o.is_empty())
-        .map(str::to_owned)
-        .collect();
-    for origin in &origins {
-        if origin == "*" {
-            continue;
-        }
-        let host = origin
-            .strip_prefix("https://")
-            .or_else(|| origin.strip_prefix("http://"))
-            .ok_or_else(|| format!("{origin:?} must start with http:// or https://"))?;
-        if host.is_empty() || host.contains('/') {
-            return Err(format!(
-                "{origin:?} must be an origin (scheme, host and port) with no path"
-            ));
-        }
-    }
-    Ok(origins)
-}
-
 impl Settings {
     /// The JWT secret, for the token module alone.
     pub fn jwt_secret_bytes(&self) -> &[u8] {
         self.jwt_secret.expose_secret().as_bytes()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashMap;
-
-    fn load(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let vars: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        Settings::from_env(&move |var: &str| vars.get(var).cloned())
-    }
-
-    #[test]
-    fn defaults_serve_sqlite_on_localhost_8080_in_development() {
-        let s = load(&[]).unwrap();
-        assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
-        assert_eq!(
-            s.database,
-            DatabaseTarget::Sqlite {
-                path: "./var/dtspp.db".into()
-            }
-        );
-        assert_eq!(s.environment, Environment::Development);
-        assert_eq!(s.log_format, LogFormat::Pretty);
-        assert_eq!(s.db_pool_size, 10);
-        assert!(s.smtp_url.is_none());
-    }
-
-    #[test]
-    fn each_invalid_variable_is_named_in_the_error() {
-        for (var, value) in [
-            ("DTSPP_BIND", "localhost"),
-            ("DATABASE_URL", "mysql://x"),
-            ("DTSPP_DB_POOL_SIZE", "abc"),
-            ("DTSPP_DB_POOL_SIZE", "0"),
-            ("DTSPP_ENV", "staging"),
-            ("DTSPP_JWT_SECRET", ""),
-            ("DTSPP_LOG", "info,=="),
-            ("DTSPP_LOG_FORMAT", "xml"),
-            ("DTSPP_SMTP_URL", "ftp://mail"),
-            ("DTSPP_MAIL_FROM", "not an address"),
-            ("DTSPP_CORS_ORIGINS", "example.org"),
-            ("DTSPP_PUBLIC_URL", "dtspp.example.org"),
-            ("DTSPP_ACCESS_TOKEN_MINUTES", "0"),
-            ("DTSPP_REFRESH_TOKEN_DAYS", "9999"),
-            ("DTSPP_AUTH_RATE_LIMIT", "-1"),
-            ("DTSPP_OUTBOX_MAX_ATTEMPTS", "0"),
-            ("DTSPP_OUTBOX_POLL_MS", "soon"),
-        ] {
-            let err = load(&[(var, value)]).unwrap_err();
-            assert_eq!(err.origin, var, "{var}={value:?} gave {err}");
-            assert!(!err.to_string().contains('\n'), "one line: {err}");
-        }
-    }
-
-    #[test]
-    fn production_refuses_a_missing_or_default_jwt_secret() {
-        let smtp = ("DTSPP_SMTP_URL", "smtp://127.0.0.1:2525");
-        let err = load(&[("DTSPP_ENV", "production"), smtp]).unwrap_err();
-        assert_eq!(err.origin, "DTSPP_JWT_SECRET");
-        let err = load(&[
-            ("DTSPP_ENV", "production"),
-            ("DTSPP_JWT_SECRET", DEVELOPMENT_JWT_SECRET),
-            smtp,
-        ])
-        .unwrap_err();
-        assert_eq!(err.origin, "DTSPP_JWT_SECRET");
-        assert!(err.message.contains("development secret"));
-        let ok = load(&[
-            ("DTSPP_ENV", "production"),
-            ("DTSPP_JWT_SECRET", "0123456789abcdef0123456789abcdef-prod"),
-            smtp,
-        ])
-        .unwrap();
-        assert_eq!(ok.log_format, LogFormat::Json);
-    }
-
-    #[test]
-    fn secrets_never_appear_in_debug_output() {
-        let s = load(&[
-            ("DTSPP_JWT_SECRET", "super-secret-signing-key"),
-            ("DTSPP_SMTP_URL", "smtp://user:mailpass@127.0.0.1:2525"),
-        ])
-        .unwrap();
-        let shown = format!("{s:?}");
-        assert!(!shown.contains("super-secret-signing-key"));
-        assert!(!shown.contains("mailpass"));
-    }
-
-    #[test]
-    fn environment_overrides_the_file_and_the_file_overrides_defaults() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("dtspp.toml");
-        std::fs::write(
-            &path,
-            "bind = \"0.0.0.0:9000\"\ndb_pool_size = 4\ncors_origins = [\"https://a.example\"]\n",
-        )
-        .unwrap();
-        let env = |var: &str| (var == "DTSPP_DB_POOL_SIZE").then(|| "7".to_owned());
-        let s = Settings::load_from(Some(&path), &env).unwrap();
-        assert_eq!(s.bind.to_string(), "0.0.0.0:9000");
-        assert_eq!(s.db_pool_size, 7);
-        assert_eq!(s.cors_origins, vec!["https://a.example".to_owned()]);
-    }
-
-    #[test]
-    fn file_errors_name_the_key_and_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("dtspp.toml");
-        std::fs::write(&path, "db_pool_size = 0\n").unwrap();
-        let err = Settings::load_from(Some(&path), &|_| None).unwrap_err();
-        assert!(err.origin.starts_with("`db_pool_size` in "), "{err}");
-        std::fs::write(&path, "bnid = \"x\"\n").unwrap();
-        let err = Settings::load_from(Some(&path), &|_| None).unwrap_err();
-        assert!(err.message.contains("unknown setting"), "{err}");
-        let err =
-            Settings::load_from(Some(&dir.path().join("missing.toml")), &|_| None).unwrap_err();
-        assert!(err.message.contains("cannot read"), "{err}");
     }
 }
