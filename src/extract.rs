@@ -39,38 +39,87 @@ where
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let media_type_ok = is_json(req);
-        let declared_length = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        let mut payload = payload.take();
+        let body = read_body(req, payload);
         Box::pin(async move {
-            if !media_type_ok {
-                return Err(ApiError::UnsupportedMediaType(
-                    "The request body must be JSON, sent with `Content-Type: application/json`."
-                        .to_owned(),
-                ));
-            }
-            if declared_length.is_some_and(|n| n > BODY_LIMIT) {
-                return Err(ApiError::PayloadTooLarge { limit: BODY_LIMIT });
-            }
-            let mut body = BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| {
-                    ApiError::BadRequest(format!("The request body could not be read: {e}."))
-                })?;
-                if body.len() + chunk.len() > BODY_LIMIT {
-                    return Err(ApiError::PayloadTooLarge { limit: BODY_LIMIT });
-                }
-                body.extend_from_slice(&chunk);
-            }
-            let value: T = parse_json(&body)?;
-            value.validate()?;
-            Ok(ValidJson(value))
+            let (bytes, media_type_ok) = body.await?;
+            parse_valid(&bytes, media_type_ok).map(ValidJson)
         })
     }
+}
+
+/// An optional JSON body: `None` when the request has no body at all, otherwise exactly as
+/// [`ValidJson`] (415, 413, 400 and 422 included).
+#[derive(Debug)]
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<T> OptionalJson<T> {
+    pub fn into_inner(self) -> Option<T> {
+        self.0
+    }
+}
+
+impl<T> FromRequest for OptionalJson<T>
+where
+    T: DeserializeOwned + Validate + 'static,
+{
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = read_body(req, payload);
+        Box::pin(async move {
+            let (bytes, media_type_ok) = body.await?;
+            if bytes.is_empty() {
+                return Ok(OptionalJson(None));
+            }
+            parse_valid(&bytes, media_type_ok).map(|v| OptionalJson(Some(v)))
+        })
+    }
+}
+
+/// Reads the body up to [`BODY_LIMIT`] (413 beyond), and says whether its media type is JSON.
+fn read_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> impl Future<Output = Result<(BytesMut, bool), ApiError>> + 'static {
+    let media_type_ok = is_json(req);
+    let declared_length = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let mut payload = payload.take();
+    async move {
+        if declared_length.is_some_and(|n| n > BODY_LIMIT) {
+            return Err(ApiError::PayloadTooLarge { limit: BODY_LIMIT });
+        }
+        let mut body = BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|e| {
+                ApiError::BadRequest(format!("The request body could not be read: {e}."))
+            })?;
+            if body.len() + chunk.len() > BODY_LIMIT {
+                return Err(ApiError::PayloadTooLarge { limit: BODY_LIMIT });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((body, media_type_ok))
+    }
+}
+
+/// 415 unless the media type is JSON; then parses and validates.
+fn parse_valid<T: DeserializeOwned + Validate>(
+    body: &[u8],
+    media_type_ok: bool,
+) -> Result<T, ApiError> {
+    if !media_type_ok {
+        return Err(ApiError::UnsupportedMediaType(
+            "The request body must be JSON, sent with `Content-Type: application/json`.".to_owned(),
+        ));
+    }
+    let value: T = parse_json(body)?;
+    value.validate()?;
+    Ok(value)
 }
 
 /// `application/json`, or any `+json` suffix type, is accepted.

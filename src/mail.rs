@@ -199,6 +199,36 @@ pub mod templates {
         }
     }
 
+    /// A vendor's verification status changed.
+    pub fn vendor_status(to: &str, company: &str, status: &str, reason: Option<&str>) -> Email {
+        let (en, zh) = match status {
+            "approved" => (
+                "has been approved. You can now submit packages for listing.",
+                "已獲批核，現可提交方案上架申請。",
+            ),
+            "rejected" => ("has not been approved.", "未獲批核。"),
+            "suspended" => (
+                "has been suspended. Its packages are no longer listed.",
+                "已被暫停，其方案已從目錄下架。",
+            ),
+            _ => ("has changed status.", "狀態已更新。"),
+        };
+        let reason_en = reason
+            .map(|r| format!("\nReason: {r}\n"))
+            .unwrap_or_default();
+        let reason_zh = reason.map(|r| format!("\n原因：{r}\n")).unwrap_or_default();
+        Email {
+            template: "vendor_status",
+            to: to.to_owned(),
+            subject: format!("Vendor registration {status} 供應商登記狀態更新 — DTSPP"),
+            body: format!(
+                "Your vendor registration for {company} {en}\n{reason_en}\n\
+                 ----\n\n\
+                 {company} 的供應商登記{zh}\n{reason_zh}"
+            ),
+        }
+    }
+
     /// The link to choose a new password.
     pub fn password_reset(to: &str, public_url: &str, token: &str) -> Email {
         let link = format!("{public_url}/reset-password?token={token}");

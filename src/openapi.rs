@@ -37,6 +37,7 @@ use crate::error::{FieldError, Problem};
     tags(
         (name = "operations", description = "Liveness, readiness and metrics."),
         (name = "identity", description = "Registration, login, tokens, email verification and password reset."),
+        (name = "vendors", description = "Vendor profiles and their verification by admins."),
         (name = "oversight", description = "What programme admins watch: the audit trail and the outbox."),
     ),
 )]
@@ -105,6 +106,7 @@ pub mod responses {
 pub fn configure_routes(cfg: &mut ServiceConfig) {
     crate::ops::configure(cfg);
     crate::vendors::routes::configure(cfg);
+    crate::vendors::admin_routes::configure(cfg);
     crate::smes::routes::configure(cfg);
     crate::auth::routes::configure(cfg);
     crate::oversight::routes::configure(cfg);

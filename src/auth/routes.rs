@@ -17,7 +17,7 @@ use super::{AuthUser, RequestMeta, Role, password};
 use crate::audit::{self, NewEvent};
 use crate::db::{Db, DbConnection, schema::audit_events, write_transaction};
 use crate::error::ApiError;
-use crate::extract::ValidJson;
+use crate::extract::{OptionalJson, ValidJson};
 use crate::openapi::responses;
 use crate::smes::model::Sme;
 use crate::validation::normalize_email;
@@ -255,15 +255,9 @@ pub async fn logout(
     db: web::Data<Db>,
     user: AuthUser,
     meta: RequestMeta,
-    body: web::Bytes,
+    body: OptionalJson<LogoutRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let form: LogoutRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        LogoutRequest::default()
-    } else {
-        let form: LogoutRequest = crate::extract::parse_json(&body)?;
-        validator::Validate::validate(&form)?;
-        form
-    };
+    let form = body.into_inner().unwrap_or_default();
     db.run(move |conn| {
         write_transaction(conn, |tx| {
             let now = crate::time::now();

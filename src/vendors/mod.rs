@@ -1,5 +1,7 @@
-//! Solution vendors: registration now; verification and packages build on it.
+//! Solution vendors: registration, their own profile, and admin verification.
 
+pub mod admin_routes;
 pub mod model;
 pub mod routes;
 pub mod store;
+pub mod workflow;

@@ -113,3 +113,21 @@ pub struct VendorRegistered {
     pub vendor: Vendor,
     pub user: User,
 }
+
+/// A vendor as admins see it: the profile and the account's email.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AdminVendor {
+    #[serde(flatten)]
+    pub vendor: Vendor,
+    #[schema(example = "sales@cloudpos.hk")]
+    pub email: String,
+}
+
+/// An admin's decision about a vendor. Rejection and suspension need a reason, which the
+/// vendor is told.
+#[derive(Debug, Clone, Default, Deserialize, Validate, ToSchema)]
+pub struct VendorDecisionBody {
+    #[validate(length(min = 1, max = 2000), custom(function = non_blank))]
+    #[schema(example = "The BR certificate has expired; please upload a current one.")]
+    pub reason: Option<String>,
+}

@@ -1,6 +1,6 @@
 //! Vendor endpoints.
 
-use actix_web::{HttpResponse, post, web};
+use actix_web::{HttpResponse, get, post, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::model::{RegisterVendor, Vendor, VendorRegistered};
@@ -8,7 +8,7 @@ use super::store;
 use crate::audit::{self, NewEvent};
 use crate::auth::accounts::{self, AuthSettings};
 use crate::auth::rate_limit::AuthRateLimiter;
-use crate::auth::{RequestMeta, Role, password};
+use crate::auth::{RequestMeta, Role, VendorUser, password};
 use crate::db::{Db, write_transaction};
 use crate::error::ApiError;
 use crate::extract::ValidJson;
@@ -16,7 +16,32 @@ use crate::openapi::responses;
 use crate::validation::normalize_email;
 
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(register_vendor);
+    cfg.service(register_vendor).service(vendor_profile);
+}
+
+/// The calling vendor's profile: its verification status and the reason given with the latest
+/// rejection or suspension.
+#[utoipa::path(
+    tag = "vendors",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The vendor's profile.", body = Vendor),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+    )
+)]
+#[get("/api/v1/vendor/profile")]
+pub async fn vendor_profile(
+    db: web::Data<Db>,
+    vendor: VendorUser,
+) -> Result<HttpResponse, ApiError> {
+    let row = db
+        .run(move |conn| {
+            store::find_by_user(conn, &vendor.0.user_id)?
+                .ok_or_else(|| ApiError::NotFound("This account has no vendor profile.".to_owned()))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(Vendor::from(&row)))
 }
 
 /// Register a solution vendor: creates a `vendor` user and a `pending` vendor profile, and

@@ -1,10 +1,12 @@
 //! Queries over vendors.
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::model::{RegisterVendor, VendorRow};
+use super::workflow::VendorStatus;
 use crate::db::DbConnection;
-use crate::db::schema::vendors;
+use crate::db::schema::{users, vendors};
 
 /// Whether a vendor has this BR number.
 pub fn br_number_taken(conn: &mut DbConnection, br_number: &str) -> QueryResult<bool> {
@@ -52,4 +54,63 @@ pub fn find_by_user(conn: &mut DbConnection, user_id: &str) -> QueryResult<Optio
         .select(VendorRow::as_select())
         .first(conn)
         .optional()
+}
+
+/// A vendor and its account's email.
+pub fn find_with_email(conn: &mut DbConnection, id: &str) -> QueryResult<(VendorRow, String)> {
+    vendors::table
+        .inner_join(users::table)
+        .filter(vendors::id.eq(id))
+        .select((VendorRow::as_select(), users::email))
+        .first(conn)
+}
+
+/// Vendors in `status` (all when `None`), newest first, after the keyset position `after`.
+pub fn list(
+    conn: &mut DbConnection,
+    status: Option<VendorStatus>,
+    after: Option<(NaiveDateTime, String)>,
+    limit: i64,
+) -> QueryResult<Vec<(VendorRow, String)>> {
+    let mut query = vendors::table
+        .inner_join(users::table)
+        .select((VendorRow::as_select(), users::email))
+        .into_boxed();
+    if let Some(status) = status {
+        query = query.filter(vendors::status.eq(status.as_str()));
+    }
+    if let Some((created_at, id)) = after {
+        query = query.filter(
+            vendors::created_at
+                .lt(created_at)
+                .or(vendors::created_at.eq(created_at).and(vendors::id.lt(id))),
+        );
+    }
+    query
+        .order((vendors::created_at.desc(), vendors::id.desc()))
+        .limit(limit)
+        .load(conn)
+}
+
+/// Moves a vendor from `from` to `to` with `reason`, only if it is still in `from`; returns
+/// whether it moved (a concurrent decision may have got there first).
+pub fn set_status(
+    conn: &mut DbConnection,
+    id: &str,
+    from: VendorStatus,
+    to: VendorStatus,
+    reason: Option<&str>,
+) -> QueryResult<bool> {
+    let updated = diesel::update(
+        vendors::table
+            .filter(vendors::id.eq(id))
+            .filter(vendors::status.eq(from.as_str())),
+    )
+    .set((
+        vendors::status.eq(to.as_str()),
+        vendors::status_reason.eq(reason),
+        vendors::updated_at.eq(crate::time::now()),
+    ))
+    .execute(conn)?;
+    Ok(updated == 1)
 }

@@ -243,10 +243,18 @@ test_on_both_backends! {
             ("POST", "/api/v1/auth/logout", [401, 204, 204, 204]),
             ("GET", "/api/v1/admin/audit-events", [401, 403, 403, 200]),
             ("GET", "/api/v1/admin/outbox", [401, 403, 403, 200]),
+            ("GET", "/api/v1/vendor/profile", [401, 200, 403, 403]),
+            ("GET", "/api/v1/admin/vendors", [401, 403, 403, 200]),
+            ("POST", "/api/v1/admin/vendors/00000000-0000-0000-0000-000000000000/approve", [401, 403, 403, 404]),
+            ("POST", "/api/v1/admin/vendors/00000000-0000-0000-0000-000000000000/reject", [401, 403, 403, 422]),
+            ("POST", "/api/v1/admin/vendors/00000000-0000-0000-0000-000000000000/suspend", [401, 403, 403, 422]),
         ];
         for (method, path, expected) in matrix {
             for (token, want) in [None, Some(&vendor), Some(&sme), Some(&admin)].into_iter().zip(expected) {
                 let mut req = app.client.request(method.parse().unwrap(), app.url(path));
+                if *method == "POST" {
+                    req = req.json(&json!({}));
+                }
                 if let Some(token) = token {
                     req = req.bearer_auth(token);
                 }

@@ -12,3 +12,4 @@ mod identity;
 mod mail;
 mod openapi;
 mod ops;
+mod vendors;
