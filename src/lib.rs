@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod fallback;
 pub mod mail;
+pub mod matching;
 pub mod metrics;
 pub mod money;
 pub mod openapi;
