@@ -18,6 +18,7 @@ pub mod openapi;
 pub mod ops;
 pub mod outbox;
 pub mod oversight;
+pub mod packages;
 pub mod pagination;
 pub mod programme;
 pub mod request_context;

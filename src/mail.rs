@@ -229,6 +229,48 @@ pub mod templates {
         }
     }
 
+    /// A step of a package's review: submitted, returned, listed, rejected, suspended…
+    pub fn package_status(
+        to: &str,
+        company: &str,
+        package: &str,
+        action: &str,
+        status: &str,
+        comment: Option<&str>,
+    ) -> Email {
+        let (en, zh) = match action {
+            "submit" => ("was received and awaits review.", "已收到，正等候審批。"),
+            "withdraw" => ("was withdrawn from the programme.", "已撤回。"),
+            "approve" => ("is now listed in the catalogue.", "已上架。"),
+            "request_changes" => (
+                "needs changes before it can be listed.",
+                "需要修改後方可上架。",
+            ),
+            "reject" => ("was not approved.", "未獲批核。"),
+            "suspend" => (
+                "has been suspended and removed from the catalogue.",
+                "已被暫停並從目錄下架。",
+            ),
+            _ => ("has changed status.", "狀態已更新。"),
+        };
+        let comment_en = comment
+            .map(|c| format!("\nComment from the programme office: {c}\n"))
+            .unwrap_or_default();
+        let comment_zh = comment
+            .map(|c| format!("\n計劃辦事處意見：{c}\n"))
+            .unwrap_or_default();
+        Email {
+            template: "package_status",
+            to: to.to_owned(),
+            subject: format!("Package {status}: {package} 方案狀態更新 — DTSPP"),
+            body: format!(
+                "Dear {company},\n\nYour package \"{package}\" {en}\n{comment_en}\n\
+                 ----\n\n\
+                 {company}：\n\n閣下的方案「{package}」{zh}\n{comment_zh}"
+            ),
+        }
+    }
+
     /// The link to choose a new password.
     pub fn password_reset(to: &str, public_url: &str, token: &str) -> Email {
         let link = format!("{public_url}/reset-password?token={token}");

@@ -38,6 +38,7 @@ use crate::error::{FieldError, Problem};
         (name = "operations", description = "Liveness, readiness and metrics."),
         (name = "identity", description = "Registration, login, tokens, email verification and password reset."),
         (name = "vendors", description = "Vendor profiles and their verification by admins."),
+        (name = "packages", description = "Vendors' solution packages and their review, revision by revision."),
         (name = "oversight", description = "What programme admins watch: the audit trail and the outbox."),
     ),
 )]
@@ -107,6 +108,8 @@ pub fn configure_routes(cfg: &mut ServiceConfig) {
     crate::ops::configure(cfg);
     crate::vendors::routes::configure(cfg);
     crate::vendors::admin_routes::configure(cfg);
+    crate::packages::routes::configure(cfg);
+    crate::packages::admin_routes::configure(cfg);
     crate::smes::routes::configure(cfg);
     crate::auth::routes::configure(cfg);
     crate::oversight::routes::configure(cfg);

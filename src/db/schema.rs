@@ -162,7 +162,78 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Vendors' solution packages; the catalogue shows each listed package's live revision.
+    packages (id) {
+        id -> Text,
+        vendor_id -> Text,
+        category -> Text,
+        target_sector -> Text,
+        status -> Text,
+        live_revision_id -> Nullable<Text>,
+        current_revision_id -> Text,
+        listed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// The content of a package at one revision.
+    package_revisions (id) {
+        id -> Text,
+        package_id -> Text,
+        number -> BigInt,
+        status -> Text,
+        name_en -> Text,
+        name_zh -> Text,
+        summary_en -> Text,
+        summary_zh -> Text,
+        pricing_model -> Text,
+        price_cents -> Nullable<BigInt>,
+        monthly_price_cents -> Nullable<BigInt>,
+        min_term_months -> Nullable<BigInt>,
+        deployment_days -> BigInt,
+        components_json -> Text,
+        rules_version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        submitted_at -> Nullable<Timestamp>,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Optional add-ons of a revision.
+    package_options (id) {
+        id -> Text,
+        revision_id -> Text,
+        position -> BigInt,
+        name_en -> Text,
+        name_zh -> Nullable<Text>,
+        price_cents -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// The review history of packages.
+    package_reviews (id) {
+        id -> Text,
+        package_id -> Text,
+        revision_id -> Text,
+        actor_id -> Text,
+        actor_role -> Text,
+        action -> Text,
+        comment -> Nullable<Text>,
+        from_status -> Text,
+        to_status -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(vendors -> users (user_id));
+diesel::joinable!(packages -> vendors (vendor_id));
+diesel::joinable!(package_options -> package_revisions (revision_id));
 diesel::joinable!(smes -> users (user_id));
 diesel::joinable!(smes -> sectors (sector));
 diesel::joinable!(refresh_tokens -> users (user_id));
@@ -179,4 +250,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     email_tokens,
     audit_events,
     outbox,
+    packages,
+    package_revisions,
+    package_options,
+    package_reviews,
 );

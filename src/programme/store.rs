@@ -39,3 +39,21 @@ pub fn categories(conn: &mut DbConnection) -> QueryResult<Vec<CodeName>> {
         ))
         .load(conn)
 }
+
+/// A sector's active flag, or `None` for an unknown sector.
+pub fn sector_active(conn: &mut DbConnection, code: &str) -> QueryResult<Option<bool>> {
+    sectors::table
+        .find(code)
+        .select(sectors::active)
+        .first(conn)
+        .optional()
+}
+
+/// A category's active flag, or `None` for an unknown category.
+pub fn category_active(conn: &mut DbConnection, code: &str) -> QueryResult<Option<bool>> {
+    categories::table
+        .find(code)
+        .select(categories::active)
+        .first(conn)
+        .optional()
+}

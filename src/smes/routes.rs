@@ -58,7 +58,8 @@ pub async fn register_sme(
     let (user, sme) = db
         .run(move |conn| {
             write_transaction(conn, |tx| {
-                let Some(sector_active) = store::sector_active(tx, &form.sector)? else {
+                let Some(sector_active) = crate::programme::store::sector_active(tx, &form.sector)?
+                else {
                     return Err(ApiError::invalid("sector", "is not a known sector code"));
                 };
                 if let Some(br) = &form.br_number

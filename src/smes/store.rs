@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use super::eligibility::Eligibility;
 use super::model::{RegisterSme, SmeRow};
 use crate::db::DbConnection;
-use crate::db::schema::{sectors, smes};
+use crate::db::schema::smes;
 
 /// Whether an SME has this BR number.
 pub fn br_number_taken(conn: &mut DbConnection, br_number: &str) -> QueryResult<bool> {
@@ -21,15 +21,6 @@ pub fn hawker_licence_taken(conn: &mut DbConnection, licence: &str) -> QueryResu
         smes::table.filter(smes::hawker_licence.eq(licence)),
     ))
     .get_result(conn)
-}
-
-/// The sector's active flag, or `None` for an unknown sector.
-pub fn sector_active(conn: &mut DbConnection, code: &str) -> QueryResult<Option<bool>> {
-    sectors::table
-        .find(code)
-        .select(sectors::active)
-        .first(conn)
-        .optional()
 }
 
 /// Creates the SME profile for `user_id` with its evaluated eligibility. `district` is the

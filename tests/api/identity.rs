@@ -245,6 +245,20 @@ test_on_both_backends! {
             ("GET", "/api/v1/admin/outbox", [401, 403, 403, 200]),
             ("GET", "/api/v1/vendor/profile", [401, 200, 403, 403]),
             ("GET", "/api/v1/admin/vendors", [401, 403, 403, 200]),
+            ("GET", "/api/v1/vendor/packages", [401, 200, 403, 403]),
+            ("POST", "/api/v1/vendor/packages", [401, 422, 403, 403]),
+            ("GET", "/api/v1/vendor/packages/00000000-0000-0000-0000-000000000000", [401, 404, 403, 403]),
+            ("PATCH", "/api/v1/vendor/packages/00000000-0000-0000-0000-000000000000", [401, 404, 403, 403]),
+            ("POST", "/api/v1/vendor/packages/00000000-0000-0000-0000-000000000000/submit", [401, 404, 403, 403]),
+            ("POST", "/api/v1/vendor/packages/00000000-0000-0000-0000-000000000000/withdraw", [401, 404, 403, 403]),
+            ("GET", "/api/v1/vendor/packages/00000000-0000-0000-0000-000000000000/reviews", [401, 404, 403, 403]),
+            ("GET", "/api/v1/admin/packages", [401, 403, 403, 200]),
+            ("GET", "/api/v1/admin/packages/00000000-0000-0000-0000-000000000000", [401, 403, 403, 404]),
+            ("GET", "/api/v1/admin/packages/00000000-0000-0000-0000-000000000000/reviews", [401, 403, 403, 404]),
+            ("POST", "/api/v1/admin/packages/00000000-0000-0000-0000-000000000000/approve", [401, 403, 403, 404]),
+            ("POST", "/api/v1/admin/packages/00000000-0000-0000-0000-000000000000/request-changes", [401, 403, 403, 404]),
+            ("POST", "/api/v1/admin/packages/00000000-0000-0000-0000-000000000000/reject", [401, 403, 403, 404]),
+            ("POST", "/api/v1/admin/packages/00000000-0000-0000-0000-000000000000/suspend", [401, 403, 403, 404]),
             ("POST", "/api/v1/admin/vendors/00000000-0000-0000-0000-000000000000/approve", [401, 403, 403, 404]),
             ("POST", "/api/v1/admin/vendors/00000000-0000-0000-0000-000000000000/reject", [401, 403, 403, 422]),
             ("POST", "/api/v1/admin/vendors/00000000-0000-0000-0000-000000000000/suspend", [401, 403, 403, 422]),
@@ -252,7 +266,7 @@ test_on_both_backends! {
         for (method, path, expected) in matrix {
             for (token, want) in [None, Some(&vendor), Some(&sme), Some(&admin)].into_iter().zip(expected) {
                 let mut req = app.client.request(method.parse().unwrap(), app.url(path));
-                if *method == "POST" {
+                if *method == "POST" || *method == "PATCH" {
                     req = req.json(&json!({}));
                 }
                 if let Some(token) = token {

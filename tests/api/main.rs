@@ -12,4 +12,5 @@ mod identity;
 mod mail;
 mod openapi;
 mod ops;
+mod packages;
 mod vendors;
