@@ -2,6 +2,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::NaiveDateTime;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -46,6 +47,31 @@ pub fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
         .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this API issued"))
 }
 
+const TIME_KEY_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.f";
+
+/// The keyset key of a row ordered by (timestamp, id), for [`page`].
+pub fn time_key(at: NaiveDateTime, id: &str) -> String {
+    format!("{}|{id}", at.format(TIME_KEY_FORMAT))
+}
+
+/// The (timestamp, id) position in an optional `cursor` made from [`time_key`]; 422 naming
+/// `cursor` when it is not one.
+pub fn decode_time_cursor(
+    cursor: Option<&str>,
+) -> Result<Option<(NaiveDateTime, String)>, ApiError> {
+    let Some(cursor) = cursor else {
+        return Ok(None);
+    };
+    let key = decode_cursor(cursor)?;
+    key.split_once('|')
+        .and_then(|(at, id)| {
+            NaiveDateTime::parse_from_str(at, TIME_KEY_FORMAT)
+                .ok()
+                .map(|at| Some((at, id.to_owned())))
+        })
+        .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this API issued"))
+}
+
 /// Builds a page from up to `limit + 1` rows: the extra row only signals that more follow.
 pub fn page<R, T>(
     mut rows: Vec<R>,
@@ -78,6 +104,20 @@ mod tests {
         );
         assert!(decode_cursor("42").is_err());
         assert!(decode_cursor("!!!").is_err());
+    }
+
+    #[test]
+    fn time_cursors_round_trip() {
+        let at = chrono::NaiveDate::from_ymd_opt(2026, 1, 31)
+            .and_then(|d| d.and_hms_micro_opt(9, 0, 0, 123_456))
+            .unwrap();
+        let cursor = encode_cursor(&time_key(at, "abc"));
+        assert_eq!(
+            decode_time_cursor(Some(&cursor)).ok(),
+            Some(Some((at, "abc".to_owned())))
+        );
+        assert_eq!(decode_time_cursor(None).ok(), Some(None));
+        assert!(decode_time_cursor(Some(&encode_cursor("42"))).is_err());
     }
 
     #[test]

@@ -113,21 +113,7 @@ pub async fn list_outbox(
     {
         return Err(ApiError::invalid("status", "must be pending, sent or dead"));
     }
-    let after =
-        match &query.cursor {
-            Some(cursor) => {
-                let key = pagination::decode_cursor(cursor)?;
-                let parsed = key.split_once('|').and_then(|(at, id)| {
-                    chrono::NaiveDateTime::parse_from_str(at, "%Y-%m-%dT%H:%M:%S%.f")
-                        .ok()
-                        .map(|at| (at, id.to_owned()))
-                });
-                Some(parsed.ok_or_else(|| {
-                    ApiError::invalid("cursor", "is not a cursor this API issued")
-                })?)
-            }
-            None => None,
-        };
+    let after = pagination::decode_time_cursor(query.cursor.as_deref())?;
     let status = query.status;
     let rows = db
         .run(move |conn| Ok(outbox::list(conn, status.as_deref(), after, limit + 1)?))
@@ -135,13 +121,7 @@ pub async fn list_outbox(
     let page = pagination::page(
         rows,
         limit,
-        |row| {
-            format!(
-                "{}|{}",
-                row.created_at.format("%Y-%m-%dT%H:%M:%S%.f"),
-                row.id
-            )
-        },
+        |row| pagination::time_key(row.created_at, &row.id),
         |row| row,
     );
     Ok(HttpResponse::Ok().json(page))

@@ -3,8 +3,8 @@
 use actix_web::{HttpResponse, get, post, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::listing::{PackageQuery, page_of_packages};
 use super::model::{Package, PackageDecision, Review};
-use super::routes::{PackageQuery, page_of_packages};
 use super::workflow::Action;
 use super::{store, transitions};
 use crate::auth::{AdminUser, RequestMeta};

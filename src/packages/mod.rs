@@ -2,6 +2,7 @@
 //! package must meet.
 
 pub mod admin_routes;
+pub mod listing;
 pub mod model;
 pub mod routes;
 pub mod rules;

@@ -3,12 +3,11 @@
 
 use actix_web::{HttpResponse, get, patch, post, web};
 use diesel::prelude::*;
-use serde::Deserialize;
-use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::model::{CreatePackage, Package, PackageContent, PackageRow, PatchPackage, Review};
-use super::workflow::{Action, PackageStatus, apply};
+use super::listing::{PackageQuery, page_of_packages};
+use super::model::{CreatePackage, Package, PackageContent, PatchPackage, Review};
+use super::workflow::{Action, apply};
 use super::{rules, store, transitions};
 use crate::audit::{self, NewEvent};
 use crate::auth::{RequestMeta, VendorUser};
@@ -17,7 +16,7 @@ use crate::db::{Db, DbConnection, write_transaction};
 use crate::error::{ApiError, FieldError};
 use crate::extract::ValidJson;
 use crate::openapi::responses;
-use crate::pagination::{self, Page};
+use crate::pagination::Page;
 use crate::programme::model::ProgrammeRules;
 use crate::vendors::model::VendorRow;
 use crate::vendors::workflow::VendorStatus;
@@ -115,70 +114,6 @@ pub async fn create_package(
         })
         .await?;
     Ok(HttpResponse::Created().json(package))
-}
-
-/// Which of the vendor's packages to list.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PackageQuery {
-    /// Only packages in this status.
-    pub status: Option<String>,
-    /// From a previous page's `next_cursor`.
-    pub cursor: Option<String>,
-    /// Page size, 1 to 100 (default 20).
-    pub limit: Option<i64>,
-}
-
-const CURSOR_TIME: &str = "%Y-%m-%dT%H:%M:%S%.f";
-
-/// Lists packages for `vendor_id` (all vendors when `None`), newest first: shared with the
-/// admin listing.
-pub async fn page_of_packages(
-    db: &Db,
-    vendor_id: Option<String>,
-    query: PackageQuery,
-) -> Result<Page<Package>, ApiError> {
-    let limit = pagination::limit(query.limit)?;
-    let status = match &query.status {
-        Some(s) => Some(
-            s.parse::<PackageStatus>()
-                .map_err(|m| ApiError::invalid("status", m))?,
-        ),
-        None => None,
-    };
-    let after =
-        match &query.cursor {
-            Some(cursor) => {
-                let key = pagination::decode_cursor(cursor)?;
-                let parsed = key.split_once('|').and_then(|(at, id)| {
-                    chrono::NaiveDateTime::parse_from_str(at, CURSOR_TIME)
-                        .ok()
-                        .map(|at| (at, id.to_owned()))
-                });
-                Some(parsed.ok_or_else(|| {
-                    ApiError::invalid("cursor", "is not a cursor this API issued")
-                })?)
-            }
-            None => None,
-        };
-    db.run(move |conn| {
-        let rows = store::list(conn, vendor_id.as_deref(), status, after, limit + 1)?;
-        let keyed: Vec<(String, PackageRow)> = rows
-            .into_iter()
-            .map(|r| (format!("{}|{}", r.created_at.format(CURSOR_TIME), r.id), r))
-            .collect();
-        let page = pagination::page(keyed, limit, |(key, _)| key.clone(), |(_, row)| row);
-        let items = page
-            .items
-            .iter()
-            .map(|row| store::view(conn, row))
-            .collect::<QueryResult<Vec<_>>>()?;
-        Ok(Page {
-            items,
-            next_cursor: page.next_cursor,
-        })
-    })
-    .await
 }
 
 /// The calling vendor's packages, newest first.

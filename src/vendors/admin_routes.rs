@@ -37,8 +37,6 @@ pub struct VendorQuery {
     pub limit: Option<i64>,
 }
 
-const CURSOR_TIME: &str = "%Y-%m-%dT%H:%M:%S%.f";
-
 /// Vendors, newest first, optionally by status: the verification queue is `?status=pending`.
 #[utoipa::path(
     tag = "vendors",
@@ -66,28 +64,14 @@ pub async fn list_vendors(
         ),
         None => None,
     };
-    let after =
-        match &query.cursor {
-            Some(cursor) => {
-                let key = pagination::decode_cursor(cursor)?;
-                let parsed = key.split_once('|').and_then(|(at, id)| {
-                    chrono::NaiveDateTime::parse_from_str(at, CURSOR_TIME)
-                        .ok()
-                        .map(|at| (at, id.to_owned()))
-                });
-                Some(parsed.ok_or_else(|| {
-                    ApiError::invalid("cursor", "is not a cursor this API issued")
-                })?)
-            }
-            None => None,
-        };
+    let after = pagination::decode_time_cursor(query.cursor.as_deref())?;
     let rows = db
         .run(move |conn| Ok(store::list(conn, status, after, limit + 1)?))
         .await?;
     let page = pagination::page(
         rows,
         limit,
-        |(row, _)| format!("{}|{}", row.created_at.format(CURSOR_TIME), row.id),
+        |(row, _)| pagination::time_key(row.created_at, &row.id),
         |(row, email)| AdminVendor {
             vendor: Vendor::from(&row),
             email,

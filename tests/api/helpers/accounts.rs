@@ -99,13 +99,31 @@ impl TestApp {
             .to_owned()
     }
 
-    /// Delivers the outbox now and returns the mail written to the mail directory.
+    /// Delivers the outbox now and returns the mail written to the mail directory, once no
+    /// email is pending (the app's own worker may be delivering some at the same moment).
     pub async fn deliver_mail(&self) -> Vec<Mail> {
-        self.outbox
-            .deliver_due(dtspp::time::now())
-            .await
-            .expect("deliver the outbox");
-        read_mail(self.mail_dir.path())
+        use diesel::prelude::*;
+        use dtspp::db::schema::outbox;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            self.outbox
+                .deliver_due(dtspp::time::now())
+                .await
+                .expect("deliver the outbox");
+            let pending: i64 = outbox::table
+                .filter(outbox::status.eq("pending"))
+                .count()
+                .get_result(&mut self.conn())
+                .expect("count pending mail");
+            if pending == 0 {
+                return read_mail(self.mail_dir.path());
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{pending} emails stayed pending"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 }
 
