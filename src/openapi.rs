@@ -39,6 +39,7 @@ use crate::error::{FieldError, Problem};
         (name = "identity", description = "Registration, login, tokens, email verification and password reset."),
         (name = "vendors", description = "Vendor profiles and their verification by admins."),
         (name = "packages", description = "Vendors' solution packages and their review, revision by revision."),
+        (name = "catalogue", description = "The public catalogue: listed packages and the subsidy each would get."),
         (name = "oversight", description = "What programme admins watch: the audit trail and the outbox."),
     ),
 )]
@@ -110,6 +111,7 @@ pub fn configure_routes(cfg: &mut ServiceConfig) {
     crate::vendors::admin_routes::configure(cfg);
     crate::packages::routes::configure(cfg);
     crate::packages::admin_routes::configure(cfg);
+    crate::catalogue::routes::configure(cfg);
     crate::smes::routes::configure(cfg);
     crate::auth::routes::configure(cfg);
     crate::oversight::routes::configure(cfg);

@@ -200,6 +200,7 @@ diesel::table! {
         updated_at -> Timestamp,
         submitted_at -> Nullable<Timestamp>,
         decided_at -> Nullable<Timestamp>,
+        reference_price_cents -> Nullable<BigInt>,
     }
 }
 

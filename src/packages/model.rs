@@ -56,6 +56,7 @@ pub struct RevisionRow {
     pub updated_at: NaiveDateTime,
     pub submitted_at: Option<NaiveDateTime>,
     pub decided_at: Option<NaiveDateTime>,
+    pub reference_price_cents: Option<Money>,
 }
 
 impl RevisionRow {

@@ -101,7 +101,7 @@ pub async fn create_package(
                         "Package {holder} already covers this category and target sector; a vendor may have one per pair."
                     )));
                 }
-                let id = store::insert_package(tx, &vendor.id, &form.category, &form.target_sector, &form.content, rules.version)?;
+                let id = store::insert_package(tx, &vendor.id, &form.category, &form.target_sector, &form.content, &rules)?;
                 let row = store::find(tx, &id)?;
                 let package = store::view(tx, &row)?;
                 audit::record(
@@ -217,7 +217,7 @@ pub async fn patch_package(
                         &row.id,
                         number.unwrap_or(0) + 1,
                         &content,
-                        rules.version,
+                        &rules,
                     )?;
                     let moved = store::set_state(
                         tx,
@@ -235,7 +235,7 @@ pub async fn patch_package(
                         ));
                     }
                 } else {
-                    store::replace_content(tx, &row.current_revision_id, &content, rules.version)?;
+                    store::replace_content(tx, &row.current_revision_id, &content, &rules)?;
                 }
                 let after_row = store::find(tx, &row.id)?;
                 let after = store::view(tx, &after_row)?;

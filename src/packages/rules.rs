@@ -5,11 +5,49 @@ use rust_decimal::Decimal;
 
 use super::model::{ComponentKind, PackageContent, PricingModel};
 use crate::error::FieldError;
+use crate::matching::{Parameters, Pricing, Request, quote};
 use crate::money::Money;
 use crate::programme::model::ProgrammeRules;
 
 /// Longest minimum subscription term accepted, in months.
 const MAX_MIN_TERM_MONTHS: u32 = 120;
+
+/// The package's pricing as the matching engine takes it, when complete.
+pub fn pricing_of(content: &PackageContent) -> Option<Pricing> {
+    let p = &content.pricing;
+    match p.model {
+        PricingModel::OneOff => p.price.map(|price| Pricing::OneOff { price }),
+        PricingModel::Subscription => match (p.monthly_price, p.min_term_months) {
+            (Some(monthly_price), Some(min_term_months)) => Some(Pricing::Subscription {
+                monthly_price,
+                min_term_months,
+            }),
+            _ => None,
+        },
+    }
+}
+
+/// The engine's parameters from one version of the rules.
+pub fn parameters(rules: &ProgrammeRules) -> Parameters {
+    Parameters {
+        matching_ratio: rules.matching_ratio(),
+        per_sme_cap: rules.per_sme_cap,
+        fundable_months: u32::try_from(rules.fundable_months).unwrap_or(24),
+    }
+}
+
+/// The reference price the catalogue sorts and filters on: the eligible cost of the basic
+/// package, a subscription at its minimum term.
+pub fn reference_price(content: &PackageContent, rules: &ProgrammeRules) -> Option<Money> {
+    let request = Request {
+        pricing: pricing_of(content)?,
+        add_ons: &[],
+        term_months: None,
+    };
+    quote(&request, &parameters(rules), rules.per_sme_cap)
+        .ok()
+        .map(|q| q.eligible_cost)
+}
 
 /// Every way `content` breaks the programme's rules in `rules`.
 pub fn violations(content: &PackageContent, rules: &ProgrammeRules) -> Vec<FieldError> {

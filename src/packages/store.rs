@@ -6,10 +6,12 @@ use diesel::prelude::*;
 use super::model::{
     OptionRow, Package, PackageContent, PackageRow, ReviewRow, Revision, RevisionRow,
 };
+use super::rules::reference_price;
 use super::workflow::{PackageStatus, RevisionStatus};
 use crate::auth::Role;
 use crate::db::DbConnection;
 use crate::db::schema::{package_options, package_reviews, package_revisions, packages};
+use crate::programme::model::ProgrammeRules;
 
 /// The id of the vendor's package already holding (category, sector), other than `except`.
 pub fn slot_holder(
@@ -42,7 +44,7 @@ pub fn insert_package(
     category: &str,
     sector: &str,
     content: &PackageContent,
-    rules_version: i64,
+    rules: &ProgrammeRules,
 ) -> QueryResult<String> {
     let id = uuid::Uuid::new_v4().to_string();
     let revision_id = uuid::Uuid::new_v4().to_string();
@@ -59,7 +61,7 @@ pub fn insert_package(
             packages::updated_at.eq(now),
         ))
         .execute(conn)?;
-    insert_revision(conn, &revision_id, &id, 1, content, rules_version)?;
+    insert_revision(conn, &revision_id, &id, 1, content, rules)?;
     Ok(id)
 }
 
@@ -70,7 +72,7 @@ pub fn insert_revision(
     package_id: &str,
     number: i64,
     content: &PackageContent,
-    rules_version: i64,
+    rules: &ProgrammeRules,
 ) -> QueryResult<()> {
     let now = crate::time::now();
     let p = &content.pricing;
@@ -90,7 +92,8 @@ pub fn insert_revision(
             package_revisions::min_term_months.eq(p.min_term_months.map(i64::from)),
             package_revisions::deployment_days.eq(i64::from(content.deployment_days)),
             package_revisions::components_json.eq(components_json(content)),
-            package_revisions::rules_version.eq(rules_version),
+            package_revisions::rules_version.eq(rules.version),
+            package_revisions::reference_price_cents.eq(reference_price(content, rules)),
             package_revisions::created_at.eq(now),
             package_revisions::updated_at.eq(now),
         ))
@@ -127,7 +130,7 @@ pub fn replace_content(
     conn: &mut DbConnection,
     revision_id: &str,
     content: &PackageContent,
-    rules_version: i64,
+    rules: &ProgrammeRules,
 ) -> QueryResult<()> {
     let p = &content.pricing;
     diesel::update(package_revisions::table.find(revision_id))
@@ -142,7 +145,8 @@ pub fn replace_content(
             package_revisions::min_term_months.eq(p.min_term_months.map(i64::from)),
             package_revisions::deployment_days.eq(i64::from(content.deployment_days)),
             package_revisions::components_json.eq(components_json(content)),
-            package_revisions::rules_version.eq(rules_version),
+            package_revisions::rules_version.eq(rules.version),
+            package_revisions::reference_price_cents.eq(reference_price(content, rules)),
             package_revisions::updated_at.eq(crate::time::now()),
         ))
         .execute(conn)?;

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod audit;
+mod catalogue;
 mod cli;
 mod database;
 mod errors;

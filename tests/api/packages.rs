@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::helpers::{PASSWORD, TestApp, unique_br};
 use crate::test_on_both_backends;
 
-fn package_form(category: &str, sector: &str) -> Value {
+pub fn package_form(category: &str, sector: &str) -> Value {
     json!({
         "category": category,
         "target_sector": sector,
@@ -27,7 +27,7 @@ fn package_form(category: &str, sector: &str) -> Value {
 }
 
 /// A vendor approved by a fresh admin: (vendor token, admin token).
-async fn approved_vendor(app: &TestApp) -> (String, String) {
+pub async fn approved_vendor(app: &TestApp) -> (String, String) {
     let email = format!("v-{}@vendor.hk", uuid::Uuid::new_v4().simple());
     let body = app.register_vendor(&email, &unique_br()).await;
     let admin = app.admin_token().await;
@@ -47,7 +47,12 @@ async fn approved_vendor(app: &TestApp) -> (String, String) {
     (token, admin)
 }
 
-async fn post(app: &TestApp, token: &str, path: &str, body: Option<Value>) -> reqwest::Response {
+pub async fn post(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    body: Option<Value>,
+) -> reqwest::Response {
     let mut req = app.client.post(app.url(path)).bearer_auth(token);
     if let Some(body) = body {
         req = req.json(&body);
@@ -65,14 +70,14 @@ async fn patch(app: &TestApp, token: &str, path: &str, body: Value) -> reqwest::
         .unwrap()
 }
 
-async fn ok(res: reqwest::Response) -> Value {
+pub async fn ok(res: reqwest::Response) -> Value {
     let status = res.status();
     let body: Value = res.json().await.unwrap();
     assert!(status.is_success(), "{status}: {body}");
     body
 }
 
-async fn create(app: &TestApp, vendor: &str, category: &str, sector: &str) -> Value {
+pub async fn create(app: &TestApp, vendor: &str, category: &str, sector: &str) -> Value {
     let res = post(
         app,
         vendor,

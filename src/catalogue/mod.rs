@@ -1,0 +1,6 @@
+//! The public, bilingual catalogue: listed packages of approved vendors, with the subsidy an
+//! SME would get shown on each.
+
+pub mod model;
+pub mod routes;
+pub mod store;

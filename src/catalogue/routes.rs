@@ -1,0 +1,472 @@
+//! Public catalogue endpoints (no authentication). Responses carry an `ETag` and
+//! `Cache-Control: public, max-age=30`; `If-None-Match` with the current tag answers 304.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::IntoParams;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::model::{
+    CatalogueItem, CataloguePackage, CataloguePage, CategoryCount, Facets, QuoteResponse,
+    VendorSummary,
+};
+use super::store::{self, Filters, Position, Row, Sort};
+use crate::db::Db;
+use crate::error::ApiError;
+use crate::matching::{QuoteError, Request, quote};
+use crate::money::Money;
+use crate::openapi::responses;
+use crate::packages::model::{Component, PackageOption, PricingInput, PricingModel};
+use crate::packages::rules::parameters;
+use crate::pagination;
+use crate::programme::model::ProgrammeRules;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_categories)
+        .service(list_packages)
+        .service(get_package)
+        .service(quote_package);
+}
+
+/// Answers `value` as JSON with a strong ETag of its bytes, or 304 when the caller has them.
+fn cacheable<T: Serialize>(req: &HttpRequest, value: &T) -> Result<HttpResponse, ApiError> {
+    let body = serde_json::to_vec(value).map_err(ApiError::internal)?;
+    let digest = Sha256::digest(&body);
+    let etag = format!(
+        "\"{}\"",
+        digest
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    let cache = (header::CACHE_CONTROL, "public, max-age=30");
+    let matches = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim() == etag || t.trim() == "*" || t.trim() == format!("W/{etag}"))
+        });
+    if matches {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag))
+            .insert_header(cache)
+            .finish());
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag))
+        .insert_header(cache)
+        .content_type("application/json")
+        .body(body))
+}
+
+fn pricing_of(row: &crate::packages::model::RevisionRow) -> PricingInput {
+    PricingInput {
+        model: if row.pricing_model == "subscription" {
+            PricingModel::Subscription
+        } else {
+            PricingModel::OneOff
+        },
+        price: row.price_cents,
+        monthly_price: row.monthly_price_cents,
+        min_term_months: row.min_term_months.and_then(|m| u32::try_from(m).ok()),
+    }
+}
+
+fn engine_pricing(pricing: &PricingInput) -> Result<crate::matching::Pricing, ApiError> {
+    let incomplete =
+        || ApiError::internal(anyhow::anyhow!("a listed revision has incomplete pricing"));
+    match pricing.model {
+        PricingModel::OneOff => Ok(crate::matching::Pricing::OneOff {
+            price: pricing.price.ok_or_else(incomplete)?,
+        }),
+        PricingModel::Subscription => Ok(crate::matching::Pricing::Subscription {
+            monthly_price: pricing.monthly_price.ok_or_else(incomplete)?,
+            min_term_months: pricing.min_term_months.ok_or_else(incomplete)?,
+        }),
+    }
+}
+
+/// A catalogue item, with the basic package quoted under `rules` for an SME with its full cap.
+fn item(row: &Row, rules: &ProgrammeRules) -> Result<CatalogueItem, ApiError> {
+    let (package, revision, (vendor_id, vendor_en, vendor_zh)) = row;
+    let pricing = pricing_of(revision);
+    let request = Request {
+        pricing: engine_pricing(&pricing)?,
+        add_ons: &[],
+        term_months: None,
+    };
+    let q = quote(&request, &parameters(rules), rules.per_sme_cap)
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))?;
+    Ok(CatalogueItem {
+        id: package.id.clone(),
+        vendor: VendorSummary {
+            id: vendor_id.clone(),
+            name_en: vendor_en.clone(),
+            name_zh: vendor_zh.clone(),
+        },
+        category: package.category.clone(),
+        target_sector: package.target_sector.clone(),
+        name_en: revision.name_en.clone(),
+        name_zh: revision.name_zh.clone(),
+        summary_en: revision.summary_en.clone(),
+        summary_zh: revision.summary_zh.clone(),
+        pricing,
+        eligible_cost: q.eligible_cost,
+        max_subsidy: q.subsidy,
+        sme_pays: q.sme_pays,
+        listed_at: package
+            .listed_at
+            .map(crate::time::rfc3339)
+            .unwrap_or_default(),
+    })
+}
+
+/// Solution categories with the number of packages listed in each.
+#[utoipa::path(
+    tag = "catalogue",
+    responses(
+        (status = 200, description = "Active categories, in display order.", body = Vec<CategoryCount>,
+         headers(("ETag" = String), ("Cache-Control" = String))),
+        (status = 304, description = "Not modified since the ETag given in If-None-Match."),
+    )
+)]
+#[get("/api/v1/catalogue/categories")]
+pub async fn list_categories(
+    req: HttpRequest,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, ApiError> {
+    let counts = db.run(|conn| Ok(store::category_counts(conn)?)).await?;
+    let body: Vec<CategoryCount> = counts
+        .into_iter()
+        .map(|(code, name_en, name_zh, package_count)| CategoryCount {
+            code,
+            name_en,
+            name_zh,
+            package_count,
+        })
+        .collect();
+    cacheable(&req, &body)
+}
+
+/// Filters, order and position in the catalogue.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CatalogueQuery {
+    /// A category code, e.g. `e_payment_pos`.
+    pub category: Option<String>,
+    /// A target sector code, e.g. `retail`.
+    pub sector: Option<String>,
+    /// Only this vendor's packages.
+    pub vendor_id: Option<String>,
+    /// Lowest eligible cost of the basic package, e.g. `10000.00`.
+    pub min_price: Option<String>,
+    /// Highest eligible cost of the basic package.
+    pub max_price: Option<String>,
+    /// `newest` (default), `price_asc`, `price_desc`; `relevance` orders as `newest` until a
+    /// search term is given.
+    pub sort: Option<String>,
+    /// From a previous page's `next_cursor`, with the same filters and sort.
+    pub cursor: Option<String>,
+    /// Page size, 1 to 100 (default 20).
+    pub limit: Option<String>,
+}
+
+fn known_code(valid: Option<bool>, field: &str, what: &str) -> Result<(), ApiError> {
+    match valid {
+        Some(_) => Ok(()),
+        None => Err(ApiError::invalid(
+            field,
+            format!("is not a known {what} code"),
+        )),
+    }
+}
+
+fn parse_money(field: &str, value: Option<&str>) -> Result<Option<Money>, ApiError> {
+    value
+        .map(|v| Money::parse(v).map_err(|e| ApiError::invalid(field, format!("{e}"))))
+        .transpose()
+}
+
+fn parse_sort(value: Option<&str>) -> Result<Sort, ApiError> {
+    match value.unwrap_or("newest") {
+        "newest" | "relevance" => Ok(Sort::Newest),
+        "price_asc" => Ok(Sort::PriceAsc),
+        "price_desc" => Ok(Sort::PriceDesc),
+        other => Err(ApiError::invalid(
+            "sort",
+            format!("must be relevance, price_asc, price_desc or newest, not {other:?}"),
+        )),
+    }
+}
+
+fn cursor_key(sort: Sort, row: &Row) -> String {
+    let (package, revision, _) = row;
+    match sort {
+        Sort::Newest => format!(
+            "{}|{}",
+            pagination::time_key(package.listed_at.unwrap_or_default(), &package.id),
+            sort.as_str()
+        ),
+        Sort::PriceAsc | Sort::PriceDesc => format!(
+            "{}|{}|{}",
+            revision.reference_price_cents.map_or(0, Money::cents),
+            package.id,
+            sort.as_str()
+        ),
+    }
+}
+
+fn parse_cursor(sort: Sort, cursor: &str) -> Result<Position, ApiError> {
+    let bad = || {
+        ApiError::invalid(
+            "cursor",
+            "is not a cursor of this listing (same filters and sort)",
+        )
+    };
+    let key = pagination::decode_cursor(cursor)?;
+    let (rest, cursor_sort) = key.rsplit_once('|').ok_or_else(bad)?;
+    if cursor_sort != sort.as_str() {
+        return Err(bad());
+    }
+    match sort {
+        Sort::Newest => {
+            let (at, id) = pagination::decode_time_cursor(Some(&pagination::encode_cursor(rest)))
+                .map_err(|_| bad())?
+                .ok_or_else(bad)?;
+            Ok(Position::ListedAt(at, id))
+        }
+        Sort::PriceAsc | Sort::PriceDesc => {
+            let (cents, id) = rest.split_once('|').ok_or_else(bad)?;
+            let price = cents
+                .parse::<i64>()
+                .ok()
+                .and_then(|c| Money::from_cents(c).ok())
+                .ok_or_else(bad)?;
+            Ok(Position::Price(price, id.to_owned()))
+        }
+    }
+}
+
+/// Browse the catalogue: listed packages of approved vendors, each with the eligible cost of
+/// its basic package, the most the programme funds of it, and what the SME pays. Facet counts
+/// honour the other filters in force.
+#[utoipa::path(
+    tag = "catalogue",
+    params(CatalogueQuery),
+    responses(
+        (status = 200, description = "One page of packages, with facets.", body = CataloguePage,
+         headers(("ETag" = String), ("Cache-Control" = String))),
+        (status = 304, description = "Not modified since the ETag given in If-None-Match."),
+        (status = 422, response = responses::ValidationFailed),
+    )
+)]
+#[get("/api/v1/catalogue/packages")]
+pub async fn list_packages(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    query: web::Query<CatalogueQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let sort = parse_sort(query.sort.as_deref())?;
+    let limit =
+        match &query.limit {
+            Some(v) => pagination::limit(Some(v.parse::<i64>().map_err(|_| {
+                ApiError::invalid("limit", "must be a whole number from 1 to 100")
+            })?))?,
+            None => pagination::limit(None)?,
+        };
+    let filters = Filters {
+        category: query.category,
+        sector: query.sector,
+        vendor_id: query.vendor_id,
+        min_price: parse_money("min_price", query.min_price.as_deref())?,
+        max_price: parse_money("max_price", query.max_price.as_deref())?,
+    };
+    if let (Some(min), Some(max)) = (filters.min_price, filters.max_price)
+        && min > max
+    {
+        return Err(ApiError::invalid(
+            "min_price",
+            "must not be more than max_price",
+        ));
+    }
+    let after = query
+        .cursor
+        .as_deref()
+        .map(|c| parse_cursor(sort, c))
+        .transpose()?;
+    let page = db
+        .run(move |conn| {
+            if let Some(code) = &filters.category {
+                known_code(
+                    crate::programme::store::category_active(conn, code)?,
+                    "category",
+                    "category",
+                )?;
+            }
+            if let Some(code) = &filters.sector {
+                known_code(
+                    crate::programme::store::sector_active(conn, code)?,
+                    "sector",
+                    "sector",
+                )?;
+            }
+            let rules = crate::programme::store::current_rules(conn)?;
+            let rows = store::page(conn, &filters, sort, after, limit + 1)?;
+            let facets = Facets {
+                category: store::facet(conn, &filters, true)?.into_iter().collect(),
+                target_sector: store::facet(conn, &filters, false)?.into_iter().collect(),
+            };
+            let page = pagination::page(rows, limit, |row| cursor_key(sort, row), |row| row);
+            let items = page
+                .items
+                .iter()
+                .map(|row| item(row, &rules))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(CataloguePage {
+                items,
+                next_cursor: page.next_cursor,
+                facets,
+            })
+        })
+        .await?;
+    cacheable(&req, &page)
+}
+
+/// One listed package in full, with its components and add-ons.
+#[utoipa::path(
+    tag = "catalogue",
+    params(("id" = String, Path, description = "The package's id.")),
+    responses(
+        (status = 200, description = "The package.", body = CataloguePackage,
+         headers(("ETag" = String), ("Cache-Control" = String))),
+        (status = 304, description = "Not modified since the ETag given in If-None-Match."),
+        (status = 404, response = responses::NotFound),
+    )
+)]
+#[get("/api/v1/catalogue/packages/{id}")]
+pub async fn get_package(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let package = db
+        .run(move |conn| {
+            let (row, options) = store::find(conn, &id)?;
+            let rules = crate::programme::store::current_rules(conn)?;
+            let revision = &row.1;
+            Ok(CataloguePackage {
+                item: item(&row, &rules)?,
+                components: serde_json::from_str::<Vec<Component>>(&revision.components_json)
+                    .unwrap_or_default(),
+                options: options
+                    .iter()
+                    .map(|o| PackageOption {
+                        id: o.id.clone(),
+                        name_en: o.name_en.clone(),
+                        name_zh: o.name_zh.clone(),
+                        price: o.price_cents,
+                    })
+                    .collect(),
+                deployment_days: u32::try_from(revision.deployment_days).unwrap_or(0),
+                revision_id: revision.id.clone(),
+                revision_number: revision.number,
+            })
+        })
+        .await?;
+    cacheable(&req, &package)
+}
+
+/// The add-ons and term to quote.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct QuoteQuery {
+    /// Comma-separated add-on ids from the package.
+    pub options: Option<String>,
+    /// For a subscription: the term in months (the minimum term by default).
+    pub term_months: Option<String>,
+}
+
+/// Quote a package with chosen add-ons and term: the eligible cost, the subsidy under the
+/// programme's rules and the SME's cap, and what the SME pays. No application exists yet in
+/// this version of the service, so every caller has the full per-SME cap.
+#[utoipa::path(
+    tag = "catalogue",
+    params(("id" = String, Path, description = "The package's id."), QuoteQuery),
+    responses(
+        (status = 200, description = "The quote.", body = QuoteResponse),
+        (status = 404, response = responses::NotFound),
+        (status = 422, response = responses::ValidationFailed),
+    )
+)]
+#[get("/api/v1/catalogue/packages/{id}/quote")]
+pub async fn quote_package(
+    db: web::Data<Db>,
+    id: web::Path<String>,
+    query: web::Query<QuoteQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, query) = (id.into_inner(), query.into_inner());
+    let term = query
+        .term_months
+        .as_deref()
+        .map(|t| {
+            t.parse::<u32>()
+                .map_err(|_| ApiError::invalid("term_months", "must be a whole number of months"))
+        })
+        .transpose()?;
+    let wanted: Vec<String> = query
+        .options
+        .as_deref()
+        .map(|o| {
+            o.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let response = db
+        .run(move |conn| {
+            let (row, options) = store::find(conn, &id)?;
+            let rules = crate::programme::store::current_rules(conn)?;
+            let mut add_ons = Vec::new();
+            for wanted_id in &wanted {
+                let option = options.iter().find(|o| o.id == *wanted_id).ok_or_else(|| {
+                    ApiError::invalid(
+                        "options",
+                        format!("{wanted_id} is not an add-on of this package"),
+                    )
+                })?;
+                add_ons.push(option.price_cents);
+            }
+            let request = Request {
+                pricing: engine_pricing(&pricing_of(&row.1))?,
+                add_ons: &add_ons,
+                term_months: term,
+            };
+            let cap = rules.per_sme_cap;
+            let q = quote(&request, &parameters(&rules), cap).map_err(|e| match e {
+                QuoteError::TermTooShort { .. } | QuoteError::TermOnOneOff => {
+                    ApiError::invalid("term_months", e.to_string())
+                }
+                QuoteError::Overflow(_) => ApiError::invalid("options", e.to_string()),
+            })?;
+            Ok(QuoteResponse {
+                eligible_cost: q.eligible_cost,
+                subsidy: q.subsidy,
+                sme_pays: q.sme_pays,
+                remaining_cap_after: cap.checked_sub(q.subsidy).unwrap_or(Money::ZERO),
+                months_counted: q.months_counted,
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(response))
+}

@@ -1,0 +1,193 @@
+//! Catalogue queries: only listed packages of approved vendors, on their live revision.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::db::schema::{categories, package_revisions, packages, vendors};
+use crate::money::Money;
+use crate::packages::model::{OptionRow, PackageRow, RevisionRow};
+
+/// What narrows the catalogue.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filters {
+    pub category: Option<String>,
+    pub sector: Option<String>,
+    pub vendor_id: Option<String>,
+    pub min_price: Option<Money>,
+    pub max_price: Option<Money>,
+}
+
+/// How the catalogue is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    Newest,
+    PriceAsc,
+    PriceDesc,
+}
+
+impl Sort {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sort::Newest => "newest",
+            Sort::PriceAsc => "price_asc",
+            Sort::PriceDesc => "price_desc",
+        }
+    }
+}
+
+/// A keyset position: the last row of the previous page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Position {
+    ListedAt(NaiveDateTime, String),
+    Price(Money, String),
+}
+
+/// A catalogue row: the package, its live revision, and its vendor's id and names.
+pub type Row = (PackageRow, RevisionRow, (String, String, Option<String>));
+
+/// Listed packages of approved vendors, joined to their live revision and vendor.
+macro_rules! visible {
+    () => {
+        packages::table
+            .inner_join(vendors::table)
+            .inner_join(
+                package_revisions::table.on(package_revisions::id
+                    .nullable()
+                    .eq(packages::live_revision_id)),
+            )
+            .filter(packages::status.eq("listed"))
+            .filter(vendors::status.eq("approved"))
+    };
+}
+
+/// Applies `filters` to a boxed catalogue query, leaving out the facet being counted.
+macro_rules! filtered {
+    ($query:expr, $filters:expr, $skip_category:expr, $skip_sector:expr) => {{
+        let filters: &Filters = $filters;
+        let mut query = $query;
+        if let Some(v) = filters.category.as_ref().filter(|_| !$skip_category) {
+            query = query.filter(packages::category.eq(v.clone()));
+        }
+        if let Some(v) = filters.sector.as_ref().filter(|_| !$skip_sector) {
+            query = query.filter(packages::target_sector.eq(v.clone()));
+        }
+        if let Some(v) = &filters.vendor_id {
+            query = query.filter(packages::vendor_id.eq(v.clone()));
+        }
+        if let Some(v) = filters.min_price {
+            query = query.filter(package_revisions::reference_price_cents.ge(v));
+        }
+        if let Some(v) = filters.max_price {
+            query = query.filter(package_revisions::reference_price_cents.le(v));
+        }
+        query
+    }};
+}
+
+/// One page of the catalogue after `after`, at most `limit` rows.
+pub fn page(
+    conn: &mut DbConnection,
+    filters: &Filters,
+    sort: Sort,
+    after: Option<Position>,
+    limit: i64,
+) -> QueryResult<Vec<Row>> {
+    let query = visible!()
+        .select((
+            PackageRow::as_select(),
+            RevisionRow::as_select(),
+            (
+                vendors::id,
+                vendors::company_name_en,
+                vendors::company_name_zh,
+            ),
+        ))
+        .into_boxed();
+    let mut query = filtered!(query, filters, false, false);
+    let price = package_revisions::reference_price_cents;
+    match (sort, after) {
+        (Sort::Newest, Some(Position::ListedAt(at, id))) => {
+            query = query.filter(
+                packages::listed_at
+                    .lt(at)
+                    .or(packages::listed_at.eq(at).and(packages::id.lt(id))),
+            );
+        }
+        (Sort::PriceAsc, Some(Position::Price(p, id))) => {
+            query = query.filter(price.gt(p).or(price.eq(p).and(packages::id.gt(id))));
+        }
+        (Sort::PriceDesc, Some(Position::Price(p, id))) => {
+            query = query.filter(price.lt(p).or(price.eq(p).and(packages::id.lt(id))));
+        }
+        _ => {}
+    }
+    let query = match sort {
+        Sort::Newest => query.order((packages::listed_at.desc(), packages::id.desc())),
+        Sort::PriceAsc => query.order((price.asc(), packages::id.asc())),
+        Sort::PriceDesc => query.order((price.desc(), packages::id.desc())),
+    };
+    query.limit(limit).load(conn)
+}
+
+/// Counts by category (`by_category`) or by target sector, under every other filter.
+pub fn facet(
+    conn: &mut DbConnection,
+    filters: &Filters,
+    by_category: bool,
+) -> QueryResult<Vec<(String, i64)>> {
+    if by_category {
+        let query = visible!()
+            .group_by(packages::category)
+            .select((packages::category, diesel::dsl::count_star()))
+            .into_boxed();
+        filtered!(query, filters, true, false).load(conn)
+    } else {
+        let query = visible!()
+            .group_by(packages::target_sector)
+            .select((packages::target_sector, diesel::dsl::count_star()))
+            .into_boxed();
+        filtered!(query, filters, false, true).load(conn)
+    }
+}
+
+/// One visible package with its add-ons; NotFound when it is not in the catalogue.
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<(Row, Vec<OptionRow>)> {
+    let row: Row = visible!()
+        .filter(packages::id.eq(id))
+        .select((
+            PackageRow::as_select(),
+            RevisionRow::as_select(),
+            (
+                vendors::id,
+                vendors::company_name_en,
+                vendors::company_name_zh,
+            ),
+        ))
+        .first(conn)?;
+    let (_, options) = crate::packages::store::revision(conn, &row.1.id)?;
+    Ok((row, options))
+}
+
+/// Active categories in display order, with their counts of visible packages.
+pub fn category_counts(conn: &mut DbConnection) -> QueryResult<Vec<(String, String, String, i64)>> {
+    let counts: Vec<(String, i64)> = visible!()
+        .group_by(packages::category)
+        .select((packages::category, diesel::dsl::count_star()))
+        .load(conn)?;
+    let all: Vec<(String, String, String)> = categories::table
+        .filter(categories::active.eq(true))
+        .order((categories::sort_order, categories::code))
+        .select((categories::code, categories::name_en, categories::name_zh))
+        .load(conn)?;
+    Ok(all
+        .into_iter()
+        .map(|(code, en, zh)| {
+            let count = counts
+                .iter()
+                .find(|(c, _)| *c == code)
+                .map_or(0, |(_, n)| *n);
+            (code, en, zh, count)
+        })
+        .collect())
+}

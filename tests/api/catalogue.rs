@@ -1,0 +1,193 @@
+//! The public catalogue: visibility, filters, sorts, facets, cursors, caching and quotes.
+
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+use crate::packages::{approved_vendor, create, ok, package_form, post};
+use crate::test_on_both_backends;
+
+/// Creates, submits and approves a package from `form`; returns its id.
+async fn list(app: &TestApp, vendor: &str, admin: &str, form: Value) -> String {
+    let res = post(app, vendor, "/api/v1/vendor/packages", Some(form)).await;
+    let created = ok(res).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    ok(post(
+        app,
+        vendor,
+        &format!("/api/v1/vendor/packages/{id}/submit"),
+        None,
+    )
+    .await)
+    .await;
+    ok(post(
+        app,
+        admin,
+        &format!("/api/v1/admin/packages/{id}/approve"),
+        None,
+    )
+    .await)
+    .await;
+    id
+}
+
+fn priced(category: &str, sector: &str, price: &str) -> Value {
+    let mut form = package_form(category, sector);
+    form["pricing"]["price"] = json!(price);
+    form["name_en"] = json!(format!("Package at {price}"));
+    form
+}
+
+async fn catalogue(app: &TestApp, query: &str) -> Value {
+    ok(app.get(&format!("/api/v1/catalogue/packages{query}")).await).await
+}
+
+fn ids(page: &Value) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+test_on_both_backends! {
+    async fn only_listed_packages_of_approved_vendors_appear_with_their_subsidy(app) {
+        let (vendor, admin) = approved_vendor(&app).await;
+        let listed = list(&app, &vendor, &admin, priced("e_payment_pos", "food_and_beverage", "38000.00")).await;
+        let draft = create(&app, &vendor, "e_payment_pos", "retail").await["id"].as_str().unwrap().to_owned();
+
+        let page = catalogue(&app, "").await;
+        assert_eq!(ids(&page), vec![listed.clone()]);
+        let item = &page["items"][0];
+        assert_eq!(item["eligible_cost"], "38000.00");
+        assert_eq!(item["max_subsidy"], "19000.00");
+        assert_eq!(item["sme_pays"], "19000.00");
+        assert_eq!(item["vendor"]["name_en"], "CloudPOS Solutions Limited");
+        assert_eq!(item["pricing"]["model"], "one_off");
+        assert!(item["listed_at"].as_str().unwrap().ends_with('Z'));
+
+        let detail = ok(app.get(&format!("/api/v1/catalogue/packages/{listed}")).await).await;
+        assert_eq!(detail["components"].as_array().unwrap().len(), 3);
+        assert_eq!(detail["options"][0]["price"], "1800.00");
+        assert_eq!(detail["revision_number"], 1);
+        assert_eq!(app.get(&format!("/api/v1/catalogue/packages/{draft}")).await.status(), 404);
+
+        // Suspending the vendor removes all its packages at once; reinstating restores them.
+        let vendor_id = item["vendor"]["id"].as_str().unwrap();
+        let res = app.client.post(app.url(&format!("/api/v1/admin/vendors/{vendor_id}/suspend")))
+            .bearer_auth(&admin).json(&json!({"reason": "Under investigation"})).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert!(ids(&catalogue(&app, "").await).is_empty());
+        assert_eq!(app.get(&format!("/api/v1/catalogue/packages/{listed}")).await.status(), 404);
+        let res = app.client.post(app.url(&format!("/api/v1/admin/vendors/{vendor_id}/approve"))).bearer_auth(&admin).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(ids(&catalogue(&app, "").await), vec![listed.clone()]);
+
+        // An edit under review does not change what the catalogue shows.
+        let res = app.client.patch(app.url(&format!("/api/v1/vendor/packages/{listed}"))).bearer_auth(&vendor)
+            .json(&json!({"name_en": "Renamed"})).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(catalogue(&app, "").await["items"][0]["name_en"], "Package at 38000.00");
+    }
+
+    async fn filters_sorts_facets_and_cursors_work_together(app) {
+        let (vendor, admin) = approved_vendor(&app).await;
+        let a = list(&app, &vendor, &admin, priced("e_payment_pos", "food_and_beverage", "20000.00")).await;
+        let b = list(&app, &vendor, &admin, priced("e_payment_pos", "retail", "60000.00")).await;
+        let c = list(&app, &vendor, &admin, priced("online_marketing", "retail", "40000.00")).await;
+        let mut sub = package_form("crm_loyalty", "retail");
+        sub["pricing"] = json!({"model": "subscription", "monthly_price": "1000.00", "min_term_months": 12});
+        let d = list(&app, &vendor, &admin, sub).await;
+
+        assert_eq!(ids(&catalogue(&app, "?sort=price_asc").await), [d.clone(), a.clone(), c.clone(), b.clone()]);
+        assert_eq!(ids(&catalogue(&app, "?sort=price_desc").await), [b.clone(), c.clone(), a.clone(), d.clone()]);
+        assert_eq!(ids(&catalogue(&app, "?sort=newest").await), [d.clone(), c.clone(), b.clone(), a.clone()]);
+        assert_eq!(ids(&catalogue(&app, "?category=e_payment_pos&sort=price_asc").await), [a.clone(), b.clone()]);
+        assert_eq!(ids(&catalogue(&app, "?min_price=15000&max_price=45000&sort=price_asc").await), [a.clone(), c.clone()]);
+
+        let page = catalogue(&app, "?sector=retail").await;
+        assert_eq!(page["facets"]["category"], json!({"crm_loyalty": 1, "e_payment_pos": 1, "online_marketing": 1}));
+        assert_eq!(page["facets"]["target_sector"], json!({"food_and_beverage": 1, "retail": 3}), "the sector facet ignores the sector filter");
+        let page = catalogue(&app, "?category=e_payment_pos").await;
+        assert_eq!(page["facets"]["target_sector"], json!({"food_and_beverage": 1, "retail": 1}));
+
+        for sort in ["newest", "price_asc", "price_desc"] {
+            let mut seen = Vec::new();
+            let mut cursor = String::new();
+            loop {
+                let page = catalogue(&app, &format!("?sort={sort}&limit=3{cursor}")).await;
+                seen.extend(ids(&page));
+                match page["next_cursor"].as_str() {
+                    Some(next) => cursor = format!("&cursor={next}"),
+                    None => break,
+                }
+            }
+            assert_eq!(seen, ids(&catalogue(&app, &format!("?sort={sort}")).await), "{sort}");
+        }
+
+        let sub_item = &catalogue(&app, &format!("?vendor_id={}&category=crm_loyalty", page["items"][0]["vendor"]["id"].as_str().unwrap())).await["items"][0];
+        assert_eq!(sub_item["eligible_cost"], "12000.00", "a subscription at its minimum term");
+        assert_eq!(sub_item["max_subsidy"], "6000.00");
+    }
+
+    async fn bad_query_values_are_a_422_naming_the_parameter(app) {
+        let page = catalogue(&app, "?limit=1").await;
+        assert!(page["next_cursor"].is_null());
+        for (query, field) in [
+            ("?category=space_mining", "category"),
+            ("?sector=moon", "sector"),
+            ("?min_price=500&max_price=100", "min_price"),
+            ("?min_price=abc", "min_price"),
+            ("?max_price=1.234", "max_price"),
+            ("?cursor=garbage", "cursor"),
+            ("?limit=101", "limit"),
+            ("?limit=ten", "limit"),
+            ("?sort=cheapest", "sort"),
+        ] {
+            let res = app.get(&format!("/api/v1/catalogue/packages{query}")).await;
+            assert_eq!(res.status(), 422, "{query}");
+            let problem: Value = res.json().await.unwrap();
+            assert_eq!(problem["errors"][0]["field"], field, "{query}: {problem}");
+        }
+        assert_eq!(app.get("/api/v1/catalogue/packages?colour=red").await.status(), 422, "unknown parameters are refused");
+    }
+
+    async fn responses_carry_an_etag_and_if_none_match_gives_304(app) {
+        let first = app.get("/api/v1/catalogue/packages").await;
+        assert_eq!(first.headers()["cache-control"], "public, max-age=30");
+        let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+        let again = app.client.get(app.url("/api/v1/catalogue/packages")).header("if-none-match", &etag).send().await.unwrap();
+        assert_eq!(again.status(), 304);
+        assert_eq!(again.headers()["etag"].to_str().unwrap(), etag);
+        let (vendor, admin) = approved_vendor(&app).await;
+        list(&app, &vendor, &admin, priced("e_payment_pos", "retail", "10000.00")).await;
+        let changed = app.client.get(app.url("/api/v1/catalogue/packages")).header("if-none-match", &etag).send().await.unwrap();
+        assert_eq!(changed.status(), 200, "a new listing changes the tag");
+        let categories = app.get("/api/v1/catalogue/categories").await;
+        assert!(categories.headers().contains_key("etag"));
+        let categories: Value = categories.json().await.unwrap();
+        let pos = categories.as_array().unwrap().iter().find(|c| c["code"] == "e_payment_pos").unwrap();
+        assert_eq!(pos["package_count"], 1);
+        assert_eq!(pos["name_zh"], "電子支付及銷售點系統");
+    }
+
+    async fn a_quote_counts_add_ons_and_the_fundable_months(app) {
+        let (vendor, admin) = approved_vendor(&app).await;
+        let mut form = package_form("crm_loyalty", "food_and_beverage");
+        form["pricing"] = json!({"model": "subscription", "monthly_price": "1500.00", "min_term_months": 12});
+        form["options"] = json!([{"name_en": "Loyalty app", "price": "2000.00"}, {"name_en": "SMS bundle", "price": "500.00"}]);
+        let id = list(&app, &vendor, &admin, form).await;
+        let detail = ok(app.get(&format!("/api/v1/catalogue/packages/{id}")).await).await;
+        let app_option = detail["options"][0]["id"].as_str().unwrap().to_owned();
+        let q = ok(app.get(&format!("/api/v1/catalogue/packages/{id}/quote?options={app_option}&term_months=36")).await).await;
+        assert_eq!(q, json!({"eligible_cost": "38000.00", "subsidy": "19000.00", "sme_pays": "19000.00", "remaining_cap_after": "31000.00", "months_counted": 24}));
+        let plain = ok(app.get(&format!("/api/v1/catalogue/packages/{id}/quote")).await).await;
+        assert_eq!(plain["eligible_cost"], "18000.00", "the minimum term, no add-ons");
+        for (query, field) in [("?options=nope", "options"), ("?term_months=6", "term_months"), ("?term_months=x", "term_months")] {
+            let res = app.get(&format!("/api/v1/catalogue/packages/{id}/quote{query}")).await;
+            assert_eq!(res.status(), 422, "{query}");
+            let problem: Value = res.json().await.unwrap();
+            assert_eq!(problem["errors"][0]["field"], field);
+        }
+    }
+}
