@@ -23,6 +23,7 @@ pub mod packages;
 pub mod pagination;
 pub mod programme;
 pub mod request_context;
+pub mod seed;
 pub mod smes;
 pub mod startup;
 pub mod telemetry;

@@ -31,9 +31,23 @@ enum Command {
         /// Do not apply pending migrations before serving.
         #[arg(long)]
         no_migrate: bool,
+        /// When the database has no vendor yet, load the demo fixtures and demo accounts first
+        /// (what `seed --demo-accounts` does).
+        #[arg(long)]
+        seed_if_empty: bool,
     },
     /// Apply pending database migrations to DATABASE_URL, then exit.
     Migrate,
+    /// Load the demo fixtures (44 vendors, about 190 packages in every state) into
+    /// DATABASE_URL, migrating it first. Running it again changes nothing.
+    Seed {
+        /// Also create the demo admin, vendor and SME logins documented in README.md.
+        #[arg(long)]
+        demo_accounts: bool,
+        /// Load this fixtures file instead of the built-in fixtures/catalogue.json.
+        #[arg(long, value_name = "FILE")]
+        fixtures: Option<PathBuf>,
+    },
     /// Print the OpenAPI 3.1 document as JSON (refresh the committed copy with
     /// `dtspp openapi > openapi/openapi.json`).
     Openapi,
@@ -59,7 +73,10 @@ enum AdminCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let command = cli.command.unwrap_or(Command::Serve { no_migrate: false });
+    let command = cli.command.unwrap_or(Command::Serve {
+        no_migrate: false,
+        seed_if_empty: false,
+    });
     if let Command::Openapi = command {
         print!("{}", openapi::document_json());
         return ExitCode::SUCCESS;
@@ -76,7 +93,31 @@ fn main() -> ExitCode {
 
     let result = actix_web::rt::System::new().block_on(async move {
         match command {
-            Command::Serve { no_migrate } => startup::serve(settings, !no_migrate).await,
+            Command::Serve {
+                no_migrate,
+                seed_if_empty,
+            } => startup::serve(settings, !no_migrate, seed_if_empty).await,
+            Command::Seed {
+                demo_accounts,
+                fixtures,
+            } => {
+                let db = Db::open(&settings.database, 2)?;
+                startup::migrate(&db).await?;
+                let text = match fixtures {
+                    Some(path) => std::fs::read_to_string(&path)
+                        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?,
+                    None => dtspp::seed::BUILT_IN.to_owned(),
+                };
+                let report = dtspp::seed::seed(&db, &text, demo_accounts).await?;
+                println!(
+                    "seeded: {} vendors created, {} already there, {} packages, {} demo accounts",
+                    report.vendors_created,
+                    report.vendors_existing,
+                    report.packages_created,
+                    report.accounts_created
+                );
+                Ok(())
+            }
             Command::Migrate => {
                 let db = Db::open(&settings.database, 1)?;
                 let applied = startup::migrate(&db).await?;

@@ -140,9 +140,25 @@ pub async fn migrate(db: &Db) -> anyhow::Result<Vec<String>> {
     .await?
 }
 
-/// The `serve` command: open the database, migrate unless `run_migrations` is false, serve.
-pub async fn serve(settings: Settings, run_migrations: bool) -> anyhow::Result<()> {
+/// The `serve` command: open the database, migrate unless `run_migrations` is false, load the
+/// demo fixtures when asked and the database is empty, serve.
+pub async fn serve(
+    settings: Settings,
+    run_migrations: bool,
+    seed_if_empty: bool,
+) -> anyhow::Result<()> {
     let db = Db::open(&settings.database, settings.db_pool_size)?;
+    if seed_if_empty {
+        migrate(&db).await?;
+        if crate::seed::is_empty(&db).await? {
+            let report = crate::seed::seed(&db, crate::seed::BUILT_IN, true).await?;
+            tracing::info!(
+                vendors = report.vendors_created,
+                packages = report.packages_created,
+                "loaded the demo fixtures"
+            );
+        }
+    }
     if run_migrations {
         let applied = migrate(&db).await?;
         tracing::info!(database = %settings.database, applied = applied.len(), "database migrated");

@@ -14,4 +14,5 @@ mod mail;
 mod openapi;
 mod ops;
 mod packages;
+mod seed;
 mod vendors;
