@@ -221,6 +221,9 @@ fn seed_vendor(
                 listed_at: listed.then(|| crate::time::now() - chrono::Duration::minutes(minutes)),
             },
         )?;
+        if listed {
+            crate::catalogue::search::reindex(tx, &id)?;
+        }
         report.packages_created += 1;
     }
     Ok(())

@@ -1,6 +1,8 @@
 //! Public catalogue endpoints (no authentication). Responses carry an `ETag` and
 //! `Cache-Control: public, max-age=30`; `If-None-Match` with the current tag answers 304.
 
+use std::collections::HashMap;
+
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde::{Deserialize, Serialize};
@@ -12,6 +14,7 @@ use super::model::{
     CatalogueItem, CataloguePackage, CataloguePage, CategoryCount, Facets, QuoteResponse,
     VendorSummary,
 };
+use super::search::{self, Query};
 use super::store::{self, Filters, Position, Row, Sort};
 use crate::db::Db;
 use crate::error::ApiError;
@@ -158,6 +161,9 @@ pub async fn list_categories(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct CatalogueQuery {
+    /// Free text, English or Chinese: every word must match; the last English word also
+    /// matches as a prefix. `收銀` finds 「雲端收銀系統」, `pos` finds "POS".
+    pub q: Option<String>,
     /// A category code, e.g. `e_payment_pos`.
     pub category: Option<String>,
     /// A target sector code, e.g. `retail`.
@@ -168,8 +174,8 @@ pub struct CatalogueQuery {
     pub min_price: Option<String>,
     /// Highest eligible cost of the basic package.
     pub max_price: Option<String>,
-    /// `newest` (default), `price_asc`, `price_desc`; `relevance` orders as `newest` until a
-    /// search term is given.
+    /// `relevance` (the default with `q`; best match first), `newest` (the default without),
+    /// `price_asc` or `price_desc`. Without `q`, `relevance` orders as `newest`.
     pub sort: Option<String>,
     /// From a previous page's `next_cursor`, with the same filters and sort.
     pub cursor: Option<String>,
@@ -193,15 +199,46 @@ fn parse_money(field: &str, value: Option<&str>) -> Result<Option<Money>, ApiErr
         .transpose()
 }
 
-fn parse_sort(value: Option<&str>) -> Result<Sort, ApiError> {
-    match value.unwrap_or("newest") {
-        "newest" | "relevance" => Ok(Sort::Newest),
-        "price_asc" => Ok(Sort::PriceAsc),
-        "price_desc" => Ok(Sort::PriceDesc),
-        other => Err(ApiError::invalid(
+/// How a listing is ordered: by a column, or by search relevance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Order {
+    By(Sort),
+    Relevance,
+}
+
+fn parse_order(value: Option<&str>, searching: bool) -> Result<Order, ApiError> {
+    match value {
+        None | Some("relevance") if searching => Ok(Order::Relevance),
+        None | Some("newest") | Some("relevance") => Ok(Order::By(Sort::Newest)),
+        Some("price_asc") => Ok(Order::By(Sort::PriceAsc)),
+        Some("price_desc") => Ok(Order::By(Sort::PriceDesc)),
+        Some(other) => Err(ApiError::invalid(
             "sort",
             format!("must be relevance, price_asc, price_desc or newest, not {other:?}"),
         )),
+    }
+}
+
+/// A relevance position: the score (as its exact bits) and id of the previous page's last row.
+fn relevance_key(score: f64, id: &str) -> String {
+    format!("{:016x}|{id}|relevance", score.to_bits())
+}
+
+fn parse_relevance_cursor(cursor: &str) -> Result<(f64, String), ApiError> {
+    let bad = || {
+        ApiError::invalid(
+            "cursor",
+            "is not a cursor of this listing (same filters and sort)",
+        )
+    };
+    let key = pagination::decode_cursor(cursor)?;
+    let mut parts = key.splitn(3, '|');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(bits), Some(id), Some("relevance")) => {
+            let bits = u64::from_str_radix(bits, 16).map_err(|_| bad())?;
+            Ok((f64::from_bits(bits), id.to_owned()))
+        }
+        _ => Err(bad()),
     }
 }
 
@@ -273,7 +310,16 @@ pub async fn list_packages(
     query: web::Query<CatalogueQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    let sort = parse_sort(query.sort.as_deref())?;
+    let search = match &query.q {
+        Some(text) => Some(Query::parse(text).ok_or_else(|| {
+            ApiError::invalid(
+                "q",
+                "has no letters, digits or Chinese characters to search for",
+            )
+        })?),
+        None => None,
+    };
+    let order = parse_order(query.sort.as_deref(), search.is_some())?;
     let limit =
         match &query.limit {
             Some(v) => pagination::limit(Some(v.parse::<i64>().map_err(|_| {
@@ -281,12 +327,14 @@ pub async fn list_packages(
             })?))?,
             None => pagination::limit(None)?,
         };
-    let filters = Filters {
+    let mut filters = Filters {
         category: query.category,
         sector: query.sector,
         vendor_id: query.vendor_id,
         min_price: parse_money("min_price", query.min_price.as_deref())?,
         max_price: parse_money("max_price", query.max_price.as_deref())?,
+        search: None,
+        ids: None,
     };
     if let (Some(min), Some(max)) = (filters.min_price, filters.max_price)
         && min > max
@@ -296,11 +344,18 @@ pub async fn list_packages(
             "must not be more than max_price",
         ));
     }
-    let after = query
-        .cursor
-        .as_deref()
-        .map(|c| parse_cursor(sort, c))
-        .transpose()?;
+    enum After {
+        Column(Position),
+        Relevance(f64, String),
+    }
+    let after = match (&query.cursor, order) {
+        (None, _) => None,
+        (Some(c), Order::By(sort)) => Some(After::Column(parse_cursor(sort, c)?)),
+        (Some(c), Order::Relevance) => {
+            let (score, id) = parse_relevance_cursor(c)?;
+            Some(After::Relevance(score, id))
+        }
+    };
     let page = db
         .run(move |conn| {
             if let Some(code) = &filters.category {
@@ -317,21 +372,65 @@ pub async fn list_packages(
                     "sector",
                 )?;
             }
+            filters.search = search.clone().map(|q| (conn.backend(), q));
             let rules = crate::programme::store::current_rules(conn)?;
-            let rows = store::page(conn, &filters, sort, after, limit + 1)?;
             let facets = Facets {
                 category: store::facet(conn, &filters, true)?.into_iter().collect(),
                 target_sector: store::facet(conn, &filters, false)?.into_iter().collect(),
             };
-            let page = pagination::page(rows, limit, |row| cursor_key(sort, row), |row| row);
-            let items = page
-                .items
+            let (rows, next_cursor) = match (order, &search) {
+                (Order::Relevance, Some(q)) => {
+                    let scores: HashMap<String, f64> =
+                        search::matches(conn, q)?.into_iter().collect();
+                    let mut ranked: Vec<(f64, String)> = store::matching_ids(conn, &filters)?
+                        .into_iter()
+                        .map(|id| (scores.get(&id).copied().unwrap_or(0.0), id))
+                        .collect();
+                    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+                    if let Some(After::Relevance(score, id)) = &after {
+                        ranked.retain(|(s, i)| *s < *score || (*s == *score && i > id));
+                    }
+                    ranked.truncate(usize::try_from(limit + 1).unwrap_or(usize::MAX));
+                    let window = Filters {
+                        ids: Some(ranked.iter().map(|(_, id)| id.clone()).collect()),
+                        ..filters.clone()
+                    };
+                    let mut rows = store::page(conn, &window, Sort::Newest, None, limit + 1)?;
+                    rows.sort_by_key(|row| ranked.iter().position(|(_, id)| *id == row.0.id));
+                    let keyed: Vec<(f64, Row)> = rows
+                        .into_iter()
+                        .map(|row| (scores.get(&row.0.id).copied().unwrap_or(0.0), row))
+                        .collect();
+                    let page = pagination::page(
+                        keyed,
+                        limit,
+                        |(score, row)| relevance_key(*score, &row.0.id),
+                        |(_, row)| row,
+                    );
+                    (page.items, page.next_cursor)
+                }
+                _ => {
+                    let sort = match order {
+                        Order::By(sort) => sort,
+                        Order::Relevance => Sort::Newest,
+                    };
+                    let position = match after {
+                        Some(After::Column(position)) => Some(position),
+                        _ => None,
+                    };
+                    let rows = store::page(conn, &filters, sort, position, limit + 1)?;
+                    let page =
+                        pagination::page(rows, limit, |row| cursor_key(sort, row), |row| row);
+                    (page.items, page.next_cursor)
+                }
+            };
+            let items = rows
                 .iter()
                 .map(|row| item(row, &rules))
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(CataloguePage {
                 items,
-                next_cursor: page.next_cursor,
+                next_cursor,
                 facets,
             })
         })

@@ -3,8 +3,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
+use super::search::Query;
 use crate::db::schema::{categories, package_revisions, packages, vendors};
+use crate::db::{Backend, DbConnection};
 use crate::money::Money;
 use crate::packages::model::{OptionRow, PackageRow, RevisionRow};
 
@@ -16,6 +17,10 @@ pub struct Filters {
     pub vendor_id: Option<String>,
     pub min_price: Option<Money>,
     pub max_price: Option<Money>,
+    /// A search, with the backend whose index answers it.
+    pub search: Option<(Backend, Query)>,
+    /// Only these packages (a page of search results).
+    pub ids: Option<Vec<String>>,
 }
 
 /// How the catalogue is ordered.
@@ -81,6 +86,25 @@ macro_rules! filtered {
         if let Some(v) = filters.max_price {
             query = query.filter(package_revisions::reference_price_cents.le(v));
         }
+        if let Some(ids) = &filters.ids {
+            query = query.filter(packages::id.eq_any(ids.clone()));
+        }
+        if let Some((backend, q)) = &filters.search {
+            use diesel::dsl::sql;
+            use diesel::sql_types::{Bool, Text};
+            query = match backend {
+                Backend::Postgres => query.filter(
+                    sql::<Bool>("array_to_tsvector(string_to_array(packages.search_document, ' ')) @@ CAST(")
+                        .bind::<Text, _>(q.tsquery())
+                        .sql(" AS tsquery)"),
+                ),
+                Backend::Sqlite => query.filter(
+                    sql::<Bool>("packages.id IN (SELECT package_id FROM package_search WHERE package_search MATCH ")
+                        .bind::<Text, _>(q.fts5())
+                        .sql(")"),
+                ),
+            };
+        }
         query
     }};
 }
@@ -128,6 +152,12 @@ pub fn page(
         Sort::PriceDesc => query.order((price.desc(), packages::id.desc())),
     };
     query.limit(limit).load(conn)
+}
+
+/// The ids of every package matching `filters`, in no order (for ranking search results).
+pub fn matching_ids(conn: &mut DbConnection, filters: &Filters) -> QueryResult<Vec<String>> {
+    let query = visible!().select(packages::id).into_boxed();
+    filtered!(query, filters, false, false).load(conn)
 }
 
 /// Counts by category (`by_category`) or by target sector, under every other filter.

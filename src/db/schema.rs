@@ -175,6 +175,7 @@ diesel::table! {
         listed_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        search_document -> Nullable<Text>,
     }
 }
 

@@ -77,6 +77,9 @@ pub fn perform(
             "The package changed meanwhile; reload it and retry.".to_owned(),
         ));
     }
+    if outcome.goes_live {
+        crate::catalogue::search::reindex(conn, &row.id)?;
+    }
     store::record_review(
         conn,
         ReviewEntry {

@@ -7,7 +7,7 @@ use crate::packages::{approved_vendor, create, ok, package_form, post};
 use crate::test_on_both_backends;
 
 /// Creates, submits and approves a package from `form`; returns its id.
-async fn list(app: &TestApp, vendor: &str, admin: &str, form: Value) -> String {
+pub async fn list(app: &TestApp, vendor: &str, admin: &str, form: Value) -> String {
     let res = post(app, vendor, "/api/v1/vendor/packages", Some(form)).await;
     let created = ok(res).await;
     let id = created["id"].as_str().unwrap().to_owned();

@@ -33,7 +33,9 @@ fn columns(conn: &mut DbConnection) -> BTreeSet<(String, String, String, bool)> 
                     p.\"notnull\" AS not_null
              FROM sqlite_master m JOIN pragma_table_info(m.name) p
              WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'
-               AND m.name <> '__diesel_schema_migrations'"
+               AND m.name <> '__diesel_schema_migrations'
+               -- The FTS5 index and its shadow tables stand for PostgreSQL's GIN index.
+               AND m.name NOT LIKE 'package_search%'"
         }
         Backend::Postgres => {
             "SELECT table_name::text AS table_name, column_name::text AS column_name,

@@ -6,6 +6,7 @@ mod helpers;
 
 mod audit;
 mod catalogue;
+use catalogue as catalogue_helpers;
 mod cli;
 mod database;
 mod errors;
@@ -14,5 +15,6 @@ mod mail;
 mod openapi;
 mod ops;
 mod packages;
+mod search;
 mod seed;
 mod vendors;

@@ -1,0 +1,2 @@
+DROP INDEX packages_search;
+ALTER TABLE packages DROP COLUMN search_document;

@@ -1,0 +1,2 @@
+DROP TABLE package_search;
+ALTER TABLE packages DROP COLUMN search_document;
