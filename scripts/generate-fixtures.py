@@ -3,7 +3,11 @@
 
 Deterministic (a fixed random seed), so that re-running it changes nothing unless this file
 changes. Run from the repository root: python3 scripts/generate-fixtures.py
+
+With --bench N --out FILE it writes a load-test catalogue instead: N listed packages (each
+vendor fills all twelve category and sector pairs), for scripts/bench-catalogue.
 """
+import argparse
 import json
 import random
 
@@ -139,28 +143,63 @@ def vendors():
     return out
 
 
-def main():
-    data = {
-        "demo_accounts": {
-            "admin": {"email": "admin@dtspp.demo", "password": "demo admin passphrase"},
-            # The first fixture vendor's account; seeding with --demo-accounts gives it this password.
-            "vendor": {"email": "vendor@dtspp.demo", "password": "demo vendor passphrase"},
-            "sme": {
-                "email": "sme@dtspp.demo",
-                "password": "demo sme passphrase",
-                "business_name_en": "Lucky Tea House",
-                "business_name_zh": "好運茶餐廳",
-                "br_number": "68000001",
-                "sector": "food_and_beverage",
-                "full_time_employees": 12,
-                "district": random.choice(DISTRICTS),
-                "address": "G/F, 8 Spring Garden Lane, Wan Chai",
-                "phone": "+852 2345 6789",
-            },
+def demo_accounts():
+    return {
+        "admin": {"email": "admin@dtspp.demo", "password": "demo admin passphrase"},
+        # The first fixture vendor's account; seeding with --demo-accounts gives it this password.
+        "vendor": {"email": "vendor@dtspp.demo", "password": "demo vendor passphrase"},
+        "sme": {
+            "email": "sme@dtspp.demo",
+            "password": "demo sme passphrase",
+            "business_name_en": "Lucky Tea House",
+            "business_name_zh": "好運茶餐廳",
+            "br_number": "68000001",
+            "sector": "food_and_beverage",
+            "full_time_employees": 12,
+            "district": random.choice(DISTRICTS),
+            "address": "G/F, 8 Spring Garden Lane, Wan Chai",
+            "phone": "+852 2345 6789",
         },
+    }
+
+
+def bench_vendors(packages):
+    slots = [(c, s) for c in PRODUCTS for s in SECTORS]
+    out = []
+    for i in range((packages + len(slots) - 1) // len(slots)):
+        prefix = PREFIXES[i % len(PREFIXES)]
+        suffix = SUFFIXES[(i // len(PREFIXES)) % len(SUFFIXES)]
+        out.append({
+            "email": f"bench{i}@vendor.example.hk",
+            "company_name_en": f"{prefix[0]} {suffix[0]} {i} Limited",
+            "company_name_zh": f"{prefix[1]}{suffix[1]}{i}號有限公司",
+            "br_number": f"{50000000 + i:08d}",
+            "contact_name": "Chan Tai Man",
+            "phone": "+852 2345 6789",
+            "address": "1/F, 1 Nathan Road",
+            "track_record": "Load-test vendor.",
+            "status": "approved",
+            "packages": [package(c, s, "listed") for c, s in slots[: packages - i * len(slots)]],
+        })
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bench", type=int, help="write a load-test catalogue of this many listed packages")
+    parser.add_argument("--out", default="fixtures/catalogue.json")
+    args = parser.parse_args()
+    if args.bench:
+        data = {"demo_accounts": demo_accounts(), "vendors": bench_vendors(args.bench)}
+        with open(args.out, "w", encoding="utf-8") as f:
+            json.dump(data, f, ensure_ascii=False)
+        print(f"{len(data['vendors'])} vendors, {args.bench} listed packages in {args.out}")
+        return
+    data = {
+        "demo_accounts": demo_accounts(),
         "vendors": vendors(),
     }
-    with open("fixtures/catalogue.json", "w", encoding="utf-8") as f:
+    with open(args.out, "w", encoding="utf-8") as f:
         json.dump(data, f, ensure_ascii=False, indent=1)
         f.write("\n")
     listed = sum(1 for v in data["vendors"] if v["status"] == "approved" for p in v["packages"] if p["state"] == "listed")
