@@ -1,6 +1,6 @@
 //! Bilingual search: one normalisation for documents and queries, so that English words and
-//! Chinese text match the same way on PostgreSQL (a GIN-indexed `tsvector` built straight from
-//! our tokens) and SQLite (FTS5 over the same tokens).
+//! Chinese text match the same way on PostgreSQL (a stored, GIN-indexed `tsvector` built
+//! straight from our tokens) and SQLite (FTS5 over the same tokens).
 //!
 //! Text is cut into runs. A run of letters and digits outside the CJK scripts becomes one
 //! lower-cased word. A run of CJK characters becomes its single characters plus every
@@ -213,9 +213,9 @@ struct Scored {
 pub fn matches(conn: &mut DbConnection, query: &Query) -> QueryResult<Vec<(String, f64)>> {
     let rows: Vec<Scored> = match conn.backend() {
         Backend::Postgres => diesel::sql_query(
-            "SELECT id, ts_rank(array_to_tsvector(string_to_array(search_document, ' ')), CAST($1 AS tsquery))::float8 AS score
+            "SELECT id, ts_rank(search_vector, CAST($1 AS tsquery))::float8 AS score
              FROM packages
-             WHERE array_to_tsvector(string_to_array(search_document, ' ')) @@ CAST($1 AS tsquery)",
+             WHERE search_vector @@ CAST($1 AS tsquery)",
         )
         .bind::<Text, _>(query.tsquery())
         .load(conn)?,

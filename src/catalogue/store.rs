@@ -66,8 +66,34 @@ macro_rules! visible {
     };
 }
 
+/// The same packages without their revision, for counts that need no revision column.
+macro_rules! visible_without_revision {
+    () => {
+        packages::table
+            .inner_join(vendors::table)
+            .filter(packages::status.eq("listed"))
+            .filter(packages::live_revision_id.is_not_null())
+            .filter(vendors::status.eq("approved"))
+    };
+}
+
 /// Applies `filters` to a boxed catalogue query, leaving out the facet being counted.
 macro_rules! filtered {
+    ($query:expr, $filters:expr, $skip_category:expr, $skip_sector:expr) => {{
+        let filters: &Filters = $filters;
+        let mut query = filtered_without_price!($query, filters, $skip_category, $skip_sector);
+        if let Some(v) = filters.min_price {
+            query = query.filter(package_revisions::reference_price_cents.ge(v));
+        }
+        if let Some(v) = filters.max_price {
+            query = query.filter(package_revisions::reference_price_cents.le(v));
+        }
+        query
+    }};
+}
+
+/// Applies every filter but the price range (which needs the revision).
+macro_rules! filtered_without_price {
     ($query:expr, $filters:expr, $skip_category:expr, $skip_sector:expr) => {{
         let filters: &Filters = $filters;
         let mut query = $query;
@@ -80,12 +106,6 @@ macro_rules! filtered {
         if let Some(v) = &filters.vendor_id {
             query = query.filter(packages::vendor_id.eq(v.clone()));
         }
-        if let Some(v) = filters.min_price {
-            query = query.filter(package_revisions::reference_price_cents.ge(v));
-        }
-        if let Some(v) = filters.max_price {
-            query = query.filter(package_revisions::reference_price_cents.le(v));
-        }
         if let Some(ids) = &filters.ids {
             query = query.filter(packages::id.eq_any(ids.clone()));
         }
@@ -94,7 +114,7 @@ macro_rules! filtered {
             use diesel::sql_types::{Bool, Text};
             query = match backend {
                 Backend::Postgres => query.filter(
-                    sql::<Bool>("array_to_tsvector(string_to_array(packages.search_document, ' ')) @@ CAST(")
+                    sql::<Bool>("packages.search_vector @@ CAST(")
                         .bind::<Text, _>(q.tsquery())
                         .sql(" AS tsquery)"),
                 ),
@@ -160,24 +180,43 @@ pub fn matching_ids(conn: &mut DbConnection, filters: &Filters) -> QueryResult<V
     filtered!(query, filters, false, false).load(conn)
 }
 
-/// Counts by category (`by_category`) or by target sector, under every other filter.
+/// Counts by category (`by_category`) or by target sector, under every other filter. Without a
+/// price range the count skips the revision join.
 pub fn facet(
     conn: &mut DbConnection,
     filters: &Filters,
     by_category: bool,
 ) -> QueryResult<Vec<(String, i64)>> {
-    if by_category {
-        let query = visible!()
-            .group_by(packages::category)
-            .select((packages::category, diesel::dsl::count_star()))
-            .into_boxed();
-        filtered!(query, filters, true, false).load(conn)
-    } else {
-        let query = visible!()
-            .group_by(packages::target_sector)
-            .select((packages::target_sector, diesel::dsl::count_star()))
-            .into_boxed();
-        filtered!(query, filters, false, true).load(conn)
+    let priced = filters.min_price.is_some() || filters.max_price.is_some();
+    match (by_category, priced) {
+        (true, true) => {
+            let query = visible!()
+                .group_by(packages::category)
+                .select((packages::category, diesel::dsl::count_star()))
+                .into_boxed();
+            filtered!(query, filters, true, false).load(conn)
+        }
+        (true, false) => {
+            let query = visible_without_revision!()
+                .group_by(packages::category)
+                .select((packages::category, diesel::dsl::count_star()))
+                .into_boxed();
+            filtered_without_price!(query, filters, true, false).load(conn)
+        }
+        (false, true) => {
+            let query = visible!()
+                .group_by(packages::target_sector)
+                .select((packages::target_sector, diesel::dsl::count_star()))
+                .into_boxed();
+            filtered!(query, filters, false, true).load(conn)
+        }
+        (false, false) => {
+            let query = visible_without_revision!()
+                .group_by(packages::target_sector)
+                .select((packages::target_sector, diesel::dsl::count_star()))
+                .into_boxed();
+            filtered_without_price!(query, filters, false, true).load(conn)
+        }
     }
 }
 
@@ -201,7 +240,7 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<(Row, Vec<OptionRo
 
 /// Active categories in display order, with their counts of visible packages.
 pub fn category_counts(conn: &mut DbConnection) -> QueryResult<Vec<(String, String, String, i64)>> {
-    let counts: Vec<(String, i64)> = visible!()
+    let counts: Vec<(String, i64)> = visible_without_revision!()
         .group_by(packages::category)
         .select((packages::category, diesel::dsl::count_star()))
         .load(conn)?;

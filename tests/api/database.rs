@@ -42,7 +42,9 @@ fn columns(conn: &mut DbConnection) -> BTreeSet<(String, String, String, bool)> 
                     data_type::text AS data_type,
                     CASE WHEN is_nullable = 'NO' THEN 1 ELSE 0 END::bigint AS not_null
              FROM information_schema.columns
-             WHERE table_schema = 'public' AND table_name <> '__diesel_schema_migrations'"
+             WHERE table_schema = 'public' AND table_name <> '__diesel_schema_migrations'
+               -- The stored search tsvector stands for SQLite's FTS5 table.
+               AND NOT (table_name = 'packages' AND column_name = 'search_vector')"
         }
     };
     let rows: Vec<ColumnInfo> = diesel::sql_query(query).load(conn).unwrap();
