@@ -147,6 +147,7 @@ pub async fn seed(db: &Db, fixtures: &str, demo_accounts: bool) -> anyhow::Resul
     })
     .await
     .map_err(|e| anyhow::anyhow!("ANALYZE after seeding failed: {e}"))?;
+    crate::catalogue::cache::invalidate();
     Ok(report)
 }
 

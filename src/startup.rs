@@ -57,6 +57,7 @@ impl Application {
             public_url: settings.public_url.clone(),
         });
         let rate_limiter = web::Data::new(AuthRateLimiter::new(settings.auth_rate_limit));
+        let catalogue_cache = web::Data::new(crate::catalogue::cache::CatalogueCache::default());
         let outbox = Arc::new(OutboxWorker::new(
             db.get_ref().clone(),
             Mailer::from_settings(settings)?,
@@ -80,6 +81,7 @@ impl Application {
                 .app_data(access_tokens.clone())
                 .app_data(auth_settings.clone())
                 .app_data(rate_limiter.clone())
+                .app_data(catalogue_cache.clone())
                 .app_data(routes.clone())
                 .app_data(
                     web::QueryConfig::default()

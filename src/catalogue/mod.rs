@@ -1,6 +1,7 @@
 //! The public, bilingual catalogue: listed packages of approved vendors, with the subsidy an
 //! SME would get shown on each.
 
+pub mod cache;
 pub mod model;
 pub mod routes;
 pub mod search;

@@ -2,6 +2,7 @@
 //! `Cache-Control: public, max-age=30`; `If-None-Match` with the current tag answers 304.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
@@ -10,6 +11,7 @@ use sha2::{Digest, Sha256};
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::cache::{Cached, CatalogueCache};
 use super::model::{
     CatalogueItem, CataloguePackage, CataloguePage, CategoryCount, Facets, QuoteResponse,
     VendorSummary,
@@ -33,19 +35,42 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(quote_package);
 }
 
-/// Answers `value` as JSON with a strong ETag of its bytes, or 304 when the caller has them.
-fn cacheable<T: Serialize>(req: &HttpRequest, value: &T) -> Result<HttpResponse, ApiError> {
-    let body = serde_json::to_vec(value).map_err(ApiError::internal)?;
-    let digest = Sha256::digest(&body);
-    let etag = format!(
-        "\"{}\"",
-        digest
-            .iter()
-            .take(16)
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    );
-    let cache = (header::CACHE_CONTROL, "public, max-age=30");
+/// Serves the response for this request from the cache, or computes (and caches) it: JSON with
+/// a strong ETag of its bytes, or 304 when the caller already has them.
+async fn cached<F, Fut>(
+    req: &HttpRequest,
+    cache: &CatalogueCache,
+    compute: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<u8>, ApiError>>,
+{
+    // The key is taken before computing: a change committed meanwhile retires it.
+    let key = CatalogueCache::key(&req.uri().to_string());
+    let entry = match cache.get(&key) {
+        Some(entry) => entry,
+        None => {
+            let body = compute().await?;
+            let digest = Sha256::digest(&body);
+            let etag = format!(
+                "\"{}\"",
+                digest
+                    .iter()
+                    .take(16)
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>()
+            );
+            let entry = Cached {
+                body: Arc::new(body),
+                etag: Arc::from(etag),
+            };
+            cache.insert(key, entry.clone());
+            entry
+        }
+    };
+    let etag = entry.etag.to_string();
+    let cache_control = (header::CACHE_CONTROL, "public, max-age=30");
     let matches = req
         .headers()
         .get(header::IF_NONE_MATCH)
@@ -57,14 +82,18 @@ fn cacheable<T: Serialize>(req: &HttpRequest, value: &T) -> Result<HttpResponse,
     if matches {
         return Ok(HttpResponse::NotModified()
             .insert_header((header::ETAG, etag))
-            .insert_header(cache)
+            .insert_header(cache_control)
             .finish());
     }
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag))
-        .insert_header(cache)
+        .insert_header(cache_control)
         .content_type("application/json")
-        .body(body))
+        .body(entry.body.as_ref().clone()))
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(value).map_err(ApiError::internal)
 }
 
 fn pricing_of(row: &crate::packages::model::RevisionRow) -> PricingInput {
@@ -142,7 +171,12 @@ fn item(row: &Row, rules: &ProgrammeRules) -> Result<CatalogueItem, ApiError> {
 pub async fn list_categories(
     req: HttpRequest,
     db: web::Data<Db>,
+    cache: web::Data<CatalogueCache>,
 ) -> Result<HttpResponse, ApiError> {
+    cached(&req, &cache, || categories_body(db)).await
+}
+
+async fn categories_body(db: web::Data<Db>) -> Result<Vec<u8>, ApiError> {
     let counts = db.run(|conn| Ok(store::category_counts(conn)?)).await?;
     let body: Vec<CategoryCount> = counts
         .into_iter()
@@ -153,7 +187,7 @@ pub async fn list_categories(
             package_count,
         })
         .collect();
-    cacheable(&req, &body)
+    to_json(&body)
 }
 
 /// Filters, order and position in the catalogue.
@@ -307,6 +341,7 @@ fn parse_cursor(sort: Sort, cursor: &str) -> Result<Position, ApiError> {
 pub async fn list_packages(
     req: HttpRequest,
     db: web::Data<Db>,
+    cache: web::Data<CatalogueCache>,
     query: web::Query<CatalogueQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
@@ -356,86 +391,89 @@ pub async fn list_packages(
             Some(After::Relevance(score, id))
         }
     };
-    let page = db
-        .run(move |conn| {
-            if let Some(code) = &filters.category {
-                known_code(
-                    crate::programme::store::category_active(conn, code)?,
-                    "category",
-                    "category",
-                )?;
-            }
-            if let Some(code) = &filters.sector {
-                known_code(
-                    crate::programme::store::sector_active(conn, code)?,
-                    "sector",
-                    "sector",
-                )?;
-            }
-            filters.search = search.clone().map(|q| (conn.backend(), q));
-            let rules = crate::programme::store::current_rules(conn)?;
-            let facets = Facets {
-                category: store::facet(conn, &filters, true)?.into_iter().collect(),
-                target_sector: store::facet(conn, &filters, false)?.into_iter().collect(),
-            };
-            let (rows, next_cursor) = match (order, &search) {
-                (Order::Relevance, Some(q)) => {
-                    let scores: HashMap<String, f64> =
-                        search::matches(conn, q)?.into_iter().collect();
-                    let mut ranked: Vec<(f64, String)> = store::matching_ids(conn, &filters)?
-                        .into_iter()
-                        .map(|id| (scores.get(&id).copied().unwrap_or(0.0), id))
-                        .collect();
-                    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-                    if let Some(After::Relevance(score, id)) = &after {
-                        ranked.retain(|(s, i)| *s < *score || (*s == *score && i > id));
+    let compute = || async move {
+        let page = db
+            .run(move |conn| {
+                if let Some(code) = &filters.category {
+                    known_code(
+                        crate::programme::store::category_active(conn, code)?,
+                        "category",
+                        "category",
+                    )?;
+                }
+                if let Some(code) = &filters.sector {
+                    known_code(
+                        crate::programme::store::sector_active(conn, code)?,
+                        "sector",
+                        "sector",
+                    )?;
+                }
+                filters.search = search.clone().map(|q| (conn.backend(), q));
+                let rules = crate::programme::store::current_rules(conn)?;
+                let facets = Facets {
+                    category: store::facet(conn, &filters, true)?.into_iter().collect(),
+                    target_sector: store::facet(conn, &filters, false)?.into_iter().collect(),
+                };
+                let (rows, next_cursor) = match (order, &search) {
+                    (Order::Relevance, Some(q)) => {
+                        let scores: HashMap<String, f64> =
+                            search::matches(conn, q)?.into_iter().collect();
+                        let mut ranked: Vec<(f64, String)> = store::matching_ids(conn, &filters)?
+                            .into_iter()
+                            .map(|id| (scores.get(&id).copied().unwrap_or(0.0), id))
+                            .collect();
+                        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+                        if let Some(After::Relevance(score, id)) = &after {
+                            ranked.retain(|(s, i)| *s < *score || (*s == *score && i > id));
+                        }
+                        ranked.truncate(usize::try_from(limit + 1).unwrap_or(usize::MAX));
+                        let window = Filters {
+                            ids: Some(ranked.iter().map(|(_, id)| id.clone()).collect()),
+                            ..filters.clone()
+                        };
+                        let mut rows = store::page(conn, &window, Sort::Newest, None, limit + 1)?;
+                        rows.sort_by_key(|row| ranked.iter().position(|(_, id)| *id == row.0.id));
+                        let keyed: Vec<(f64, Row)> = rows
+                            .into_iter()
+                            .map(|row| (scores.get(&row.0.id).copied().unwrap_or(0.0), row))
+                            .collect();
+                        let page = pagination::page(
+                            keyed,
+                            limit,
+                            |(score, row)| relevance_key(*score, &row.0.id),
+                            |(_, row)| row,
+                        );
+                        (page.items, page.next_cursor)
                     }
-                    ranked.truncate(usize::try_from(limit + 1).unwrap_or(usize::MAX));
-                    let window = Filters {
-                        ids: Some(ranked.iter().map(|(_, id)| id.clone()).collect()),
-                        ..filters.clone()
-                    };
-                    let mut rows = store::page(conn, &window, Sort::Newest, None, limit + 1)?;
-                    rows.sort_by_key(|row| ranked.iter().position(|(_, id)| *id == row.0.id));
-                    let keyed: Vec<(f64, Row)> = rows
-                        .into_iter()
-                        .map(|row| (scores.get(&row.0.id).copied().unwrap_or(0.0), row))
-                        .collect();
-                    let page = pagination::page(
-                        keyed,
-                        limit,
-                        |(score, row)| relevance_key(*score, &row.0.id),
-                        |(_, row)| row,
-                    );
-                    (page.items, page.next_cursor)
-                }
-                _ => {
-                    let sort = match order {
-                        Order::By(sort) => sort,
-                        Order::Relevance => Sort::Newest,
-                    };
-                    let position = match after {
-                        Some(After::Column(position)) => Some(position),
-                        _ => None,
-                    };
-                    let rows = store::page(conn, &filters, sort, position, limit + 1)?;
-                    let page =
-                        pagination::page(rows, limit, |row| cursor_key(sort, row), |row| row);
-                    (page.items, page.next_cursor)
-                }
-            };
-            let items = rows
-                .iter()
-                .map(|row| item(row, &rules))
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(CataloguePage {
-                items,
-                next_cursor,
-                facets,
+                    _ => {
+                        let sort = match order {
+                            Order::By(sort) => sort,
+                            Order::Relevance => Sort::Newest,
+                        };
+                        let position = match after {
+                            Some(After::Column(position)) => Some(position),
+                            _ => None,
+                        };
+                        let rows = store::page(conn, &filters, sort, position, limit + 1)?;
+                        let page =
+                            pagination::page(rows, limit, |row| cursor_key(sort, row), |row| row);
+                        (page.items, page.next_cursor)
+                    }
+                };
+                let items = rows
+                    .iter()
+                    .map(|row| item(row, &rules))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(CataloguePage {
+                    items,
+                    next_cursor,
+                    facets,
+                })
             })
-        })
-        .await?;
-    cacheable(&req, &page)
+            .await?;
+        to_json(&page)
+    };
+    cached(&req, &cache, compute).await
 }
 
 /// One listed package in full, with its components and add-ons.
@@ -453,34 +491,38 @@ pub async fn list_packages(
 pub async fn get_package(
     req: HttpRequest,
     db: web::Data<Db>,
+    cache: web::Data<CatalogueCache>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let package = db
-        .run(move |conn| {
-            let (row, options) = store::find(conn, &id)?;
-            let rules = crate::programme::store::current_rules(conn)?;
-            let revision = &row.1;
-            Ok(CataloguePackage {
-                item: item(&row, &rules)?,
-                components: serde_json::from_str::<Vec<Component>>(&revision.components_json)
-                    .unwrap_or_default(),
-                options: options
-                    .iter()
-                    .map(|o| PackageOption {
-                        id: o.id.clone(),
-                        name_en: o.name_en.clone(),
-                        name_zh: o.name_zh.clone(),
-                        price: o.price_cents,
-                    })
-                    .collect(),
-                deployment_days: u32::try_from(revision.deployment_days).unwrap_or(0),
-                revision_id: revision.id.clone(),
-                revision_number: revision.number,
+    let compute = || async move {
+        let package = db
+            .run(move |conn| {
+                let (row, options) = store::find(conn, &id)?;
+                let rules = crate::programme::store::current_rules(conn)?;
+                let revision = &row.1;
+                Ok(CataloguePackage {
+                    item: item(&row, &rules)?,
+                    components: serde_json::from_str::<Vec<Component>>(&revision.components_json)
+                        .unwrap_or_default(),
+                    options: options
+                        .iter()
+                        .map(|o| PackageOption {
+                            id: o.id.clone(),
+                            name_en: o.name_en.clone(),
+                            name_zh: o.name_zh.clone(),
+                            price: o.price_cents,
+                        })
+                        .collect(),
+                    deployment_days: u32::try_from(revision.deployment_days).unwrap_or(0),
+                    revision_id: revision.id.clone(),
+                    revision_number: revision.number,
+                })
             })
-        })
-        .await?;
-    cacheable(&req, &package)
+            .await?;
+        to_json(&package)
+    };
+    cached(&req, &cache, compute).await
 }
 
 /// The add-ons and term to quote.

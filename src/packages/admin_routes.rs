@@ -125,6 +125,7 @@ async fn decide(
             })
         })
         .await?;
+    crate::catalogue::cache::invalidate();
     Ok(HttpResponse::Ok().json(package))
 }
 

@@ -332,6 +332,7 @@ pub async fn withdraw_package(
             })
         })
         .await?;
+    crate::catalogue::cache::invalidate();
     Ok(HttpResponse::Ok().json(package))
 }
 

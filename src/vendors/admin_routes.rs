@@ -141,6 +141,8 @@ async fn decide(
             })
         })
         .await?;
+    // The vendor's packages may have left or returned to the catalogue.
+    crate::catalogue::cache::invalidate();
     Ok(HttpResponse::Ok().json(vendor))
 }
 
