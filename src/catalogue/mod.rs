@@ -2,7 +2,10 @@
 //! SME would get shown on each.
 
 pub mod cache;
+pub mod items;
 pub mod model;
+pub mod query;
+pub mod response;
 pub mod routes;
 pub mod search;
 pub mod store;

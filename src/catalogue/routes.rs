@@ -2,20 +2,20 @@
 //! `Cache-Control: public, max-age=30`; `If-None-Match` with the current tag answers 304.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::cache::{Cached, CatalogueCache};
-use super::model::{
-    CatalogueItem, CataloguePackage, CataloguePage, CategoryCount, Facets, QuoteResponse,
-    VendorSummary,
+use super::cache::CatalogueCache;
+use super::items::{engine_pricing, item, pricing_of};
+use super::model::{CataloguePackage, CataloguePage, CategoryCount, Facets, QuoteResponse};
+use super::query::{
+    CatalogueQuery, Order, cursor_key, known_code, parse_cursor, parse_money, parse_order,
+    parse_relevance_cursor, relevance_key,
 };
+use super::response::{cached, to_json};
 use super::search::{self, Query};
 use super::store::{self, Filters, Position, Row, Sort};
 use crate::db::Db;
@@ -23,139 +23,15 @@ use crate::error::ApiError;
 use crate::matching::{QuoteError, Request, quote};
 use crate::money::Money;
 use crate::openapi::responses;
-use crate::packages::model::{Component, PackageOption, PricingInput, PricingModel};
+use crate::packages::model::{Component, PackageOption};
 use crate::packages::rules::parameters;
 use crate::pagination;
-use crate::programme::model::ProgrammeRules;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_categories)
         .service(list_packages)
         .service(get_package)
         .service(quote_package);
-}
-
-/// Serves the response for this request from the cache, or computes (and caches) it: JSON with
-/// a strong ETag of its bytes, or 304 when the caller already has them.
-async fn cached<F, Fut>(
-    req: &HttpRequest,
-    cache: &CatalogueCache,
-    compute: F,
-) -> Result<HttpResponse, ApiError>
-where
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<Vec<u8>, ApiError>>,
-{
-    // The key is taken before computing: a change committed meanwhile retires it.
-    let key = CatalogueCache::key(&req.uri().to_string());
-    let entry = match cache.get(&key) {
-        Some(entry) => entry,
-        None => {
-            let body = compute().await?;
-            let digest = Sha256::digest(&body);
-            let etag = format!(
-                "\"{}\"",
-                digest
-                    .iter()
-                    .take(16)
-                    .map(|b| format!("{b:02x}"))
-                    .collect::<String>()
-            );
-            let entry = Cached {
-                body: Arc::new(body),
-                etag: Arc::from(etag),
-            };
-            cache.insert(key, entry.clone());
-            entry
-        }
-    };
-    let etag = entry.etag.to_string();
-    let cache_control = (header::CACHE_CONTROL, "public, max-age=30");
-    let matches = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .any(|t| t.trim() == etag || t.trim() == "*" || t.trim() == format!("W/{etag}"))
-        });
-    if matches {
-        return Ok(HttpResponse::NotModified()
-            .insert_header((header::ETAG, etag))
-            .insert_header(cache_control)
-            .finish());
-    }
-    Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, etag))
-        .insert_header(cache_control)
-        .content_type("application/json")
-        .body(entry.body.as_ref().clone()))
-}
-
-fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {
-    serde_json::to_vec(value).map_err(ApiError::internal)
-}
-
-fn pricing_of(row: &crate::packages::model::RevisionRow) -> PricingInput {
-    PricingInput {
-        model: if row.pricing_model == "subscription" {
-            PricingModel::Subscription
-        } else {
-            PricingModel::OneOff
-        },
-        price: row.price_cents,
-        monthly_price: row.monthly_price_cents,
-        min_term_months: row.min_term_months.and_then(|m| u32::try_from(m).ok()),
-    }
-}
-
-fn engine_pricing(pricing: &PricingInput) -> Result<crate::matching::Pricing, ApiError> {
-    let incomplete =
-        || ApiError::internal(anyhow::anyhow!("a listed revision has incomplete pricing"));
-    match pricing.model {
-        PricingModel::OneOff => Ok(crate::matching::Pricing::OneOff {
-            price: pricing.price.ok_or_else(incomplete)?,
-        }),
-        PricingModel::Subscription => Ok(crate::matching::Pricing::Subscription {
-            monthly_price: pricing.monthly_price.ok_or_else(incomplete)?,
-            min_term_months: pricing.min_term_months.ok_or_else(incomplete)?,
-        }),
-    }
-}
-
-/// A catalogue item, with the basic package quoted under `rules` for an SME with its full cap.
-fn item(row: &Row, rules: &ProgrammeRules) -> Result<CatalogueItem, ApiError> {
-    let (package, revision, (vendor_id, vendor_en, vendor_zh)) = row;
-    let pricing = pricing_of(revision);
-    let request = Request {
-        pricing: engine_pricing(&pricing)?,
-        add_ons: &[],
-        term_months: None,
-    };
-    let q = quote(&request, &parameters(rules), rules.per_sme_cap)
-        .map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))?;
-    Ok(CatalogueItem {
-        id: package.id.clone(),
-        vendor: VendorSummary {
-            id: vendor_id.clone(),
-            name_en: vendor_en.clone(),
-            name_zh: vendor_zh.clone(),
-        },
-        category: package.category.clone(),
-        target_sector: package.target_sector.clone(),
-        name_en: revision.name_en.clone(),
-        name_zh: revision.name_zh.clone(),
-        summary_en: revision.summary_en.clone(),
-        summary_zh: revision.summary_zh.clone(),
-        pricing,
-        eligible_cost: q.eligible_cost,
-        max_subsidy: q.subsidy,
-        sme_pays: q.sme_pays,
-        listed_at: package
-            .listed_at
-            .map(crate::time::rfc3339)
-            .unwrap_or_default(),
-    })
 }
 
 /// Solution categories with the number of packages listed in each.
@@ -188,140 +64,6 @@ async fn categories_body(db: web::Data<Db>) -> Result<Vec<u8>, ApiError> {
         })
         .collect();
     to_json(&body)
-}
-
-/// Filters, order and position in the catalogue.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct CatalogueQuery {
-    /// Free text, English or Chinese: every word must match; the last English word also
-    /// matches as a prefix. `收銀` finds 「雲端收銀系統」, `pos` finds "POS".
-    pub q: Option<String>,
-    /// A category code, e.g. `e_payment_pos`.
-    pub category: Option<String>,
-    /// A target sector code, e.g. `retail`.
-    pub sector: Option<String>,
-    /// Only this vendor's packages.
-    pub vendor_id: Option<String>,
-    /// Lowest eligible cost of the basic package, e.g. `10000.00`.
-    pub min_price: Option<String>,
-    /// Highest eligible cost of the basic package.
-    pub max_price: Option<String>,
-    /// `relevance` (the default with `q`; best match first), `newest` (the default without),
-    /// `price_asc` or `price_desc`. Without `q`, `relevance` orders as `newest`.
-    pub sort: Option<String>,
-    /// From a previous page's `next_cursor`, with the same filters and sort.
-    pub cursor: Option<String>,
-    /// Page size, 1 to 100 (default 20).
-    pub limit: Option<String>,
-}
-
-fn known_code(valid: Option<bool>, field: &str, what: &str) -> Result<(), ApiError> {
-    match valid {
-        Some(_) => Ok(()),
-        None => Err(ApiError::invalid(
-            field,
-            format!("is not a known {what} code"),
-        )),
-    }
-}
-
-fn parse_money(field: &str, value: Option<&str>) -> Result<Option<Money>, ApiError> {
-    value
-        .map(|v| Money::parse(v).map_err(|e| ApiError::invalid(field, format!("{e}"))))
-        .transpose()
-}
-
-/// How a listing is ordered: by a column, or by search relevance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Order {
-    By(Sort),
-    Relevance,
-}
-
-fn parse_order(value: Option<&str>, searching: bool) -> Result<Order, ApiError> {
-    match value {
-        None | Some("relevance") if searching => Ok(Order::Relevance),
-        None | Some("newest") | Some("relevance") => Ok(Order::By(Sort::Newest)),
-        Some("price_asc") => Ok(Order::By(Sort::PriceAsc)),
-        Some("price_desc") => Ok(Order::By(Sort::PriceDesc)),
-        Some(other) => Err(ApiError::invalid(
-            "sort",
-            format!("must be relevance, price_asc, price_desc or newest, not {other:?}"),
-        )),
-    }
-}
-
-/// A relevance position: the score (as its exact bits) and id of the previous page's last row.
-fn relevance_key(score: f64, id: &str) -> String {
-    format!("{:016x}|{id}|relevance", score.to_bits())
-}
-
-fn parse_relevance_cursor(cursor: &str) -> Result<(f64, String), ApiError> {
-    let bad = || {
-        ApiError::invalid(
-            "cursor",
-            "is not a cursor of this listing (same filters and sort)",
-        )
-    };
-    let key = pagination::decode_cursor(cursor)?;
-    let mut parts = key.splitn(3, '|');
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some(bits), Some(id), Some("relevance")) => {
-            let bits = u64::from_str_radix(bits, 16).map_err(|_| bad())?;
-            Ok((f64::from_bits(bits), id.to_owned()))
-        }
-        _ => Err(bad()),
-    }
-}
-
-fn cursor_key(sort: Sort, row: &Row) -> String {
-    let (package, revision, _) = row;
-    match sort {
-        Sort::Newest => format!(
-            "{}|{}",
-            pagination::time_key(package.listed_at.unwrap_or_default(), &package.id),
-            sort.as_str()
-        ),
-        Sort::PriceAsc | Sort::PriceDesc => format!(
-            "{}|{}|{}",
-            revision.reference_price_cents.map_or(0, Money::cents),
-            package.id,
-            sort.as_str()
-        ),
-    }
-}
-
-fn parse_cursor(sort: Sort, cursor: &str) -> Result<Position, ApiError> {
-    let bad = || {
-        ApiError::invalid(
-            "cursor",
-            "is not a cursor of this listing (same filters and sort)",
-        )
-    };
-    let key = pagination::decode_cursor(cursor)?;
-    let (rest, cursor_sort) = key.rsplit_once('|').ok_or_else(bad)?;
-    if cursor_sort != sort.as_str() {
-        return Err(bad());
-    }
-    match sort {
-        Sort::Newest => {
-            let (at, id) = pagination::decode_time_cursor(Some(&pagination::encode_cursor(rest)))
-                .map_err(|_| bad())?
-                .ok_or_else(bad)?;
-            Ok(Position::ListedAt(at, id))
-        }
-        Sort::PriceAsc | Sort::PriceDesc => {
-            let (cents, id) = rest.split_once('|').ok_or_else(bad)?;
-            let price = cents
-                .parse::<i64>()
-                .ok()
-                .and_then(|c| Money::from_cents(c).ok())
-                .ok_or_else(bad)?;
-            Ok(Position::Price(price, id.to_owned()))
-        }
-    }
 }
 
 /// Browse the catalogue: listed packages of approved vendors, each with the eligible cost of

@@ -1,0 +1,72 @@
+//! Answering catalogue requests from the cache, with ETags and 304s.
+
+use std::sync::Arc;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::cache::{Cached, CatalogueCache};
+use crate::error::ApiError;
+
+/// Serves the response for this request from the cache, or computes (and caches) it: JSON with
+/// a strong ETag of its bytes, or 304 when the caller already has them.
+pub async fn cached<F, Fut>(
+    req: &HttpRequest,
+    cache: &CatalogueCache,
+    compute: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<u8>, ApiError>>,
+{
+    // The key is taken before computing: a change committed meanwhile retires it.
+    let key = CatalogueCache::key(&req.uri().to_string());
+    let entry = match cache.get(&key) {
+        Some(entry) => entry,
+        None => {
+            let body = compute().await?;
+            let digest = Sha256::digest(&body);
+            let etag = format!(
+                "\"{}\"",
+                digest
+                    .iter()
+                    .take(16)
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>()
+            );
+            let entry = Cached {
+                body: Arc::new(body),
+                etag: Arc::from(etag),
+            };
+            cache.insert(key, entry.clone());
+            entry
+        }
+    };
+    let etag = entry.etag.to_string();
+    let cache_control = (header::CACHE_CONTROL, "public, max-age=30");
+    let matches = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim() == etag || t.trim() == "*" || t.trim() == format!("W/{etag}"))
+        });
+    if matches {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag))
+            .insert_header(cache_control)
+            .finish());
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag))
+        .insert_header(cache_control)
+        .content_type("application/json")
+        .body(entry.body.as_ref().clone()))
+}
+
+pub fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(value).map_err(ApiError::internal)
+}
