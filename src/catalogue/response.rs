@@ -1,45 +1,64 @@
 //! Answering catalogue requests from the cache, with ETags and 304s.
 
-use std::sync::Arc;
-
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::cache::{Cached, CatalogueCache};
 use crate::error::ApiError;
 
+/// The strong ETag of a body: the first 128 bits of its SHA-256.
+fn etag_of(body: &[u8]) -> String {
+    let digest = Sha256::digest(body);
+    format!(
+        "\"{}\"",
+        digest
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    )
+}
+
 /// Serves the response for this request from the cache, or computes (and caches) it: JSON with
-/// a strong ETag of its bytes, or 304 when the caller already has them.
+/// a strong ETag of its bytes, or 304 when the caller already has them. A stale response is
+/// served once more while this request's `compute` refreshes it in the background.
 pub async fn cached<F, Fut>(
     req: &HttpRequest,
-    cache: &CatalogueCache,
+    cache: &web::Data<CatalogueCache>,
     compute: F,
 ) -> Result<HttpResponse, ApiError>
 where
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<Vec<u8>, ApiError>>,
+    F: FnOnce() -> Fut + 'static,
+    Fut: std::future::Future<Output = Result<Vec<u8>, ApiError>> + 'static,
 {
     // The key is taken before computing: a change committed meanwhile retires it.
     let key = CatalogueCache::key(&req.uri().to_string());
     let entry = match cache.get(&key) {
-        Some(entry) => entry,
+        Some(entry) if entry.is_fresh() => entry,
+        Some(entry) => {
+            if entry.start_refresh() {
+                let (cache, stale) = (cache.clone(), entry.clone());
+                actix_web::rt::spawn(async move {
+                    match compute().await {
+                        Ok(body) => {
+                            let etag = etag_of(&body);
+                            cache.insert(key, Cached::new(body, etag));
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, "refreshing a cached catalogue response failed");
+                            stale.refresh_failed();
+                        }
+                    }
+                });
+            }
+            entry
+        }
         None => {
             let body = compute().await?;
-            let digest = Sha256::digest(&body);
-            let etag = format!(
-                "\"{}\"",
-                digest
-                    .iter()
-                    .take(16)
-                    .map(|b| format!("{b:02x}"))
-                    .collect::<String>()
-            );
-            let entry = Cached {
-                body: Arc::new(body),
-                etag: Arc::from(etag),
-            };
+            let etag = etag_of(&body);
+            let entry = Cached::new(body, etag);
             cache.insert(key, entry.clone());
             entry
         }

@@ -133,7 +133,7 @@ pub async fn list_packages(
             Some(After::Relevance(score, id))
         }
     };
-    let compute = || async move {
+    let compute = move || async move {
         let page = db
             .run(move |conn| {
                 if let Some(code) = &filters.category {
@@ -237,7 +237,7 @@ pub async fn get_package(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let compute = || async move {
+    let compute = move || async move {
         let package = db
             .run(move |conn| {
                 let (row, options) = store::find(conn, &id)?;
