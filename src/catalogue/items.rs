@@ -4,41 +4,22 @@ use super::model::{CatalogueItem, VendorSummary};
 use super::store::Row;
 use crate::error::ApiError;
 use crate::matching::{Request, quote};
-use crate::packages::model::{PricingInput, PricingModel};
-use crate::packages::rules::parameters;
+use crate::packages::model::PricingInput;
+use crate::packages::rules::{parameters, pricing_of};
 use crate::programme::model::ProgrammeRules;
 
-pub(super) fn pricing_of(row: &crate::packages::model::RevisionRow) -> PricingInput {
-    PricingInput {
-        model: if row.pricing_model == "subscription" {
-            PricingModel::Subscription
-        } else {
-            PricingModel::OneOff
-        },
-        price: row.price_cents,
-        monthly_price: row.monthly_price_cents,
-        min_term_months: row.min_term_months.and_then(|m| u32::try_from(m).ok()),
-    }
-}
-
+/// The engine's view of a listed revision's pricing; a listed revision always has complete
+/// pricing, so a gap is a bug (500).
 pub(super) fn engine_pricing(pricing: &PricingInput) -> Result<crate::matching::Pricing, ApiError> {
-    let incomplete =
-        || ApiError::internal(anyhow::anyhow!("a listed revision has incomplete pricing"));
-    match pricing.model {
-        PricingModel::OneOff => Ok(crate::matching::Pricing::OneOff {
-            price: pricing.price.ok_or_else(incomplete)?,
-        }),
-        PricingModel::Subscription => Ok(crate::matching::Pricing::Subscription {
-            monthly_price: pricing.monthly_price.ok_or_else(incomplete)?,
-            min_term_months: pricing.min_term_months.ok_or_else(incomplete)?,
-        }),
-    }
+    pricing_of(pricing).ok_or_else(|| {
+        ApiError::internal(anyhow::anyhow!("a listed revision has incomplete pricing"))
+    })
 }
 
 /// A catalogue item, with the basic package quoted under `rules` for an SME with its full cap.
 pub(super) fn item(row: &Row, rules: &ProgrammeRules) -> Result<CatalogueItem, ApiError> {
     let (package, revision, (vendor_id, vendor_en, vendor_zh)) = row;
-    let pricing = pricing_of(revision);
+    let pricing = revision.pricing();
     let request = Request {
         pricing: engine_pricing(&pricing)?,
         add_ons: &[],

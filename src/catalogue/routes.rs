@@ -9,7 +9,7 @@ use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::cache::CatalogueCache;
-use super::items::{engine_pricing, item, pricing_of};
+use super::items::{engine_pricing, item};
 use super::model::{CataloguePackage, CataloguePage, CategoryCount, Facets, QuoteResponse};
 use super::query::{
     CatalogueQuery, Order, cursor_key, known_code, parse_cursor, parse_money, parse_order,
@@ -331,7 +331,7 @@ pub async fn quote_package(
                 add_ons.push(option.price_cents);
             }
             let request = Request {
-                pricing: engine_pricing(&pricing_of(&row.1))?,
+                pricing: engine_pricing(&row.1.pricing())?,
                 add_ons: &add_ons,
                 term_months: term,
             };

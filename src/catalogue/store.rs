@@ -188,34 +188,30 @@ pub fn facet(
     by_category: bool,
 ) -> QueryResult<Vec<(String, i64)>> {
     let priced = filters.min_price.is_some() || filters.max_price.is_some();
+    /// Counts the visible packages from `source` by `column`, through `filter`.
+    macro_rules! count_by {
+        ($source:ident, $filter:ident, $column:expr) => {{
+            let query = $source!()
+                .group_by($column)
+                .select(($column, diesel::dsl::count_star()))
+                .into_boxed();
+            $filter!(query, filters, by_category, !by_category).load(conn)
+        }};
+    }
     match (by_category, priced) {
-        (true, true) => {
-            let query = visible!()
-                .group_by(packages::category)
-                .select((packages::category, diesel::dsl::count_star()))
-                .into_boxed();
-            filtered!(query, filters, true, false).load(conn)
-        }
-        (true, false) => {
-            let query = visible_without_revision!()
-                .group_by(packages::category)
-                .select((packages::category, diesel::dsl::count_star()))
-                .into_boxed();
-            filtered_without_price!(query, filters, true, false).load(conn)
-        }
-        (false, true) => {
-            let query = visible!()
-                .group_by(packages::target_sector)
-                .select((packages::target_sector, diesel::dsl::count_star()))
-                .into_boxed();
-            filtered!(query, filters, false, true).load(conn)
-        }
+        (true, true) => count_by!(visible, filtered, packages::category),
+        (true, false) => count_by!(
+            visible_without_revision,
+            filtered_without_price,
+            packages::category
+        ),
+        (false, true) => count_by!(visible, filtered, packages::target_sector),
         (false, false) => {
-            let query = visible_without_revision!()
-                .group_by(packages::target_sector)
-                .select((packages::target_sector, diesel::dsl::count_star()))
-                .into_boxed();
-            filtered_without_price!(query, filters, false, true).load(conn)
+            count_by!(
+                visible_without_revision,
+                filtered_without_price,
+                packages::target_sector
+            )
         }
     }
 }

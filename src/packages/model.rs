@@ -63,6 +63,20 @@ impl RevisionRow {
     pub fn status(&self) -> RevisionStatus {
         self.status.parse().unwrap_or(RevisionStatus::Draft)
     }
+
+    /// The pricing as the API shows it.
+    pub fn pricing(&self) -> PricingInput {
+        PricingInput {
+            model: if self.pricing_model == "subscription" {
+                PricingModel::Subscription
+            } else {
+                PricingModel::OneOff
+            },
+            price: self.price_cents,
+            monthly_price: self.monthly_price_cents,
+            min_term_months: self.min_term_months.and_then(|m| u32::try_from(m).ok()),
+        }
+    }
 }
 
 /// A row of `package_options`.
@@ -290,16 +304,7 @@ impl Revision {
             name_zh: row.name_zh.clone(),
             summary_en: row.summary_en.clone(),
             summary_zh: row.summary_zh.clone(),
-            pricing: PricingInput {
-                model: if row.pricing_model == "subscription" {
-                    PricingModel::Subscription
-                } else {
-                    PricingModel::OneOff
-                },
-                price: row.price_cents,
-                monthly_price: row.monthly_price_cents,
-                min_term_months: row.min_term_months.and_then(|m| u32::try_from(m).ok()),
-            },
+            pricing: row.pricing(),
             components: serde_json::from_str(&row.components_json).unwrap_or_default(),
             options: options
                 .iter()

@@ -3,7 +3,7 @@
 
 use rust_decimal::Decimal;
 
-use super::model::{ComponentKind, PackageContent, PricingModel};
+use super::model::{ComponentKind, PackageContent, PricingInput, PricingModel};
 use crate::error::FieldError;
 use crate::matching::{Parameters, Pricing, Request, quote};
 use crate::money::Money;
@@ -12,9 +12,8 @@ use crate::programme::model::ProgrammeRules;
 /// Longest minimum subscription term accepted, in months.
 const MAX_MIN_TERM_MONTHS: u32 = 120;
 
-/// The package's pricing as the matching engine takes it, when complete.
-pub fn pricing_of(content: &PackageContent) -> Option<Pricing> {
-    let p = &content.pricing;
+/// The pricing as the matching engine takes it, when complete.
+pub fn pricing_of(p: &PricingInput) -> Option<Pricing> {
     match p.model {
         PricingModel::OneOff => p.price.map(|price| Pricing::OneOff { price }),
         PricingModel::Subscription => match (p.monthly_price, p.min_term_months) {
@@ -40,7 +39,7 @@ pub fn parameters(rules: &ProgrammeRules) -> Parameters {
 /// package, a subscription at its minimum term.
 pub fn reference_price(content: &PackageContent, rules: &ProgrammeRules) -> Option<Money> {
     let request = Request {
-        pricing: pricing_of(content)?,
+        pricing: pricing_of(&content.pricing)?,
         add_ons: &[],
         term_months: None,
     };
@@ -164,7 +163,7 @@ pub fn violations(content: &PackageContent, rules: &ProgrammeRules) -> Vec<Field
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::packages::model::{Component, OptionInput, PricingInput};
+    use crate::packages::model::{Component, OptionInput};
 
     fn rules() -> ProgrammeRules {
         let m = |s: &str| Money::parse(s).unwrap();
