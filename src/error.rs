@@ -116,6 +116,10 @@ pub enum ApiError {
     /// 429: too many requests; retry after the given number of seconds.
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
+    /// 503: the database kept refusing the transaction for contention (serialization
+    /// failures, deadlocks, a guarded balance that moved), even after retries.
+    #[error("contention: {0}")]
+    Busy(#[source] anyhow::Error),
     /// 503: a dependency (the database) cannot serve the request now.
     #[error("service unavailable: {0}")]
     Unavailable(#[source] anyhow::Error),
@@ -179,6 +183,11 @@ impl ApiError {
                 "rate-limited",
                 format!("Too many requests; retry after {retry_after_secs} seconds."),
             ),
+            ApiError::Busy(_) => Problem::new(
+                status,
+                "busy",
+                "The service is too busy to complete the request now; retry shortly.",
+            ),
             ApiError::Unavailable(_) => Problem::new(
                 status,
                 "service-unavailable",
@@ -206,7 +215,7 @@ impl ResponseError for ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Busy(_) | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -219,7 +228,7 @@ impl ResponseError for ApiError {
                     "request failed with an internal error"
                 );
             }
-            ApiError::Unavailable(cause) => {
+            ApiError::Busy(cause) | ApiError::Unavailable(cause) => {
                 tracing::warn!(
                     error = format!("{cause:#}"),
                     "request failed: dependency unavailable"
@@ -237,6 +246,9 @@ impl ResponseError for ApiError {
             ApiError::TooManyRequests { retry_after_secs } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
+            ApiError::Busy(_) => {
+                response.insert_header((header::RETRY_AFTER, "1"));
+            }
             ApiError::Unauthorized(_) => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
@@ -250,11 +262,28 @@ impl ResponseError for ApiError {
 
 impl From<diesel::result::Error> for ApiError {
     fn from(error: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
         match error {
-            diesel::result::Error::NotFound => ApiError::NotFound("No such resource.".to_owned()),
+            Error::NotFound => ApiError::NotFound("No such resource.".to_owned()),
+            Error::DatabaseError(kind, ref info) if is_contention(&kind, info.message()) => {
+                ApiError::Busy(error.into())
+            }
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => ApiError::Conflict(
+                "It would duplicate an existing record; reload and retry.".to_owned(),
+            ),
             other => ApiError::internal(other),
         }
     }
+}
+
+/// Whether a database error is transient contention, worth retrying the transaction for:
+/// PostgreSQL serialization failures and deadlocks, SQLite's busy lock.
+fn is_contention(kind: &diesel::result::DatabaseErrorKind, message: &str) -> bool {
+    matches!(
+        kind,
+        diesel::result::DatabaseErrorKind::SerializationFailure
+    ) || message.contains("deadlock detected")
+        || message.contains("database is locked")
 }
 
 impl From<validator::ValidationErrors> for ApiError {
@@ -302,6 +331,16 @@ mod tests {
         );
         let other = ApiError::from(diesel::result::Error::BrokenTransactionManager);
         assert_eq!(other.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+        let deadlock = diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::Unknown,
+            Box::new("deadlock detected".to_owned()),
+        );
+        assert!(matches!(ApiError::from(deadlock), ApiError::Busy(_)));
+        let serialization = diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::SerializationFailure,
+            Box::new("could not serialize access".to_owned()),
+        );
+        assert!(matches!(ApiError::from(serialization), ApiError::Busy(_)));
     }
 
     #[test]

@@ -3,14 +3,18 @@
 //! A stateless HTTP service (actix-web) over one relational database (PostgreSQL, or embedded
 //! SQLite by default). `main.rs` is a thin command line over this library.
 
+pub mod applications;
 pub mod audit;
 pub mod auth;
+pub mod budget;
 pub mod catalogue;
 pub mod config;
 pub mod db;
+pub mod enquiries;
 pub mod error;
 pub mod extract;
 pub mod fallback;
+pub mod idempotency;
 pub mod mail;
 pub mod matching;
 pub mod metrics;

@@ -6,7 +6,10 @@
 //! - subsidy = the lowest of: the eligible cost times the matching ratio (rounded half-up to
 //!   the cent, so a half cent goes to the SME), the per-SME cap, and the SME's remaining cap;
 //! - the SME pays the rest of the eligible cost. Months beyond the fundable ones are outside
-//!   the programme and not part of these figures.
+//!   the programme and not part of these figures;
+//! - [`decide`] then says whether the programme budget and the intake batch can fund that
+//!   subsidy in full: if so the application reserves it, if not it joins the waitlist. There is
+//!   never a partial grant.
 
 use rust_decimal::Decimal;
 
@@ -104,6 +107,64 @@ pub fn quote(
         subsidy,
         sme_pays,
         months_counted,
+    })
+}
+
+/// What the money can fund at the moment of applying.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Funding {
+    /// What is left of the SME's own cap.
+    pub remaining_cap: Money,
+    /// The programme budget's available balance.
+    pub budget_available: Money,
+    /// What is left of the intake batch's quota; `None` when the batch has no quota.
+    pub batch_available: Option<Money>,
+    /// Whether earlier applications are already waiting: first come, first served, so a
+    /// newcomer never overtakes them and waits too.
+    pub waitlist_ahead: bool,
+}
+
+/// Whether an application reserves its subsidy now or waits for money to be released.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Reserve,
+    Waitlist,
+}
+
+/// The engine's full answer for an application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    pub eligible_cost: Money,
+    pub subsidy: Money,
+    pub sme_pays: Money,
+    pub months_counted: u32,
+    pub outcome: Outcome,
+}
+
+/// Computes the subsidy for `request` under `parameters` and the SME's remaining cap, and
+/// whether the budget and the batch can fund all of it ([`Outcome::Reserve`]) or the
+/// application must wait ([`Outcome::Waitlist`]).
+pub fn decide(
+    request: &Request<'_>,
+    parameters: &Parameters,
+    funding: &Funding,
+) -> Result<Decision, QuoteError> {
+    let quote = quote(request, parameters, funding.remaining_cap)?;
+    let fundable = !funding.waitlist_ahead
+        && quote.subsidy <= funding.budget_available
+        && funding
+            .batch_available
+            .is_none_or(|left| quote.subsidy <= left);
+    Ok(Decision {
+        eligible_cost: quote.eligible_cost,
+        subsidy: quote.subsidy,
+        sme_pays: quote.sme_pays,
+        months_counted: quote.months_counted,
+        outcome: if fundable {
+            Outcome::Reserve
+        } else {
+            Outcome::Waitlist
+        },
     })
 }
 
@@ -210,6 +271,70 @@ mod tests {
         );
     }
 
+    fn funding(remaining: &str, budget: &str, batch: Option<&str>) -> Funding {
+        Funding {
+            remaining_cap: m(remaining),
+            budget_available: m(budget),
+            batch_available: batch.map(m),
+            waitlist_ahead: false,
+        }
+    }
+
+    #[test]
+    fn decisions_reserve_only_what_can_be_funded_in_full() {
+        let request = Request {
+            pricing: Pricing::OneOff { price: m("60000") },
+            add_ons: &[m("1000")],
+            term_months: None,
+        };
+        // (remaining cap, budget available, batch left) -> (subsidy, SME pays, outcome)
+        let table = [
+            (
+                ("50000", "500000000", None),
+                ("30500", "30500", Outcome::Reserve),
+            ),
+            (
+                ("50000", "30500", Some("30500")),
+                ("30500", "30500", Outcome::Reserve),
+            ),
+            // A cent short in the budget: the whole application waits, no partial grant.
+            (
+                ("50000", "30499.99", None),
+                ("30500", "30500", Outcome::Waitlist),
+            ),
+            (
+                ("50000", "1000000", Some("30499.99")),
+                ("30500", "30500", Outcome::Waitlist),
+            ),
+            // The SME's remaining cap binds before the budget is asked.
+            (
+                ("20000", "20000", Some("20000")),
+                ("20000", "41000", Outcome::Reserve),
+            ),
+            (
+                ("20000", "19999.99", None),
+                ("20000", "41000", Outcome::Waitlist),
+            ),
+        ];
+        for ((cap, budget, batch), (subsidy, pays, outcome)) in table {
+            let d = decide(&request, &dtspp(), &funding(cap, budget, batch)).unwrap();
+            assert_eq!(
+                (d.eligible_cost, d.subsidy, d.sme_pays, d.outcome),
+                (m("61000"), m(subsidy), m(pays), outcome),
+                "cap {cap}, budget {budget}, batch {batch:?}"
+            );
+        }
+        // Money enough, but others wait already: the newcomer queues behind them.
+        let queued = Funding {
+            waitlist_ahead: true,
+            ..funding("50000", "500000000", None)
+        };
+        assert_eq!(
+            decide(&request, &dtspp(), &queued).unwrap().outcome,
+            Outcome::Waitlist
+        );
+    }
+
     fn money(max_cents: i64) -> impl Strategy<Value = Money> {
         (1..=max_cents).prop_map(|c| Money::from_cents(c).unwrap())
     }
@@ -268,6 +393,36 @@ mod tests {
                 quote(&request, &dtspp(), m("50000")).unwrap().subsidy
             };
             prop_assert!(at(low) <= at(high));
+        }
+
+        #[test]
+        fn decisions_never_grant_part_of_a_subsidy(
+            pricing in pricing(),
+            add_ons in proptest::collection::vec(money(2_000_000), 0..4),
+            remaining in 0i64..=5_000_000,
+            budget in 0i64..=10_000_000,
+            batch in proptest::option::of(0i64..=10_000_000),
+            ahead in any::<bool>(),
+        ) {
+            let term = match pricing {
+                Pricing::OneOff { .. } => None,
+                Pricing::Subscription { min_term_months, .. } => Some(min_term_months),
+            };
+            let request = Request { pricing, add_ons: &add_ons, term_months: term };
+            let cents = |c: i64| Money::from_cents(c).unwrap();
+            let funding = Funding {
+                remaining_cap: cents(remaining),
+                budget_available: cents(budget),
+                batch_available: batch.map(cents),
+                waitlist_ahead: ahead,
+            };
+            let d = decide(&request, &dtspp(), &funding).unwrap();
+            let q = quote(&request, &dtspp(), funding.remaining_cap).unwrap();
+            // The same figures whatever the budget: waiting never shrinks the grant.
+            prop_assert_eq!((d.eligible_cost, d.subsidy, d.sme_pays), (q.eligible_cost, q.subsidy, q.sme_pays));
+            prop_assert!(d.subsidy.cents() >= 0 && d.sme_pays.cents() >= 0);
+            let fits = !ahead && d.subsidy.cents() <= budget && batch.is_none_or(|b| d.subsidy.cents() <= b);
+            prop_assert_eq!(d.outcome == Outcome::Reserve, fits);
         }
 
         #[test]

@@ -147,6 +147,12 @@ impl Default for Money {
     }
 }
 
+/// A signed amount of cents as the API writes money, e.g. `-1250.00` (for ledger adjustments,
+/// the one place an amount may be negative).
+pub fn signed_cents_text(cents: i64) -> String {
+    format!("{:.2}", Decimal::new(cents, SCALE))
+}
+
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:.2}", self.0)

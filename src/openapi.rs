@@ -31,6 +31,7 @@ use crate::error::{FieldError, Problem};
             responses::Conflict,
             responses::ValidationFailed,
             responses::TooManyRequests,
+            responses::Busy,
         ),
     ),
     modifiers(&SharedComponents),
@@ -40,6 +41,9 @@ use crate::error::{FieldError, Problem};
         (name = "vendors", description = "Vendor profiles and their verification by admins."),
         (name = "packages", description = "Vendors' solution packages and their review, revision by revision."),
         (name = "catalogue", description = "The public catalogue: listed packages and the subsidy each would get."),
+        (name = "programme", description = "The programme's rules, intake batches and live figures."),
+        (name = "sme journey", description = "Enquiries, applications and their lifecycle, from reservation to disbursement."),
+        (name = "budget", description = "The budget's drawdown and its append-only ledger."),
         (name = "oversight", description = "What programme admins watch: the audit trail and the outbox."),
     ),
 )]
@@ -102,6 +106,11 @@ pub mod responses {
     #[derive(utoipa::ToResponse)]
     #[response(content_type = "application/problem+json")]
     pub struct TooManyRequests(pub Problem);
+
+    /// Contention kept the transaction from completing after bounded retries; retry shortly.
+    #[derive(utoipa::ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct Busy(pub Problem);
 }
 
 /// Registers every documented route. The server and [`document`] both call this.
@@ -115,6 +124,11 @@ pub fn configure_routes(cfg: &mut ServiceConfig) {
     crate::smes::routes::configure(cfg);
     crate::auth::routes::configure(cfg);
     crate::oversight::routes::configure(cfg);
+    crate::programme::routes::configure(cfg);
+    crate::enquiries::routes::configure(cfg);
+    crate::applications::routes::configure(cfg);
+    crate::applications::admin_routes::configure(cfg);
+    crate::budget::routes::configure(cfg);
 }
 
 /// The full document, without starting a server.

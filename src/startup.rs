@@ -35,6 +35,7 @@ pub struct Application {
     server: Server,
     outbox: Arc<OutboxWorker>,
     outbox_task: JoinHandle<()>,
+    expiry_task: Option<JoinHandle<()>>,
 }
 
 impl Application {
@@ -69,6 +70,12 @@ impl Application {
                 .clone()
                 .run(Duration::from_millis(u64::from(settings.outbox_poll_ms))),
         );
+        let expiry_task = (settings.expiry_interval_secs > 0).then(|| {
+            tokio::spawn(crate::applications::expiry::run(
+                db.get_ref().clone(),
+                Duration::from_secs(u64::from(settings.expiry_interval_secs)),
+            ))
+        });
 
         let server = HttpServer::new(move || {
             let (app, api) = App::new()
@@ -106,6 +113,7 @@ impl Application {
             server,
             outbox,
             outbox_task,
+            expiry_task,
         })
     }
 
@@ -128,6 +136,9 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         self.outbox_task.abort();
+        if let Some(task) = self.expiry_task {
+            task.abort();
+        }
         result
     }
 }

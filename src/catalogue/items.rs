@@ -10,10 +10,21 @@ use crate::programme::model::ProgrammeRules;
 
 /// The engine's view of a listed revision's pricing; a listed revision always has complete
 /// pricing, so a gap is a bug (500).
-pub(super) fn engine_pricing(pricing: &PricingInput) -> Result<crate::matching::Pricing, ApiError> {
+pub fn engine_pricing(pricing: &PricingInput) -> Result<crate::matching::Pricing, ApiError> {
     pricing_of(pricing).ok_or_else(|| {
         ApiError::internal(anyhow::anyhow!("a listed revision has incomplete pricing"))
     })
+}
+
+/// A quote that cannot be made, as the 422 naming the field at fault.
+pub fn quote_error(e: crate::matching::QuoteError) -> ApiError {
+    use crate::matching::QuoteError;
+    match e {
+        QuoteError::TermTooShort { .. } | QuoteError::TermOnOneOff => {
+            ApiError::invalid("term_months", e.to_string())
+        }
+        QuoteError::Overflow(_) => ApiError::invalid("options", e.to_string()),
+    }
 }
 
 /// A catalogue item, with the basic package quoted under `rules` for an SME with its full cap.

@@ -9,7 +9,7 @@ use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::cache::CatalogueCache;
-use super::items::{engine_pricing, item};
+use super::items::{engine_pricing, item, quote_error};
 use super::model::{CataloguePackage, CataloguePage, CategoryCount, Facets, QuoteResponse};
 use super::query::{
     CatalogueQuery, Order, cursor_key, known_code, parse_cursor, parse_money, parse_order,
@@ -20,7 +20,7 @@ use super::search::{self, Query};
 use super::store::{self, Filters, Position, Row, Sort};
 use crate::db::Db;
 use crate::error::ApiError;
-use crate::matching::{QuoteError, Request, quote};
+use crate::matching::{Request, quote};
 use crate::money::Money;
 use crate::openapi::responses;
 use crate::packages::model::{Component, PackageOption};
@@ -336,12 +336,7 @@ pub async fn quote_package(
                 term_months: term,
             };
             let cap = rules.per_sme_cap;
-            let q = quote(&request, &parameters(&rules), cap).map_err(|e| match e {
-                QuoteError::TermTooShort { .. } | QuoteError::TermOnOneOff => {
-                    ApiError::invalid("term_months", e.to_string())
-                }
-                QuoteError::Overflow(_) => ApiError::invalid("options", e.to_string()),
-            })?;
+            let q = quote(&request, &parameters(&rules), cap).map_err(quote_error)?;
             Ok(QuoteResponse {
                 eligible_cost: q.eligible_cost,
                 subsidy: q.subsidy,

@@ -48,6 +48,7 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("DTSPP_MAIL_DIR", "mail_dir"),
     ("DTSPP_OUTBOX_MAX_ATTEMPTS", "outbox_max_attempts"),
     ("DTSPP_OUTBOX_POLL_MS", "outbox_poll_ms"),
+    ("DTSPP_EXPIRY_INTERVAL_SECS", "expiry_interval_secs"),
 ];
 
 /// Development or production. Production refuses unsafe defaults.
@@ -88,6 +89,9 @@ pub struct Settings {
     pub mail_dir: PathBuf,
     pub outbox_max_attempts: u32,
     pub outbox_poll_ms: u32,
+    /// Seconds between passes of the job that expires approved applications past their
+    /// deadline; 0 turns the job off in this process (another instance may run it).
+    pub expiry_interval_secs: u32,
 }
 
 /// A setting that cannot be used, named by where it came from.
@@ -286,6 +290,9 @@ impl Settings {
             outbox_poll_ms: layers
                 .get("DTSPP_OUTBOX_POLL_MS", range(10, 600_000))?
                 .unwrap_or(2000),
+            expiry_interval_secs: layers
+                .get("DTSPP_EXPIRY_INTERVAL_SECS", range(0, 86_400))?
+                .unwrap_or(300),
         })
     }
 

@@ -14,6 +14,8 @@ use diesel::connection::{AnsiTransactionManager, Connection, TransactionManager}
 use diesel::pg::PgConnection;
 use diesel::sqlite::SqliteConnection;
 
+use crate::error::ApiError;
+
 pub use migrations::run_migrations;
 pub use pool::{Db, DbPooledConnection, OpenError, PoolState, run_blocking};
 pub use target::{Backend, DatabaseTarget, TargetError};
@@ -62,6 +64,43 @@ where
         Err(e) => {
             Manager::rollback_transaction(conn)?;
             Err(e)
+        }
+    }
+}
+
+/// Serialises the transactions that check-then-insert intake batches (no overlapping windows):
+/// a transaction-scoped advisory lock on PostgreSQL; SQLite's write transactions are already
+/// serial.
+pub fn lock_for_schedule(conn: &mut DbConnection) -> diesel::QueryResult<()> {
+    use diesel::RunQueryDsl;
+    if let DbConnection::Pg(_) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(7215001)").execute(conn)?;
+    }
+    Ok(())
+}
+
+/// How many times [`with_retries`] runs a transaction that keeps meeting contention.
+pub const MAX_ATTEMPTS: u32 = 5;
+
+/// Runs `attempt` (a whole transaction) again while it fails with [`ApiError::Busy`]
+/// (a serialization failure, a deadlock, a guarded balance that moved meanwhile), at most
+/// [`MAX_ATTEMPTS`] times with a short jittered pause; then the last error stands (a 503).
+/// Call it on a blocking thread, inside [`Db::run`].
+pub fn with_retries<T>(mut attempt: impl FnMut() -> Result<T, ApiError>) -> Result<T, ApiError> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match attempt() {
+            Err(ApiError::Busy(cause)) if tries < MAX_ATTEMPTS => {
+                tracing::debug!(
+                    error = format!("{cause:#}"),
+                    tries,
+                    "retrying a transaction"
+                );
+                let jitter = u64::from(uuid::Uuid::new_v4().as_u128() as u8 % 8);
+                std::thread::sleep(Duration::from_millis(u64::from(tries) * 4 + jitter));
+            }
+            other => return other,
         }
     }
 }

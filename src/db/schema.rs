@@ -97,6 +97,7 @@ diesel::table! {
         ineligibility_codes -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        subsidy_held_cents -> BigInt,
     }
 }
 
@@ -233,6 +234,130 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The programme budget's buckets, in cents; they always sum to the total.
+    budget_pools (id) {
+        id -> Text,
+        total_cents -> BigInt,
+        available_cents -> BigInt,
+        reserved_cents -> BigInt,
+        committed_cents -> BigInt,
+        disbursed_cents -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Intake windows, each with an optional quota of subsidy.
+    intake_batches (id) {
+        id -> Text,
+        name -> Text,
+        opens_at -> Timestamp,
+        closes_at -> Timestamp,
+        quota_cents -> Nullable<BigInt>,
+        used_cents -> BigInt,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// SMEs' enquiries on packages; a confirmed one freezes the quote.
+    enquiries (id) {
+        id -> Text,
+        sme_id -> Text,
+        package_id -> Text,
+        vendor_id -> Text,
+        revision_id -> Text,
+        options_json -> Text,
+        term_months -> Nullable<BigInt>,
+        message -> Nullable<Text>,
+        status -> Text,
+        eligible_cost_cents -> BigInt,
+        vendor_note -> Nullable<Text>,
+        decline_reason -> Nullable<Text>,
+        answered_by -> Nullable<Text>,
+        answered_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Subsidy applications and where each is in its lifecycle.
+    applications (id) {
+        id -> Text,
+        sme_id -> Text,
+        package_id -> Text,
+        vendor_id -> Text,
+        enquiry_id -> Text,
+        batch_id -> Text,
+        rules_version -> BigInt,
+        status -> Text,
+        eligible_cost_cents -> BigInt,
+        subsidy_cents -> BigInt,
+        sme_pays_cents -> BigInt,
+        queued_at -> Timestamp,
+        reserved_at -> Nullable<Timestamp>,
+        approved_at -> Nullable<Timestamp>,
+        deadline_at -> Nullable<Timestamp>,
+        delivered_on -> Nullable<Text>,
+        delivery_note -> Nullable<Text>,
+        payment_reference -> Nullable<Text>,
+        payment_reference_key -> Nullable<Text>,
+        amount_paid_cents -> Nullable<BigInt>,
+        paid_on -> Nullable<Text>,
+        verified_by -> Nullable<Text>,
+        verified_at -> Nullable<Timestamp>,
+        disbursed_by -> Nullable<Text>,
+        disbursed_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        last_comment -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Every movement of budget money, append-only.
+    budget_ledger (id) {
+        id -> Text,
+        pool_id -> Text,
+        kind -> Text,
+        amount_cents -> BigInt,
+        application_id -> Nullable<Text>,
+        batch_id -> Nullable<Text>,
+        actor_id -> Nullable<Text>,
+        occurred_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Stored responses for `Idempotency-Key` replays, per user.
+    idempotency_keys (user_id, key) {
+        user_id -> Text,
+        key -> Text,
+        request_hash -> Text,
+        status_code -> Nullable<BigInt>,
+        response_body -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Signals of possible fraud for admins to review.
+    risk_flags (id) {
+        id -> Text,
+        kind -> Text,
+        status -> Text,
+        application_id -> Nullable<Text>,
+        vendor_id -> Nullable<Text>,
+        sme_id -> Nullable<Text>,
+        detail -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(vendors -> users (user_id));
 diesel::joinable!(packages -> vendors (vendor_id));
 diesel::joinable!(package_options -> package_revisions (revision_id));
@@ -240,6 +365,10 @@ diesel::joinable!(smes -> users (user_id));
 diesel::joinable!(smes -> sectors (sector));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(email_tokens -> users (user_id));
+diesel::joinable!(applications -> smes (sme_id));
+diesel::joinable!(applications -> packages (package_id));
+diesel::joinable!(enquiries -> smes (sme_id));
+diesel::joinable!(enquiries -> packages (package_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     sectors,
@@ -256,4 +385,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     package_revisions,
     package_options,
     package_reviews,
+    budget_pools,
+    intake_batches,
+    enquiries,
+    applications,
+    budget_ledger,
+    idempotency_keys,
+    risk_flags,
 );

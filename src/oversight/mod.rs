@@ -1,3 +1,4 @@
-//! What programme admins watch: the audit trail and the email outbox.
+//! What programme admins watch: the audit trail, the email outbox and risk flags.
 
+pub mod risk;
 pub mod routes;

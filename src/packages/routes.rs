@@ -33,8 +33,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 
 /// The calling vendor's profile; 403 for a vendor account without one.
 fn vendor_of(conn: &mut DbConnection, user: &VendorUser) -> Result<VendorRow, ApiError> {
-    crate::vendors::store::find_by_user(conn, &user.0.user_id)?
-        .ok_or_else(|| ApiError::Forbidden("This account has no vendor profile.".to_owned()))
+    crate::vendors::store::profile_of(conn, &user.0.user_id)
 }
 
 /// Checks `content` for (category, sector) against the rules in force: 422 listing every

@@ -1,4 +1,8 @@
-//! Programme reference data: target sectors, solution categories and the versioned rules.
+//! The programme itself: target sectors, solution categories, the versioned rules, intake
+//! batches and the public figures.
 
+pub mod batches;
 pub mod model;
+pub mod routes;
+pub mod rules;
 pub mod store;

@@ -14,6 +14,14 @@ pub fn current_rules(conn: &mut DbConnection) -> QueryResult<ProgrammeRules> {
         .first(conn)
 }
 
+/// One version of the rules.
+pub fn rules_version(conn: &mut DbConnection, version: i64) -> QueryResult<ProgrammeRules> {
+    programme_rules::table
+        .find(version)
+        .select(ProgrammeRules::as_select())
+        .first(conn)
+}
+
 /// All sectors, in display order.
 pub fn sectors(conn: &mut DbConnection) -> QueryResult<Vec<CodeName>> {
     sectors::table

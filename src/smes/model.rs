@@ -33,6 +33,8 @@ pub struct SmeRow {
     pub ineligibility_codes: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// What the SME's live applications hold of its cap, in cents.
+    pub subsidy_held_cents: i64,
 }
 
 /// What the SME declares about itself.

@@ -71,3 +71,32 @@ pub fn find_by_user(conn: &mut DbConnection, user_id: &str) -> QueryResult<Optio
         .first(conn)
         .optional()
 }
+
+/// The profile of a calling SME user, which must be eligible: 403 for an account without a
+/// profile, and 403 giving every reason for an ineligible SME.
+pub fn eligible_profile_of(
+    conn: &mut DbConnection,
+    user_id: &str,
+) -> Result<SmeRow, crate::error::ApiError> {
+    use crate::error::ApiError;
+    let sme = find_by_user(conn, user_id)?
+        .ok_or_else(|| ApiError::Forbidden("This account has no SME profile.".to_owned()))?;
+    if !sme.eligible {
+        let codes: Vec<String> = serde_json::from_str(&sme.ineligibility_codes).unwrap_or_default();
+        let reasons = super::eligibility::from_codes(&codes).reasons;
+        return Err(ApiError::Forbidden(format!(
+            "The SME is not eligible for the programme: {}",
+            reasons.join("; ")
+        )));
+    }
+    Ok(sme)
+}
+
+/// An SME and its account's email.
+pub fn find_with_email(conn: &mut DbConnection, id: &str) -> QueryResult<(SmeRow, String)> {
+    smes::table
+        .inner_join(crate::db::schema::users::table)
+        .filter(smes::id.eq(id))
+        .select((SmeRow::as_select(), crate::db::schema::users::email))
+        .first(conn)
+}

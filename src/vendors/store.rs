@@ -56,6 +56,16 @@ pub fn find_by_user(conn: &mut DbConnection, user_id: &str) -> QueryResult<Optio
         .optional()
 }
 
+/// The vendor profile of a calling vendor user; 403 for an account without one.
+pub fn profile_of(
+    conn: &mut DbConnection,
+    user_id: &str,
+) -> Result<VendorRow, crate::error::ApiError> {
+    find_by_user(conn, user_id)?.ok_or_else(|| {
+        crate::error::ApiError::Forbidden("This account has no vendor profile.".to_owned())
+    })
+}
+
 /// A vendor and its account's email.
 pub fn find_with_email(conn: &mut DbConnection, id: &str) -> QueryResult<(VendorRow, String)> {
     vendors::table

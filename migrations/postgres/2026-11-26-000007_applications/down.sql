@@ -1,0 +1,10 @@
+DROP TABLE risk_flags;
+DROP TABLE idempotency_keys;
+DROP TRIGGER budget_ledger_no_update ON budget_ledger;
+DROP FUNCTION budget_ledger_append_only();
+DROP TABLE budget_ledger;
+DROP TABLE applications;
+DROP TABLE enquiries;
+ALTER TABLE smes DROP COLUMN subsidy_held_cents;
+DROP TABLE intake_batches;
+DROP TABLE budget_pools;

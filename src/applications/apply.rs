@@ -1,0 +1,144 @@
+//! Applying: one transaction that computes the subsidy with the matching engine and reserves
+//! it against the SME's cap, the programme budget and the batch quota with guarded UPDATEs, or
+//! puts the application on the waitlist; it writes the ledger, the audit event and the emails.
+
+use diesel::prelude::*;
+
+use super::model::{Application, ApplyForm};
+use super::store::{self, NewRow};
+use super::transitions::notify;
+use crate::audit::{self, NewEvent};
+use crate::auth::{AuthUser, RequestMeta};
+use crate::budget::store::{Movement, Reservation, hold_sme_cap, reserve};
+use crate::catalogue::items::{engine_pricing, quote_error};
+use crate::db::DbConnection;
+use crate::db::schema::package_revisions;
+use crate::error::ApiError;
+use crate::matching::{Funding, Outcome, Request, decide};
+use crate::money::Money;
+use crate::packages::model::RevisionRow;
+use crate::packages::rules::parameters;
+
+fn money(cents: i64) -> Result<Money, ApiError> {
+    Money::from_cents(cents.max(0)).map_err(ApiError::internal)
+}
+
+/// Applies for the calling SME on its confirmed enquiry. Errors: 403 (no profile, ineligible),
+/// 404 (no such enquiry of this SME), 409 (enquiry not confirmed, no open batch, package no
+/// longer listed, already applied, cap used up). A guard that moved between the engine's read
+/// and the write is [`ApiError::Busy`], so the caller's retry recomputes.
+pub fn apply(
+    conn: &mut DbConnection,
+    meta: &RequestMeta,
+    user: &AuthUser,
+    form: &ApplyForm,
+) -> Result<Application, ApiError> {
+    let sme = crate::smes::store::eligible_profile_of(conn, &user.user_id)?;
+    let enquiry = crate::enquiries::store::find(conn, &form.enquiry_id)
+        .ok()
+        .filter(|e| e.sme_id == sme.id)
+        .ok_or_else(|| ApiError::NotFound("You have no enquiry with this id.".to_owned()))?;
+    if enquiry.status != "confirmed" {
+        return Err(ApiError::Conflict(format!(
+            "The enquiry is {}; only a confirmed enquiry can be applied on.",
+            enquiry.status
+        )));
+    }
+    let now = crate::time::now();
+    let batch = crate::programme::batches::open_at(conn, now)?.ok_or_else(|| {
+        ApiError::Conflict(
+            "No intake batch is open; applications are accepted only while one is.".to_owned(),
+        )
+    })?;
+    let listed = crate::catalogue::store::find(conn, &enquiry.package_id).is_ok();
+    if !listed {
+        return Err(ApiError::Conflict(
+            "The package is no longer listed.".to_owned(),
+        ));
+    }
+    if store::live_exists(conn, &sme.id, &enquiry.package_id)? {
+        return Err(ApiError::Conflict(
+            "You have already applied for this package.".to_owned(),
+        ));
+    }
+    let rules = crate::programme::store::current_rules(conn)?;
+    let revision: RevisionRow = package_revisions::table
+        .find(&enquiry.revision_id)
+        .select(RevisionRow::as_select())
+        .first(conn)?;
+    let add_ons: Vec<Money> = enquiry.options().into_iter().map(|o| o.price).collect();
+    let term = enquiry.term_months.and_then(|t| u32::try_from(t).ok());
+    let request = Request {
+        pricing: engine_pricing(&revision.pricing())?,
+        add_ons: &add_ons,
+        term_months: term,
+    };
+    let cap = rules.per_sme_cap.cents();
+    let balances = crate::budget::store::balances(conn)?;
+    let funding = Funding {
+        remaining_cap: money(cap - sme.subsidy_held_cents)?,
+        budget_available: money(balances.available_cents)?,
+        batch_available: batch.quota_left(),
+        waitlist_ahead: store::waitlist_in_batch(conn, &batch.id)?,
+    };
+    let decision = decide(&request, &parameters(&rules), &funding).map_err(quote_error)?;
+    if decision.subsidy == Money::ZERO {
+        return Err(ApiError::Conflict(format!(
+            "The SME has used its whole cap of {}.",
+            rules.per_sme_cap
+        )));
+    }
+    let subsidy = decision.subsidy.cents();
+    // Lock order: SME, then the pool and the batch, which are taken last (below).
+    if !hold_sme_cap(conn, &sme.id, subsidy, cap)? {
+        return Err(ApiError::Busy(anyhow::anyhow!(
+            "the SME's cap moved meanwhile"
+        )));
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    let reserved = decision.outcome == Outcome::Reserve;
+    store::insert(
+        conn,
+        &NewRow {
+            id: &id,
+            sme_id: &sme.id,
+            package_id: &enquiry.package_id,
+            vendor_id: &enquiry.vendor_id,
+            enquiry_id: &enquiry.id,
+            batch_id: &batch.id,
+            rules_version: rules.version,
+            status: if reserved { "reserved" } else { "waitlisted" },
+            eligible_cost_cents: decision.eligible_cost.cents(),
+            subsidy_cents: subsidy,
+            sme_pays_cents: decision.sme_pays.cents(),
+            queued_at: now,
+            reserved_at: reserved.then_some(now),
+            created_at: now,
+            updated_at: now,
+        },
+    )?;
+    let row = store::find(conn, &id)?;
+    audit::record(
+        conn,
+        meta,
+        NewEvent::new("application.applied", "application", Some(&id))
+            .by(&user.user_id, user.role)
+            .after(Application::from(row.clone())),
+    )?;
+    notify(conn, &row, None)?;
+    if reserved {
+        // The hottest row last, so its lock is held for the least time before commit.
+        let movement = Movement {
+            application_id: &id,
+            batch_id: &batch.id,
+            amount_cents: subsidy,
+            actor_id: Some(&user.user_id),
+        };
+        if reserve(conn, movement)? != Reservation::Reserved {
+            return Err(ApiError::Busy(anyhow::anyhow!(
+                "the budget moved meanwhile"
+            )));
+        }
+    }
+    Ok(Application::from(row))
+}

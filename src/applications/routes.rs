@@ -1,0 +1,457 @@
+//! The SME's and the vendor's side of applications: apply, list, withdraw, deliver, and confirm
+//! delivery with proof of payment.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::apply::apply;
+use super::model::{
+    Application, ApplicationRow, ApplyForm, Changes, ConfirmDeliveryForm, DeliverForm,
+};
+use super::store::{self, Filter};
+use super::transitions::{Actor, perform};
+use super::workflow::{Action, Status};
+use crate::auth::{AuthUser, RequestMeta, SmeUser, VendorUser};
+use crate::db::{Db, DbConnection, with_retries, write_transaction};
+use crate::error::ApiError;
+use crate::extract::ValidJson;
+use crate::idempotency::{self, Claim};
+use crate::openapi::responses;
+use crate::pagination::{self, Page};
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create_application)
+        .service(sme_applications)
+        .service(sme_application)
+        .service(withdraw_application)
+        .service(confirm_delivery)
+        .service(vendor_applications)
+        .service(deliver_application);
+}
+
+/// Apply for the subsidy on a confirmed enquiry, in the open intake batch. The subsidy is
+/// reserved at once (`reserved`) or, when the budget or the batch quota cannot fund all of it,
+/// the application joins the first-come-first-served waitlist (`waitlisted`).
+///
+/// Send an `Idempotency-Key`: a repeat with the same key and body returns the first response
+/// (with `Idempotent-Replayed: true`); the same key with another body is a 422.
+#[utoipa::path(
+    tag = "sme journey",
+    request_body = ApplyForm,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: a repeat returns the first response.")),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Reserved or waitlisted.", body = Application),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 409, response = responses::Conflict),
+        (status = 422, response = responses::ValidationFailed),
+        (status = 503, response = responses::Busy),
+    )
+)]
+#[post("/api/v1/sme/applications")]
+pub async fn create_application(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    sme: SmeUser,
+    meta: RequestMeta,
+    body: ValidJson<ApplyForm>,
+) -> Result<HttpResponse, ApiError> {
+    let form = body.into_inner();
+    let claim = Claim::of(&req, &sme.0.user_id, &form)?;
+    let outcome = db
+        .run(move |conn| {
+            with_retries(|| {
+                write_transaction(conn, |tx| {
+                    idempotency::run(tx, &claim, |tx| {
+                        let application = apply(tx, &meta, &sme.0, &form)?;
+                        let body =
+                            serde_json::to_value(&application).map_err(ApiError::internal)?;
+                        Ok((StatusCode::CREATED, body))
+                    })
+                })
+            })
+        })
+        .await?;
+    Ok(outcome.into_response())
+}
+
+/// Which applications to list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ApplicationQuery {
+    /// One status (`reserved`, `waitlisted`, `approved`, …); all when absent.
+    pub status: Option<String>,
+    pub cursor: Option<String>,
+    /// Page size, 1 to 100 (default 20).
+    pub limit: Option<i64>,
+}
+
+/// One page of applications matching `filter` (completed from the query) for the caller.
+pub async fn page_of(
+    db: &Db,
+    owner: impl FnOnce(&mut DbConnection) -> Result<Filter, ApiError> + Send + 'static,
+    query: ApplicationQuery,
+) -> Result<Page<Application>, ApiError> {
+    let limit = pagination::limit(query.limit)?;
+    let status = query
+        .status
+        .as_deref()
+        .map(|s| {
+            s.parse::<Status>()
+                .map_err(|m| ApiError::invalid("status", m))
+        })
+        .transpose()?;
+    let after = pagination::decode_time_cursor(query.cursor.as_deref())?;
+    db.run(move |conn| {
+        let filter = Filter {
+            status,
+            ..owner(conn)?
+        };
+        let rows = store::list(conn, &filter, after, limit + 1)?;
+        Ok(pagination::page(
+            rows,
+            limit,
+            |r| pagination::time_key(r.created_at, &r.id),
+            Application::from,
+        ))
+    })
+    .await
+}
+
+fn sme_id_of(conn: &mut DbConnection, user: &AuthUser) -> Result<String, ApiError> {
+    crate::smes::store::find_by_user(conn, &user.user_id)?
+        .map(|s| s.id)
+        .ok_or_else(|| ApiError::Forbidden("This account has no SME profile.".to_owned()))
+}
+
+/// Application `id` if it belongs to the calling SME (404 otherwise).
+fn own_by_sme(
+    conn: &mut DbConnection,
+    user: &AuthUser,
+    id: &str,
+) -> Result<ApplicationRow, ApiError> {
+    let sme_id = sme_id_of(conn, user)?;
+    store::find(conn, id)
+        .ok()
+        .filter(|a| a.sme_id == sme_id)
+        .ok_or_else(|| ApiError::NotFound("You have no application with this id.".to_owned()))
+}
+
+/// Application `id` if it is for the calling vendor's package (404 otherwise).
+fn own_by_vendor(
+    conn: &mut DbConnection,
+    user: &AuthUser,
+    id: &str,
+) -> Result<ApplicationRow, ApiError> {
+    let vendor = crate::vendors::store::profile_of(conn, &user.user_id)?;
+    store::find(conn, id)
+        .ok()
+        .filter(|a| a.vendor_id == vendor.id)
+        .ok_or_else(|| ApiError::NotFound("No application of yours has this id.".to_owned()))
+}
+
+/// The calling SME's applications, newest first.
+#[utoipa::path(
+    tag = "sme journey",
+    params(ApplicationQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One page of applications.", body = Page<Application>),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 422, response = responses::ValidationFailed),
+    )
+)]
+#[get("/api/v1/sme/applications")]
+pub async fn sme_applications(
+    db: web::Data<Db>,
+    sme: SmeUser,
+    query: web::Query<ApplicationQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let owner = move |conn: &mut DbConnection| {
+        Ok(Filter {
+            sme_id: Some(sme_id_of(conn, &sme.0)?),
+            ..Filter::default()
+        })
+    };
+    Ok(HttpResponse::Ok().json(page_of(&db, owner, query.into_inner()).await?))
+}
+
+/// One of the calling SME's applications.
+#[utoipa::path(
+    tag = "sme journey",
+    params(("id" = String, Path, description = "The application's id.")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The application.", body = Application),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+    )
+)]
+#[get("/api/v1/sme/applications/{id}")]
+pub async fn sme_application(
+    db: web::Data<Db>,
+    sme: SmeUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let row = db.run(move |conn| own_by_sme(conn, &sme.0, &id)).await?;
+    Ok(HttpResponse::Ok().json(Application::from(row)))
+}
+
+/// Runs one lifecycle step on an application the caller may act on, with retries.
+pub async fn transition(
+    db: &Db,
+    meta: RequestMeta,
+    user: AuthUser,
+    id: String,
+    action: Action,
+    prepare: impl Fn(&mut DbConnection, &AuthUser, &ApplicationRow) -> Result<Changes, ApiError>
+    + Send
+    + 'static,
+    find: fn(&mut DbConnection, &AuthUser, &str) -> Result<ApplicationRow, ApiError>,
+) -> Result<HttpResponse, ApiError> {
+    let row = db
+        .run(move |conn| {
+            with_retries(|| {
+                write_transaction(conn, |tx| {
+                    let row = find(tx, &user, &id)?;
+                    let changes = prepare(tx, &user, &row)?;
+                    perform(tx, &meta, Actor::User(&user), &row, action, changes)
+                })
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(Application::from(row)))
+}
+
+/// Withdraw an application at any point before disbursement: its money is released and the
+/// waitlist promoted.
+#[utoipa::path(
+    tag = "sme journey",
+    params(("id" = String, Path, description = "The application's id.")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Withdrawn.", body = Application),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 409, response = responses::Conflict),
+        (status = 503, response = responses::Busy),
+    )
+)]
+#[post("/api/v1/sme/applications/{id}/withdraw")]
+pub async fn withdraw_application(
+    db: web::Data<Db>,
+    sme: SmeUser,
+    meta: RequestMeta,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let none = |_: &mut DbConnection, _: &AuthUser, _: &ApplicationRow| Ok(Changes::default());
+    transition(
+        &db,
+        meta,
+        sme.0,
+        id.into_inner(),
+        Action::Withdraw,
+        none,
+        own_by_sme,
+    )
+    .await
+}
+
+/// Normalises a payment reference for comparison: upper case, no spaces or dashes.
+pub fn reference_key(reference: &str) -> String {
+    reference
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+/// Confirm the vendor's delivery and give proof of paying the SME's share: the reference, the
+/// amount (it must equal `sme_pays`) and the date. A payment reference another application
+/// already used raises a risk flag for admins and is refused (409).
+#[utoipa::path(
+    tag = "sme journey",
+    params(("id" = String, Path, description = "The application's id.")),
+    request_body = ConfirmDeliveryForm,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Delivery confirmed.", body = Application),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 409, response = responses::Conflict),
+        (status = 422, response = responses::ValidationFailed),
+    )
+)]
+#[post("/api/v1/sme/applications/{id}/confirm-delivery")]
+pub async fn confirm_delivery(
+    db: web::Data<Db>,
+    sme: SmeUser,
+    meta: RequestMeta,
+    id: web::Path<String>,
+    body: ValidJson<ConfirmDeliveryForm>,
+) -> Result<HttpResponse, ApiError> {
+    let form = body.into_inner();
+    let today = crate::time::now().date();
+    if form.paid_on > today {
+        return Err(ApiError::invalid("paid_on", "cannot be in the future"));
+    }
+    let id = id.into_inner();
+    let outcome = db
+        .run(move |conn| {
+            with_retries(|| {
+                write_transaction(conn, |tx| {
+                    let row = own_by_sme(tx, &sme.0, &id)?;
+                    if form.amount_paid.cents() != row.sme_pays_cents {
+                        return Err(ApiError::invalid(
+                            "amount_paid",
+                            format!(
+                                "must equal the SME's share, {}",
+                                crate::money::signed_cents_text(row.sme_pays_cents)
+                            ),
+                        ));
+                    }
+                    let key = reference_key(&form.payment_reference);
+                    if let Some(other) = store::payment_reference_user(tx, &key, &row.id)? {
+                        // The flag must outlive the refusal: commit it, then answer 409.
+                        crate::oversight::risk::flag_payment_reuse(
+                            tx, &meta, &sme.0, &row, &other,
+                        )?;
+                        return Ok(Err(ApiError::Conflict(
+                            "This payment reference was already used for another application; \
+                             programme staff have been alerted."
+                                .to_owned(),
+                        )));
+                    }
+                    let changes = Changes {
+                        payment_reference: Some(form.payment_reference.trim().to_owned()),
+                        payment_reference_key: Some(key),
+                        amount_paid_cents: Some(form.amount_paid.cents()),
+                        paid_on: Some(form.paid_on.to_string()),
+                        ..Changes::default()
+                    };
+                    perform(
+                        tx,
+                        &meta,
+                        Actor::User(&sme.0),
+                        &row,
+                        Action::ConfirmDelivery,
+                        changes,
+                    )
+                    .map(Ok)
+                })
+            })
+        })
+        .await??;
+    Ok(HttpResponse::Ok().json(Application::from(outcome)))
+}
+
+/// Applications for the calling vendor's packages, newest first.
+#[utoipa::path(
+    tag = "sme journey",
+    params(ApplicationQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One page of applications.", body = Page<Application>),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 422, response = responses::ValidationFailed),
+    )
+)]
+#[get("/api/v1/vendor/applications")]
+pub async fn vendor_applications(
+    db: web::Data<Db>,
+    vendor: VendorUser,
+    query: web::Query<ApplicationQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let owner = move |conn: &mut DbConnection| {
+        let vendor = crate::vendors::store::profile_of(conn, &vendor.0.user_id)?;
+        Ok(Filter {
+            vendor_id: Some(vendor.id),
+            ..Filter::default()
+        })
+    };
+    Ok(HttpResponse::Ok().json(page_of(&db, owner, query.into_inner()).await?))
+}
+
+/// Report delivery of an approved application: on a day not in the future, not before the
+/// approval, and within the implementation deadline.
+#[utoipa::path(
+    tag = "sme journey",
+    params(("id" = String, Path, description = "The application's id.")),
+    request_body = DeliverForm,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Delivered.", body = Application),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 409, response = responses::Conflict),
+        (status = 422, response = responses::ValidationFailed),
+    )
+)]
+#[post("/api/v1/vendor/applications/{id}/deliver")]
+pub async fn deliver_application(
+    db: web::Data<Db>,
+    vendor: VendorUser,
+    meta: RequestMeta,
+    id: web::Path<String>,
+    body: ValidJson<DeliverForm>,
+) -> Result<HttpResponse, ApiError> {
+    let form = body.into_inner();
+    let prepare = move |_: &mut DbConnection, _: &AuthUser, row: &ApplicationRow| {
+        let now = crate::time::now();
+        if let Some(deadline) = row.deadline_at {
+            if now > deadline {
+                return Err(ApiError::Conflict(
+                    "The implementation deadline has passed; the application expires.".to_owned(),
+                ));
+            }
+            if form.delivered_on > deadline.date() {
+                return Err(ApiError::invalid(
+                    "delivered_on",
+                    "is after the implementation deadline",
+                ));
+            }
+        }
+        if form.delivered_on > now.date() {
+            return Err(ApiError::invalid("delivered_on", "cannot be in the future"));
+        }
+        if row
+            .approved_at
+            .is_some_and(|a| form.delivered_on < a.date())
+        {
+            return Err(ApiError::invalid(
+                "delivered_on",
+                "cannot be before the approval",
+            ));
+        }
+        Ok(Changes {
+            delivered_on: Some(form.delivered_on.to_string()),
+            delivery_note: Some(form.note.trim().to_owned()),
+            ..Changes::default()
+        })
+    };
+    transition(
+        &db,
+        meta,
+        vendor.0,
+        id.into_inner(),
+        Action::Deliver,
+        prepare,
+        own_by_vendor,
+    )
+    .await
+}

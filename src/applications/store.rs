@@ -1,0 +1,157 @@
+//! Application queries.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::model::{ApplicationRow, Changes};
+use super::workflow::Status;
+use crate::db::DbConnection;
+use crate::db::schema::applications;
+
+/// What a new application stores.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = applications)]
+pub struct NewRow<'a> {
+    pub id: &'a str,
+    pub sme_id: &'a str,
+    pub package_id: &'a str,
+    pub vendor_id: &'a str,
+    pub enquiry_id: &'a str,
+    pub batch_id: &'a str,
+    pub rules_version: i64,
+    pub status: &'a str,
+    pub eligible_cost_cents: i64,
+    pub subsidy_cents: i64,
+    pub sme_pays_cents: i64,
+    pub queued_at: NaiveDateTime,
+    pub reserved_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConnection, row: &NewRow<'_>) -> QueryResult<()> {
+    diesel::insert_into(applications::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<ApplicationRow> {
+    applications::table
+        .find(id)
+        .select(ApplicationRow::as_select())
+        .first(conn)
+}
+
+/// Whether the SME has a live (not released) application for the package.
+pub fn live_exists(conn: &mut DbConnection, sme_id: &str, package_id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        applications::table
+            .filter(applications::sme_id.eq(sme_id))
+            .filter(applications::package_id.eq(package_id))
+            .filter(applications::status.ne_all(["rejected", "withdrawn", "expired"])),
+    ))
+    .get_result(conn)
+}
+
+/// Whether applications of the batch are waiting for money (a newcomer queues behind them).
+pub fn waitlist_in_batch(conn: &mut DbConnection, batch_id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        applications::table
+            .filter(applications::status.eq("waitlisted"))
+            .filter(applications::batch_id.eq(batch_id)),
+    ))
+    .get_result(conn)
+}
+
+/// Moves application `id` from `from` to `to`, setting `changes`; false when it was no longer
+/// in `from` (someone else moved it first).
+pub fn move_status(
+    conn: &mut DbConnection,
+    id: &str,
+    from: Status,
+    to: Status,
+    changes: &Changes,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        applications::table
+            .find(id)
+            .filter(applications::status.eq(from.as_str())),
+    )
+    .set((
+        applications::status.eq(to.as_str()),
+        applications::updated_at.eq(crate::time::now()),
+        changes,
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// The application, other than `except`, that already used a payment reference (normalised).
+pub fn payment_reference_user(
+    conn: &mut DbConnection,
+    key: &str,
+    except: &str,
+) -> QueryResult<Option<String>> {
+    applications::table
+        .filter(applications::payment_reference_key.eq(key))
+        .filter(applications::id.ne(except))
+        .select(applications::id)
+        .first(conn)
+        .optional()
+}
+
+/// Which applications to list.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub sme_id: Option<String>,
+    pub vendor_id: Option<String>,
+    pub status: Option<Status>,
+}
+
+/// Applications matching `filter`, newest first, before the (time, id) position `after`.
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &Filter,
+    after: Option<(NaiveDateTime, String)>,
+    limit: i64,
+) -> QueryResult<Vec<ApplicationRow>> {
+    let mut query = applications::table
+        .select(ApplicationRow::as_select())
+        .into_boxed();
+    if let Some(id) = &filter.sme_id {
+        query = query.filter(applications::sme_id.eq(id.clone()));
+    }
+    if let Some(id) = &filter.vendor_id {
+        query = query.filter(applications::vendor_id.eq(id.clone()));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(applications::status.eq(status.as_str()));
+    }
+    if let Some((at, id)) = after {
+        query = query.filter(
+            applications::created_at
+                .lt(at)
+                .or(applications::created_at.eq(at).and(applications::id.lt(id))),
+        );
+    }
+    query
+        .order((applications::created_at.desc(), applications::id.desc()))
+        .limit(limit)
+        .load(conn)
+}
+
+/// Approved applications whose deadline passed before `now`, oldest deadline first.
+pub fn overdue(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<ApplicationRow>> {
+    applications::table
+        .filter(applications::status.eq("approved"))
+        .filter(applications::deadline_at.lt(now))
+        .order(applications::deadline_at)
+        .limit(limit)
+        .select(ApplicationRow::as_select())
+        .load(conn)
+}

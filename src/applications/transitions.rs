@@ -1,0 +1,156 @@
+//! Carrying out a lifecycle step: the one function every application status change goes
+//! through. It checks the step against the state machine, moves the status (guarded on the
+//! status it read), moves the money, writes the audit event and emails both parties, and after
+//! any release promotes the waitlist, all in the caller's transaction.
+
+use chrono::Duration;
+use diesel::prelude::*;
+
+use super::emails;
+use super::model::{Application, ApplicationRow, Changes};
+use super::store;
+use super::workflow::{Action, Holding, Money, Status, step};
+use crate::audit::{self, NewEvent};
+use crate::auth::{AuthUser, RequestMeta};
+use crate::budget::store::{Bucket, Movement};
+use crate::db::DbConnection;
+use crate::db::schema::package_revisions;
+use crate::error::ApiError;
+use crate::outbox;
+
+/// Who takes a step.
+#[derive(Debug, Clone, Copy)]
+pub enum Actor<'a> {
+    User(&'a AuthUser),
+    /// A background job or a consequence of another step: `expiry`, `waitlist`.
+    System(&'static str),
+}
+
+impl Actor<'_> {
+    fn user_id(&self) -> Option<&str> {
+        match self {
+            Actor::User(u) => Some(&u.user_id),
+            Actor::System(_) => None,
+        }
+    }
+}
+
+/// Performs `action` on `row` for `actor`, setting `changes` too. 409 when the state machine
+/// does not allow it or the application moved meanwhile. A promotion's money must already be
+/// reserved by the caller (see [`crate::budget::waitlist`]).
+pub fn perform(
+    conn: &mut DbConnection,
+    meta: &RequestMeta,
+    actor: Actor<'_>,
+    row: &ApplicationRow,
+    action: Action,
+    mut changes: Changes,
+) -> Result<ApplicationRow, ApiError> {
+    let from = row.status();
+    let step = step(from, action).map_err(ApiError::Conflict)?;
+    let now = crate::time::now();
+    if action == Action::Approve {
+        let rules = crate::programme::store::rules_version(conn, row.rules_version)?;
+        changes.approved_at = Some(now);
+        changes.deadline_at = Some(now + Duration::days(rules.implementation_deadline_days));
+    }
+    if matches!(
+        step.to,
+        Status::Rejected | Status::Withdrawn | Status::Expired
+    ) {
+        changes.closed_at = Some(now);
+    }
+    if !store::move_status(conn, &row.id, from, step.to, &changes)? {
+        return Err(ApiError::Conflict(
+            "The application changed meanwhile; reload it and retry.".to_owned(),
+        ));
+    }
+    let movement = Movement {
+        application_id: &row.id,
+        batch_id: &row.batch_id,
+        amount_cents: row.subsidy_cents,
+        actor_id: actor.user_id(),
+    };
+    match step.money {
+        Money::Stays | Money::Reserve => {}
+        Money::Commit => crate::budget::store::commit(conn, movement)?,
+        Money::Disburse => crate::budget::store::disburse(conn, movement)?,
+        Money::Release(held) => {
+            match held {
+                Holding::Reserved => {
+                    crate::budget::store::release(conn, Bucket::Reserved, movement)?
+                }
+                Holding::Committed => {
+                    crate::budget::store::release(conn, Bucket::Committed, movement)?
+                }
+                Holding::CapOnly | Holding::Nothing | Holding::Disbursed => {}
+            }
+            if held != Holding::Nothing {
+                crate::budget::store::release_sme_cap(conn, &row.sme_id, row.subsidy_cents)?;
+            }
+        }
+    }
+    let after = store::find(conn, &row.id)?;
+    let mut event = NewEvent::new(
+        &format!("application.{}", action.as_str()),
+        "application",
+        Some(&row.id),
+    )
+    .before(Application::from(row.clone()))
+    .after(Application::from(after.clone()));
+    event = match actor {
+        Actor::User(u) => event.by(&u.user_id, u.role),
+        Actor::System(name) => event.by_system(name),
+    };
+    audit::record(conn, meta, event)?;
+    notify(conn, &after, changes.last_comment.as_deref())?;
+    if matches!(
+        step.money,
+        Money::Release(Holding::Reserved | Holding::Committed)
+    ) {
+        crate::budget::waitlist::promote(conn, meta)?;
+    }
+    Ok(after)
+}
+
+/// Emails the SME and the vendor the application's status.
+pub fn notify(
+    conn: &mut DbConnection,
+    row: &ApplicationRow,
+    comment: Option<&str>,
+) -> Result<(), ApiError> {
+    let package: String = crate::db::schema::enquiries::table
+        .inner_join(
+            package_revisions::table
+                .on(package_revisions::id.eq(crate::db::schema::enquiries::revision_id)),
+        )
+        .filter(crate::db::schema::enquiries::id.eq(&row.enquiry_id))
+        .select(package_revisions::name_en)
+        .first(conn)?;
+    let subsidy = crate::money::signed_cents_text(row.subsidy_cents);
+    let (sme, sme_email) = crate::smes::store::find_with_email(conn, &row.sme_id)?;
+    outbox::enqueue(
+        conn,
+        emails::application_status(
+            &sme_email,
+            &sme.business_name_en,
+            &package,
+            &row.status,
+            &subsidy,
+            comment,
+        ),
+    )?;
+    let (vendor, vendor_email) = crate::vendors::store::find_with_email(conn, &row.vendor_id)?;
+    outbox::enqueue(
+        conn,
+        emails::application_status(
+            &vendor_email,
+            &vendor.company_name_en,
+            &package,
+            &row.status,
+            &subsidy,
+            comment,
+        ),
+    )?;
+    Ok(())
+}

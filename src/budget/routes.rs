@@ -1,0 +1,92 @@
+//! `GET /admin/budget` and `GET /admin/budget/ledger`.
+
+use actix_web::{HttpResponse, get, web};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::model::{BudgetView, LedgerEntry};
+use super::store;
+use crate::auth::AdminUser;
+use crate::db::Db;
+use crate::error::ApiError;
+use crate::money::Money;
+use crate::openapi::responses;
+use crate::pagination::{self, Page};
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(get_budget).service(list_ledger);
+}
+
+/// The budget's drawdown now: `available + reserved + committed + disbursed == total`, and the
+/// waitlist.
+#[utoipa::path(
+    tag = "budget",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The balances.", body = BudgetView),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+    )
+)]
+#[get("/api/v1/admin/budget")]
+pub async fn get_budget(db: web::Data<Db>, _admin: AdminUser) -> Result<HttpResponse, ApiError> {
+    let view = db
+        .run(|conn| {
+            let b = store::balances(conn)?;
+            let (waitlisted_count, waitlisted_cents) = store::waitlist_totals(conn)?;
+            let m = |c: i64| Money::from_cents(c).map_err(ApiError::internal);
+            Ok(BudgetView {
+                total: m(b.total_cents)?,
+                available: m(b.available_cents)?,
+                reserved: m(b.reserved_cents)?,
+                committed: m(b.committed_cents)?,
+                disbursed: m(b.disbursed_cents)?,
+                waitlisted_count,
+                waitlisted_amount: m(waitlisted_cents)?,
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Where the ledger listing starts.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LedgerQuery {
+    pub cursor: Option<String>,
+    /// Page size, 1 to 100 (default 20).
+    pub limit: Option<i64>,
+}
+
+/// The append-only ledger of money movements, oldest first.
+#[utoipa::path(
+    tag = "budget",
+    params(LedgerQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One page of entries.", body = Page<LedgerEntry>),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 422, response = responses::ValidationFailed),
+    )
+)]
+#[get("/api/v1/admin/budget/ledger")]
+pub async fn list_ledger(
+    db: web::Data<Db>,
+    _admin: AdminUser,
+    query: web::Query<LedgerQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = pagination::limit(query.limit)?;
+    let after = pagination::decode_time_cursor(query.cursor.as_deref())?;
+    let rows = db
+        .run(move |conn| Ok(store::ledger(conn, after, limit)?))
+        .await?;
+    let page = pagination::page(
+        rows,
+        limit,
+        |r| pagination::time_key(r.occurred_at, &r.id),
+        LedgerEntry::from,
+    );
+    Ok(HttpResponse::Ok().json(page))
+}

@@ -1,0 +1,364 @@
+//! Guarded money movements and the ledger. Every function runs in the caller's transaction;
+//! a guard that does not hold leaves the balances untouched and says so.
+
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable};
+
+use super::model::{Balances, EntryKind, LedgerRow};
+use crate::db::DbConnection;
+use crate::db::schema::{applications, budget_ledger, budget_pools, intake_batches, smes};
+use crate::error::ApiError;
+
+/// The id of the programme's budget pool.
+pub const POOL: &str = "programme";
+
+/// Who or what moved the money, and for which application and batch.
+#[derive(Debug, Clone, Copy)]
+pub struct Movement<'a> {
+    pub application_id: &'a str,
+    pub batch_id: &'a str,
+    pub amount_cents: i64,
+    /// `None` for the system (expiry, a promotion caused by someone else's release).
+    pub actor_id: Option<&'a str>,
+}
+
+/// The balances now.
+pub fn balances(conn: &mut DbConnection) -> QueryResult<Balances> {
+    budget_pools::table
+        .find(POOL)
+        .select(Balances::as_select())
+        .first(conn)
+}
+
+/// Appends a ledger row.
+pub fn append(
+    conn: &mut DbConnection,
+    kind: EntryKind,
+    amount_cents: i64,
+    application_id: Option<&str>,
+    batch_id: Option<&str>,
+    actor_id: Option<&str>,
+) -> QueryResult<()> {
+    diesel::insert_into(budget_ledger::table)
+        .values((
+            budget_ledger::id.eq(uuid::Uuid::new_v4().to_string()),
+            budget_ledger::pool_id.eq(POOL),
+            budget_ledger::kind.eq(kind.as_str()),
+            budget_ledger::amount_cents.eq(amount_cents),
+            budget_ledger::application_id.eq(application_id),
+            budget_ledger::batch_id.eq(batch_id),
+            budget_ledger::actor_id.eq(actor_id),
+            budget_ledger::occurred_at.eq(crate::time::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Holds `amount_cents` of an SME's cap `cap_cents`; false when it would exceed the cap.
+pub fn hold_sme_cap(
+    conn: &mut DbConnection,
+    sme_id: &str,
+    amount_cents: i64,
+    cap_cents: i64,
+) -> QueryResult<bool> {
+    let held = diesel::update(
+        smes::table
+            .find(sme_id)
+            .filter((smes::subsidy_held_cents + amount_cents).le(cap_cents)),
+    )
+    .set(smes::subsidy_held_cents.eq(smes::subsidy_held_cents + amount_cents))
+    .execute(conn)?;
+    Ok(held == 1)
+}
+
+/// Gives `amount_cents` of an SME's cap back.
+pub fn release_sme_cap(
+    conn: &mut DbConnection,
+    sme_id: &str,
+    amount_cents: i64,
+) -> Result<(), ApiError> {
+    let released = diesel::update(
+        smes::table
+            .find(sme_id)
+            .filter(smes::subsidy_held_cents.ge(amount_cents)),
+    )
+    .set(smes::subsidy_held_cents.eq(smes::subsidy_held_cents - amount_cents))
+    .execute(conn)?;
+    expect_one(
+        released,
+        "the SME's held subsidy is below the amount released",
+    )
+}
+
+/// Takes `amount_cents` of a batch's quota; true without touching the row when the batch has
+/// no quota. False when the quota cannot take it.
+fn take_quota(conn: &mut DbConnection, batch_id: &str, amount_cents: i64) -> QueryResult<bool> {
+    let quota: Option<i64> = intake_batches::table
+        .find(batch_id)
+        .select(intake_batches::quota_cents)
+        .first(conn)?;
+    let Some(quota) = quota else { return Ok(true) };
+    let taken = diesel::update(
+        intake_batches::table
+            .find(batch_id)
+            .filter((intake_batches::used_cents + amount_cents).le(quota)),
+    )
+    .set(intake_batches::used_cents.eq(intake_batches::used_cents + amount_cents))
+    .execute(conn)?;
+    Ok(taken == 1)
+}
+
+/// Gives `amount_cents` back to a batch's quota (nothing to do without a quota).
+fn return_quota(
+    conn: &mut DbConnection,
+    batch_id: &str,
+    amount_cents: i64,
+) -> Result<(), ApiError> {
+    diesel::update(
+        intake_batches::table
+            .find(batch_id)
+            .filter(intake_batches::quota_cents.is_not_null()),
+    )
+    .set(intake_batches::used_cents.eq(intake_batches::used_cents - amount_cents))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// How a reservation went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reservation {
+    Reserved,
+    /// The programme budget's available balance is below the amount.
+    BudgetShort,
+    /// The batch's quota cannot take the amount.
+    QuotaShort,
+}
+
+/// Moves `amount` from available to reserved in the pool and takes it from the batch quota:
+/// both or neither.
+pub fn reserve(conn: &mut DbConnection, m: Movement<'_>) -> Result<Reservation, ApiError> {
+    let amount = m.amount_cents;
+    let moved = diesel::update(
+        budget_pools::table
+            .find(POOL)
+            .filter(budget_pools::available_cents.ge(amount)),
+    )
+    .set((
+        budget_pools::available_cents.eq(budget_pools::available_cents - amount),
+        budget_pools::reserved_cents.eq(budget_pools::reserved_cents + amount),
+        budget_pools::updated_at.eq(crate::time::now()),
+    ))
+    .execute(conn)?;
+    if moved != 1 {
+        return Ok(Reservation::BudgetShort);
+    }
+    if !take_quota(conn, m.batch_id, amount)? {
+        // Undo the pool's move with the opposite relative update; nothing was logged yet.
+        move_between(conn, Bucket::Reserved, Bucket::Available, amount)?;
+        return Ok(Reservation::QuotaShort);
+    }
+    append(
+        conn,
+        EntryKind::Reserve,
+        amount,
+        Some(m.application_id),
+        Some(m.batch_id),
+        m.actor_id,
+    )?;
+    Ok(Reservation::Reserved)
+}
+
+/// Turns a reservation into a commitment (an approval).
+pub fn commit(conn: &mut DbConnection, m: Movement<'_>) -> Result<(), ApiError> {
+    move_between(conn, Bucket::Reserved, Bucket::Committed, m.amount_cents)?;
+    append(
+        conn,
+        EntryKind::Commit,
+        m.amount_cents,
+        Some(m.application_id),
+        Some(m.batch_id),
+        m.actor_id,
+    )?;
+    Ok(())
+}
+
+/// Pays a commitment out.
+pub fn disburse(conn: &mut DbConnection, m: Movement<'_>) -> Result<(), ApiError> {
+    move_between(conn, Bucket::Committed, Bucket::Disbursed, m.amount_cents)?;
+    append(
+        conn,
+        EntryKind::Disburse,
+        m.amount_cents,
+        Some(m.application_id),
+        Some(m.batch_id),
+        m.actor_id,
+    )?;
+    Ok(())
+}
+
+/// Returns reserved or committed money to available and to the batch quota.
+pub fn release(conn: &mut DbConnection, from: Bucket, m: Movement<'_>) -> Result<(), ApiError> {
+    let kind = match from {
+        Bucket::Reserved => EntryKind::ReleaseReserved,
+        Bucket::Committed => EntryKind::ReleaseCommitted,
+        other => {
+            return Err(ApiError::internal(anyhow::anyhow!(
+                "money cannot be released from {other:?}"
+            )));
+        }
+    };
+    move_between(conn, from, Bucket::Available, m.amount_cents)?;
+    return_quota(conn, m.batch_id, m.amount_cents)?;
+    append(
+        conn,
+        kind,
+        m.amount_cents,
+        Some(m.application_id),
+        Some(m.batch_id),
+        m.actor_id,
+    )?;
+    Ok(())
+}
+
+/// Changes the total by `delta_cents` (a rules change); false when it would take more than is
+/// available, i.e. cut into money already reserved, committed or disbursed.
+pub fn adjust_total(
+    conn: &mut DbConnection,
+    delta_cents: i64,
+    actor_id: &str,
+) -> Result<bool, ApiError> {
+    if delta_cents == 0 {
+        return Ok(true);
+    }
+    let moved = diesel::update(
+        budget_pools::table
+            .find(POOL)
+            .filter((budget_pools::available_cents + delta_cents).ge(0)),
+    )
+    .set((
+        budget_pools::total_cents.eq(budget_pools::total_cents + delta_cents),
+        budget_pools::available_cents.eq(budget_pools::available_cents + delta_cents),
+        budget_pools::updated_at.eq(crate::time::now()),
+    ))
+    .execute(conn)?;
+    if moved != 1 {
+        return Ok(false);
+    }
+    append(
+        conn,
+        EntryKind::Adjust,
+        delta_cents,
+        None,
+        None,
+        Some(actor_id),
+    )?;
+    Ok(true)
+}
+
+/// A bucket of the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bucket {
+    Available,
+    Reserved,
+    Committed,
+    Disbursed,
+}
+
+/// Moves `amount` from one bucket to another, guarded on the source's balance; a failed guard
+/// means the books disagree with the application, which is a bug, so it is a 500.
+fn move_between(
+    conn: &mut DbConnection,
+    from: Bucket,
+    to: Bucket,
+    amount: i64,
+) -> Result<(), ApiError> {
+    use budget_pools::dsl as b;
+    let target = budget_pools::table.find(POOL);
+    let now = crate::time::now();
+    // Each arm names its columns: diesel's column types differ, so no shared helper.
+    macro_rules! shift {
+        ($from:ident, $to:ident) => {
+            diesel::update(target.filter(b::$from.ge(amount)))
+                .set((
+                    b::$from.eq(b::$from - amount),
+                    b::$to.eq(b::$to + amount),
+                    b::updated_at.eq(now),
+                ))
+                .execute(conn)?
+        };
+    }
+    let moved = match (from, to) {
+        (Bucket::Reserved, Bucket::Available) => shift!(reserved_cents, available_cents),
+        (Bucket::Reserved, Bucket::Committed) => shift!(reserved_cents, committed_cents),
+        (Bucket::Committed, Bucket::Available) => shift!(committed_cents, available_cents),
+        (Bucket::Committed, Bucket::Disbursed) => shift!(committed_cents, disbursed_cents),
+        other => {
+            return Err(ApiError::internal(anyhow::anyhow!(
+                "no money moves from {:?} to {:?}",
+                other.0,
+                other.1
+            )));
+        }
+    };
+    expect_one(moved, "the budget bucket holds less than the amount moved")
+}
+
+fn expect_one(rows: usize, what: &str) -> Result<(), ApiError> {
+    if rows == 1 {
+        Ok(())
+    } else {
+        Err(ApiError::internal(anyhow::anyhow!(
+            "books out of step: {what}"
+        )))
+    }
+}
+
+/// Applications waiting for money: how many, and the subsidy they would take.
+pub fn waitlist_totals(conn: &mut DbConnection) -> QueryResult<(i64, i64)> {
+    let (count, sum): (i64, Option<i64>) = applications::table
+        .filter(applications::status.eq("waitlisted"))
+        .select((
+            diesel::dsl::count_star(),
+            // SUM of a BIGINT is NUMERIC on PostgreSQL; cast it back for both backends.
+            sql::<Nullable<BigInt>>("CAST(SUM(subsidy_cents) AS BIGINT)"),
+        ))
+        .first(conn)?;
+    Ok((count, sum.unwrap_or(0)))
+}
+
+/// Ledger entries in order of occurrence, after the (time, id) position `after`.
+pub fn ledger(
+    conn: &mut DbConnection,
+    after: Option<(chrono::NaiveDateTime, String)>,
+    limit: i64,
+) -> QueryResult<Vec<LedgerRow>> {
+    let mut query = budget_ledger::table
+        .select(LedgerRow::as_select())
+        .into_boxed();
+    if let Some((at, id)) = after {
+        query = query.filter(
+            budget_ledger::occurred_at
+                .gt(at)
+                .or(budget_ledger::occurred_at
+                    .eq(at)
+                    .and(budget_ledger::id.gt(id))),
+        );
+    }
+    query
+        .order((budget_ledger::occurred_at, budget_ledger::id))
+        .limit(limit + 1)
+        .load(conn)
+}
+
+/// The ledger summed by kind: what each kind of movement amounts to, in cents.
+pub fn ledger_sums(conn: &mut DbConnection) -> QueryResult<Vec<(String, i64)>> {
+    let rows: Vec<(String, Option<i64>)> = budget_ledger::table
+        .group_by(budget_ledger::kind)
+        .select((
+            budget_ledger::kind,
+            sql::<Nullable<BigInt>>("CAST(SUM(amount_cents) AS BIGINT)"),
+        ))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|(k, s)| (k, s.unwrap_or(0))).collect())
+}

@@ -1,0 +1,138 @@
+//! Risk flags: signals of possible fraud for admins to review. The journey raises them where
+//! the programme's rules name a pattern (a reused payment reference, for one).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::applications::model::ApplicationRow;
+use crate::audit::{self, NewEvent};
+use crate::auth::{AdminUser, AuthUser, RequestMeta};
+use crate::db::schema::risk_flags;
+use crate::db::{Db, DbConnection};
+use crate::error::ApiError;
+use crate::openapi::responses;
+use crate::pagination::{self, Page};
+use actix_web::{HttpResponse, get, web};
+
+/// A stored flag.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
+#[diesel(table_name = risk_flags)]
+pub struct RiskFlag {
+    pub id: String,
+    /// What pattern it is, e.g. `payment_reference_reuse`.
+    pub kind: String,
+    /// `open`, `dismissed` or `confirmed`.
+    pub status: String,
+    pub application_id: Option<String>,
+    pub vendor_id: Option<String>,
+    pub sme_id: Option<String>,
+    pub detail: String,
+    #[schema(value_type = String)]
+    #[serde(serialize_with = "crate::time::serialize")]
+    pub created_at: NaiveDateTime,
+}
+
+/// Flags that `row`'s SME tried a payment reference already used by application `other`.
+pub fn flag_payment_reuse(
+    conn: &mut DbConnection,
+    meta: &RequestMeta,
+    actor: &AuthUser,
+    row: &ApplicationRow,
+    other: &str,
+) -> Result<(), ApiError> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let detail = format!(
+        "Application {} gave a payment reference already used by application {other}.",
+        row.id
+    );
+    diesel::insert_into(risk_flags::table)
+        .values((
+            risk_flags::id.eq(&id),
+            risk_flags::kind.eq("payment_reference_reuse"),
+            risk_flags::status.eq("open"),
+            risk_flags::application_id.eq(&row.id),
+            risk_flags::vendor_id.eq(&row.vendor_id),
+            risk_flags::sme_id.eq(&row.sme_id),
+            risk_flags::detail.eq(&detail),
+            risk_flags::created_at.eq(crate::time::now()),
+        ))
+        .execute(conn)?;
+    audit::record(
+        conn,
+        meta,
+        NewEvent::new("risk_flag.raised", "risk_flag", Some(&id))
+            .by(&actor.user_id, actor.role)
+            .after(serde_json::json!({"kind": "payment_reference_reuse", "application_id": row.id, "other_application_id": other})),
+    )?;
+    Ok(())
+}
+
+/// Which flags to list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RiskQuery {
+    /// `open`, `dismissed` or `confirmed`; all when absent.
+    pub status: Option<String>,
+    pub cursor: Option<String>,
+    /// Page size, 1 to 100 (default 20).
+    pub limit: Option<i64>,
+}
+
+/// Risk flags, newest first.
+#[utoipa::path(
+    tag = "oversight",
+    params(RiskQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One page of flags.", body = Page<RiskFlag>),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 422, response = responses::ValidationFailed),
+    )
+)]
+#[get("/api/v1/admin/risk-flags")]
+pub async fn list_risk_flags(
+    db: web::Data<Db>,
+    _admin: AdminUser,
+    query: web::Query<RiskQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let limit = pagination::limit(query.limit)?;
+    if let Some(s) = &query.status
+        && !["open", "dismissed", "confirmed"].contains(&s.as_str())
+    {
+        return Err(ApiError::invalid(
+            "status",
+            "must be open, dismissed or confirmed",
+        ));
+    }
+    let after = pagination::decode_time_cursor(query.cursor.as_deref())?;
+    let page: Page<RiskFlag> = db
+        .run(move |conn| {
+            let mut q = risk_flags::table.select(RiskFlag::as_select()).into_boxed();
+            if let Some(s) = query.status {
+                q = q.filter(risk_flags::status.eq(s));
+            }
+            if let Some((at, id)) = after {
+                q = q.filter(
+                    risk_flags::created_at
+                        .lt(at)
+                        .or(risk_flags::created_at.eq(at).and(risk_flags::id.lt(id))),
+                );
+            }
+            let rows = q
+                .order((risk_flags::created_at.desc(), risk_flags::id.desc()))
+                .limit(limit + 1)
+                .load(conn)?;
+            Ok(pagination::page(
+                rows,
+                limit,
+                |r: &RiskFlag| pagination::time_key(r.created_at, &r.id),
+                |r| r,
+            ))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
