@@ -279,8 +279,9 @@ pub struct QuoteQuery {
 }
 
 /// Quote a package with chosen add-ons and term: the eligible cost, the subsidy under the
-/// programme's rules and the SME's cap, and what the SME pays. No application exists yet in
-/// this version of the service, so every caller has the full per-SME cap.
+/// programme's rules and the SME's cap, and what the SME pays. Anonymous callers get the full
+/// per-SME cap; with an SME's own bearer token, the subsidy its live applications already hold
+/// (waitlisted ones included) comes off the cap first.
 #[utoipa::path(
     tag = "catalogue",
     params(("id" = String, Path, description = "The package's id."), QuoteQuery),
@@ -295,6 +296,7 @@ pub async fn quote_package(
     db: web::Data<Db>,
     id: web::Path<String>,
     query: web::Query<QuoteQuery>,
+    sme: Option<crate::auth::SmeUser>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, query) = (id.into_inner(), query.into_inner());
     let term = query
@@ -335,7 +337,14 @@ pub async fn quote_package(
                 add_ons: &add_ons,
                 term_months: term,
             };
-            let cap = rules.per_sme_cap;
+            // An SME's own token: what its live applications already hold comes off its cap.
+            let held = match &sme {
+                Some(sme) => crate::smes::store::find_by_user(conn, &sme.0.user_id)?
+                    .map_or(0, |s| s.subsidy_held_cents),
+                None => 0,
+            };
+            let cap = Money::from_cents((rules.per_sme_cap.cents() - held).max(0))
+                .map_err(ApiError::internal)?;
             let q = quote(&request, &parameters(&rules), cap).map_err(quote_error)?;
             Ok(QuoteResponse {
                 eligible_cost: q.eligible_cost,

@@ -131,7 +131,7 @@ pub async fn put_rules(
     db: web::Data<Db>,
     admin: AdminUser,
     meta: RequestMeta,
-    body: web::Json<RulesForm>,
+    body: ValidJson<RulesForm>,
 ) -> Result<HttpResponse, ApiError> {
     let form = body.into_inner();
     let rules = db

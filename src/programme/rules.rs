@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use validator::Validate;
 
 use super::model::ProgrammeRules;
 use super::store::current_rules;
@@ -17,7 +18,7 @@ use crate::error::{ApiError, FieldError};
 use crate::money::Money;
 
 /// The parameters in PROGRAMME-RULES.md, as `GET/PUT /admin/programme/rules` carry them.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RulesForm {
     #[schema(value_type = String, example = "500000000.00")]

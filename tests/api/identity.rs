@@ -262,11 +262,36 @@ test_on_both_backends! {
             ("POST", "/api/v1/admin/vendors/00000000-0000-0000-0000-000000000000/approve", [401, 403, 403, 404]),
             ("POST", "/api/v1/admin/vendors/00000000-0000-0000-0000-000000000000/reject", [401, 403, 403, 422]),
             ("POST", "/api/v1/admin/vendors/00000000-0000-0000-0000-000000000000/suspend", [401, 403, 403, 422]),
+            ("POST", "/api/v1/sme/enquiries", [401, 403, 422, 403]),
+            ("GET", "/api/v1/sme/enquiries", [401, 403, 200, 403]),
+            ("GET", "/api/v1/vendor/enquiries", [401, 200, 403, 403]),
+            ("POST", "/api/v1/vendor/enquiries/00000000-0000-0000-0000-000000000000/confirm", [401, 404, 403, 403]),
+            ("POST", "/api/v1/vendor/enquiries/00000000-0000-0000-0000-000000000000/decline", [401, 422, 403, 403]),
+            ("POST", "/api/v1/sme/applications", [401, 403, 422, 403]),
+            ("GET", "/api/v1/sme/applications", [401, 403, 200, 403]),
+            ("GET", "/api/v1/sme/applications/00000000-0000-0000-0000-000000000000", [401, 403, 404, 403]),
+            ("POST", "/api/v1/sme/applications/00000000-0000-0000-0000-000000000000/withdraw", [401, 403, 404, 403]),
+            ("POST", "/api/v1/sme/applications/00000000-0000-0000-0000-000000000000/confirm-delivery", [401, 403, 422, 403]),
+            ("GET", "/api/v1/vendor/applications", [401, 200, 403, 403]),
+            ("POST", "/api/v1/vendor/applications/00000000-0000-0000-0000-000000000000/deliver", [401, 422, 403, 403]),
+            ("GET", "/api/v1/admin/applications", [401, 403, 403, 200]),
+            ("GET", "/api/v1/admin/applications/00000000-0000-0000-0000-000000000000", [401, 403, 403, 404]),
+            ("POST", "/api/v1/admin/applications/00000000-0000-0000-0000-000000000000/approve", [401, 403, 403, 404]),
+            ("POST", "/api/v1/admin/applications/00000000-0000-0000-0000-000000000000/reject", [401, 403, 403, 422]),
+            ("POST", "/api/v1/admin/applications/00000000-0000-0000-0000-000000000000/verify-claim", [401, 403, 403, 404]),
+            ("POST", "/api/v1/admin/applications/00000000-0000-0000-0000-000000000000/disburse", [401, 403, 403, 404]),
+            ("GET", "/api/v1/admin/budget", [401, 403, 403, 200]),
+            ("GET", "/api/v1/admin/budget/ledger", [401, 403, 403, 200]),
+            ("GET", "/api/v1/admin/risk-flags", [401, 403, 403, 200]),
+            ("GET", "/api/v1/admin/batches", [401, 403, 403, 200]),
+            ("POST", "/api/v1/admin/batches", [401, 403, 403, 422]),
+            ("GET", "/api/v1/admin/programme/rules", [401, 403, 403, 200]),
+            ("PUT", "/api/v1/admin/programme/rules", [401, 403, 403, 422]),
         ];
         for (method, path, expected) in matrix {
             for (token, want) in [None, Some(&vendor), Some(&sme), Some(&admin)].into_iter().zip(expected) {
                 let mut req = app.client.request(method.parse().unwrap(), app.url(path));
-                if *method == "POST" || *method == "PATCH" {
+                if ["POST", "PATCH", "PUT"].contains(method) {
                     req = req.json(&json!({}));
                 }
                 if let Some(token) = token {

@@ -11,6 +11,7 @@ mod cli;
 mod database;
 mod errors;
 mod identity;
+mod journey;
 mod mail;
 mod openapi;
 mod ops;

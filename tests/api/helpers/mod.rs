@@ -168,6 +168,8 @@ pub struct TestApp {
     pub outbox: std::sync::Arc<dtspp::mail::OutboxWorker>,
     /// Where mail goes when the app has no SMTP server: one `.eml` file per message.
     pub mail_dir: tempfile::TempDir,
+    /// The settings the app runs with (its JWT secret mints tokens for bulk test accounts).
+    pub settings: Settings,
     handle: actix_web::dev::ServerHandle,
     // Dropped last: the server stops before its database goes.
     pub database: TestDatabase,
@@ -280,6 +282,7 @@ fn start(
         backend,
         outbox,
         mail_dir,
+        settings,
         handle,
         database,
     }

@@ -6,6 +6,8 @@
 
 use serde::Deserialize;
 
+pub mod applicants;
+
 use crate::audit::{self, NewEvent};
 use crate::auth::{RequestMeta, Role, password, store as accounts};
 use crate::db::{Db, DbConnection, write_transaction};
@@ -19,7 +21,7 @@ use crate::vendors::model::RegisterVendor;
 use crate::vendors::workflow::VendorStatus;
 
 /// The fixtures shipped in `fixtures/catalogue.json`, built into the binary.
-pub const BUILT_IN: &str = include_str!("../fixtures/catalogue.json");
+pub const BUILT_IN: &str = include_str!("../../fixtures/catalogue.json");
 
 #[derive(Debug, Deserialize)]
 struct Fixtures {
