@@ -8,6 +8,7 @@ mod audit;
 mod catalogue;
 use catalogue as catalogue_helpers;
 mod cli;
+mod concurrency;
 mod database;
 mod errors;
 mod identity;

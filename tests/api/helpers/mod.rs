@@ -195,9 +195,42 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// A second instance of the application over the same database, as another replica would
+    /// run; it stops when dropped.
+    pub fn sibling(&self) -> Sibling {
+        let settings = self.settings.clone();
+        let db = Db::open(&settings.database, settings.db_pool_size).expect("open the pool");
+        let app = Application::build(&settings, db).expect("build the sibling");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+        Sibling { address, handle }
+    }
+
+    /// An access token for `user_id` with `role`, minted with the app's own secret (for bulk
+    /// accounts that have no password).
+    pub fn token_for(&self, user_id: &str, role: dtspp::auth::Role) -> String {
+        use secrecy::ExposeSecret;
+        dtspp::auth::jwt::AccessTokens::new(self.settings.jwt_secret.expose_secret().as_bytes(), 60)
+            .issue(user_id, role)
+            .expect("a token")
+    }
+
     /// A blocking connection to the app's database, for assertions and setup.
     pub fn conn(&self) -> dtspp::db::DbPooledConnection {
         self.db.connection().expect("a database connection")
+    }
+}
+
+/// Another instance of an app, sharing its database.
+pub struct Sibling {
+    pub address: String,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl Drop for Sibling {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
     }
 }
 
