@@ -48,6 +48,17 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         fixtures: Option<PathBuf>,
     },
+    /// For load tests: create COUNT eligible SMEs, each with a confirmed enquiry on the listed
+    /// package PACKAGE, and write one `access_token,enquiry_id` line per SME to OUT. The
+    /// accounts have no password; the tokens last DTSPP_ACCESS_TOKEN_MINUTES.
+    BenchApplicants {
+        #[arg(long)]
+        package: String,
+        #[arg(long)]
+        count: usize,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
     /// Print the OpenAPI 3.1 document as JSON (refresh the committed copy with
     /// `dtspp openapi > openapi/openapi.json`).
     Openapi,
@@ -110,12 +121,42 @@ fn main() -> ExitCode {
                 };
                 let report = dtspp::seed::seed(&db, &text, demo_accounts).await?;
                 println!(
-                    "seeded: {} vendors created, {} already there, {} packages, {} demo accounts",
+                    "seeded: {} vendors created, {} already there, {} packages, {} demo accounts, {} intake batches",
                     report.vendors_created,
                     report.vendors_existing,
                     report.packages_created,
-                    report.accounts_created
+                    report.accounts_created,
+                    report.batches_created
                 );
+                Ok(())
+            }
+            Command::BenchApplicants {
+                package,
+                count,
+                out,
+            } => {
+                use secrecy::ExposeSecret;
+                let db = Db::open(&settings.database, 1)?;
+                startup::migrate(&db).await?;
+                let made = dtspp::db::run_blocking(move || {
+                    let mut conn = db.connection().map_err(dtspp::error::ApiError::database_unavailable)?;
+                    dtspp::seed::applicants::create(&mut conn, &package, count)
+                })
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let tokens = dtspp::auth::jwt::AccessTokens::new(
+                    settings.jwt_secret.expose_secret().as_bytes(),
+                    settings.access_token_minutes,
+                );
+                let mut lines = String::new();
+                for applicant in &made {
+                    let token = tokens
+                        .issue(&applicant.user_id, dtspp::auth::Role::Sme)
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    lines.push_str(&format!("{token},{}\n", applicant.enquiry_id));
+                }
+                std::fs::write(&out, lines)?;
+                println!("{} applicants written to {}", made.len(), out.display());
                 Ok(())
             }
             Command::Migrate => {

@@ -87,6 +87,29 @@ pub struct SeedReport {
     pub vendors_existing: usize,
     pub packages_created: usize,
     pub accounts_created: usize,
+    pub batches_created: usize,
+}
+
+/// The demo intake batch: open from a day before seeding for 90 days, without a quota, unless
+/// some batch's window already covers that time (seeding again adds none).
+fn seed_open_batch(conn: &mut DbConnection, report: &mut SeedReport) -> Result<(), ApiError> {
+    let now = crate::time::now();
+    let (opens, closes) = (
+        now - chrono::Duration::days(1),
+        now + chrono::Duration::days(90),
+    );
+    if crate::programme::batches::overlapping(conn, opens, closes)?.is_none() {
+        crate::programme::batches::insert(
+            conn,
+            "Demo intake batch 示範申請期",
+            opens,
+            closes,
+            None,
+            None,
+        )?;
+        report.batches_created += 1;
+    }
+    Ok(())
 }
 
 /// Loads `fixtures` (JSON in the built-in format); with `demo_accounts`, also the demo admin,
@@ -113,6 +136,7 @@ pub async fn seed(db: &Db, fixtures: &str, demo_accounts: bool) -> anyhow::Resul
                 for (index, vendor) in fixtures.vendors.iter().enumerate() {
                     seed_vendor(tx, vendor, &unusable, index, &mut report)?;
                 }
+                seed_open_batch(tx, &mut report)?;
                 if let Some((admin, vendor, sme)) = &demo {
                     seed_demo_accounts(
                         tx,
@@ -133,6 +157,7 @@ pub async fn seed(db: &Db, fixtures: &str, demo_accounts: bool) -> anyhow::Resul
                             "vendors_existing": report.vendors_existing,
                             "packages_created": report.packages_created,
                             "accounts_created": report.accounts_created,
+                            "batches_created": report.batches_created,
                         })),
                 )?;
                 Ok(report)
