@@ -125,9 +125,7 @@ pub async fn page_of(
 }
 
 fn sme_id_of(conn: &mut DbConnection, user: &AuthUser) -> Result<String, ApiError> {
-    crate::smes::store::find_by_user(conn, &user.user_id)?
-        .map(|s| s.id)
-        .ok_or_else(|| ApiError::Forbidden("This account has no SME profile.".to_owned()))
+    Ok(crate::smes::store::profile_of(conn, &user.user_id)?.id)
 }
 
 /// Application `id` if it belongs to the calling SME (404 otherwise).

@@ -238,11 +238,8 @@ pub async fn sme_enquiries(
     query: web::Query<EnquiryQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let user_id = sme.0.user_id;
-    let party = move |conn: &mut DbConnection| {
-        crate::smes::store::find_by_user(conn, &user_id)?
-            .map(|s| s.id)
-            .ok_or_else(|| ApiError::Forbidden("This account has no SME profile.".to_owned()))
-    };
+    let party =
+        move |conn: &mut DbConnection| Ok(crate::smes::store::profile_of(conn, &user_id)?.id);
     Ok(HttpResponse::Ok().json(list_for(&db, party, false, query.into_inner()).await?))
 }
 

@@ -72,6 +72,16 @@ pub fn find_by_user(conn: &mut DbConnection, user_id: &str) -> QueryResult<Optio
         .optional()
 }
 
+/// The profile of a calling SME user; 403 for an account without one.
+pub fn profile_of(
+    conn: &mut DbConnection,
+    user_id: &str,
+) -> Result<SmeRow, crate::error::ApiError> {
+    find_by_user(conn, user_id)?.ok_or_else(|| {
+        crate::error::ApiError::Forbidden("This account has no SME profile.".to_owned())
+    })
+}
+
 /// The profile of a calling SME user, which must be eligible: 403 for an account without a
 /// profile, and 403 giving every reason for an ineligible SME.
 pub fn eligible_profile_of(
@@ -79,8 +89,7 @@ pub fn eligible_profile_of(
     user_id: &str,
 ) -> Result<SmeRow, crate::error::ApiError> {
     use crate::error::ApiError;
-    let sme = find_by_user(conn, user_id)?
-        .ok_or_else(|| ApiError::Forbidden("This account has no SME profile.".to_owned()))?;
+    let sme = profile_of(conn, user_id)?;
     if !sme.eligible {
         let codes: Vec<String> = serde_json::from_str(&sme.ineligibility_codes).unwrap_or_default();
         let reasons = super::eligibility::from_codes(&codes).reasons;
