@@ -104,6 +104,10 @@ pub enum ApiError {
     /// 409: the resource's state forbids the request, or it would duplicate another.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// 409 with a problem type of its own (`urn:dtspp:problem:{slug}`), for conflicts a client
+    /// acts on differently, such as `vendor-suspended`.
+    #[error("conflict ({slug}): {detail}")]
+    ConflictOf { slug: &'static str, detail: String },
     /// 413: the body is larger than `limit` bytes.
     #[error("payload too large")]
     PayloadTooLarge { limit: usize },
@@ -123,6 +127,11 @@ pub enum ApiError {
     /// 503: a dependency (the database) cannot serve the request now.
     #[error("service unavailable: {0}")]
     Unavailable(#[source] anyhow::Error),
+    /// 503, like [`ApiError::Unavailable`]: the database connection was lost before the
+    /// transaction reached COMMIT, so nothing was written and [`crate::db::Db::write`] may run
+    /// it once more on a fresh connection.
+    #[error("database connection lost: {0}")]
+    ConnectionLost(#[source] anyhow::Error),
     /// 500: a bug or an unexpected failure. Opaque to the client; the cause is logged.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -159,6 +168,7 @@ impl ApiError {
                 format!("This path accepts {}.", allowed.join(", ")),
             ),
             ApiError::Conflict(detail) => Problem::new(status, "conflict", detail.clone()),
+            ApiError::ConflictOf { slug, detail } => Problem::new(status, slug, detail.clone()),
             ApiError::PayloadTooLarge { limit } => Problem::new(
                 status,
                 "payload-too-large",
@@ -188,9 +198,9 @@ impl ApiError {
                 "busy",
                 "The service is too busy to complete the request now; retry shortly.",
             ),
-            ApiError::Unavailable(_) => Problem::new(
+            ApiError::Unavailable(_) | ApiError::ConnectionLost(_) => Problem::new(
                 status,
-                "service-unavailable",
+                "database-unavailable",
                 "The service cannot reach its database; retry shortly.",
             ),
             ApiError::Internal(_) => Problem::new(
@@ -210,12 +220,14 @@ impl ResponseError for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::ConflictOf { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Busy(_) | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Busy(_) | ApiError::Unavailable(_) | ApiError::ConnectionLost(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -228,7 +240,9 @@ impl ResponseError for ApiError {
                     "request failed with an internal error"
                 );
             }
-            ApiError::Busy(cause) | ApiError::Unavailable(cause) => {
+            ApiError::Busy(cause)
+            | ApiError::Unavailable(cause)
+            | ApiError::ConnectionLost(cause) => {
                 tracing::warn!(
                     error = format!("{cause:#}"),
                     "request failed: dependency unavailable"
@@ -246,7 +260,7 @@ impl ResponseError for ApiError {
             ApiError::TooManyRequests { retry_after_secs } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
-            ApiError::Busy(_) => {
+            ApiError::Busy(_) | ApiError::Unavailable(_) | ApiError::ConnectionLost(_) => {
                 response.insert_header((header::RETRY_AFTER, "1"));
             }
             ApiError::Unauthorized(_) => {
@@ -265,6 +279,9 @@ impl From<diesel::result::Error> for ApiError {
         use diesel::result::{DatabaseErrorKind, Error};
         match error {
             Error::NotFound => ApiError::NotFound("No such resource.".to_owned()),
+            Error::DatabaseError(kind, ref info) if is_connection_lost(&kind, info.message()) => {
+                ApiError::ConnectionLost(error.into())
+            }
             Error::DatabaseError(kind, ref info) if is_contention(&kind, info.message()) => {
                 ApiError::Busy(error.into())
             }
@@ -274,6 +291,25 @@ impl From<diesel::result::Error> for ApiError {
             other => ApiError::internal(other),
         }
     }
+}
+
+/// Whether a database error means the connection is gone: the server closed it, restarted, or
+/// terminated the session (SQLSTATE 57P01 "terminating connection due to administrator
+/// command", 57P02, 57P03).
+fn is_connection_lost(kind: &diesel::result::DatabaseErrorKind, message: &str) -> bool {
+    matches!(kind, diesel::result::DatabaseErrorKind::ClosedConnection)
+        || [
+            "terminating connection",
+            "server closed the connection",
+            "no connection to the server",
+            "could not receive data from server",
+            "could not send data to server",
+            "the database system is shutting down",
+            "the database system is starting up",
+            "the database system is in recovery mode",
+        ]
+        .iter()
+        .any(|m| message.contains(m))
 }
 
 /// Whether a database error is transient contention, worth retrying the transaction for:
@@ -341,6 +377,25 @@ mod tests {
             Box::new("could not serialize access".to_owned()),
         );
         assert!(matches!(ApiError::from(serialization), ApiError::Busy(_)));
+        let terminated = diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::Unknown,
+            Box::new("terminating connection due to administrator command".to_owned()),
+        );
+        let lost = ApiError::from(terminated);
+        assert!(matches!(lost, ApiError::ConnectionLost(_)));
+        let (status, body) = body_of(&lost);
+        assert_eq!(status, 503);
+        assert!(
+            body.contains("urn:dtspp:problem:database-unavailable"),
+            "{body}"
+        );
+        assert_eq!(
+            lost.error_response()
+                .headers()
+                .get("retry-after")
+                .map(|v| v.as_bytes()),
+            Some(&b"1"[..])
+        );
     }
 
     #[test]

@@ -100,6 +100,22 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let wants_demo_accounts = matches!(
+        command,
+        Command::Serve {
+            seed_if_empty: true,
+            ..
+        } | Command::Seed {
+            demo_accounts: true,
+            ..
+        }
+    );
+    if wants_demo_accounts && settings.is_production() {
+        eprintln!(
+            "dtspp: DTSPP_ENV=production refuses the demo accounts (their passwords are published); load fixtures with `dtspp seed` alone"
+        );
+        return ExitCode::from(2);
+    }
     telemetry::init(&settings.log_filter, settings.log_format);
 
     let result = actix_web::rt::System::new().block_on(async move {

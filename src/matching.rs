@@ -3,13 +3,19 @@
 //!
 //! - eligible cost = basic price + chosen add-ons, where a subscription's basic price is its
 //!   monthly price times the term, counted to at most the fundable months (24 by default);
-//! - subsidy = the lowest of: the eligible cost times the matching ratio (rounded half-up to
-//!   the cent, so a half cent goes to the SME), the per-SME cap, and the SME's remaining cap;
+//! - subsidy = the lowest of: the eligible cost times the matching ratio (rounded up to the
+//!   cent, so that rounding never goes against the SME at any ratio; at 1:1 this is the
+//!   programme's half-up rule, a half cent going to the SME), the per-SME cap, and the SME's
+//!   remaining cap;
 //! - the SME pays the rest of the eligible cost. Months beyond the fundable ones are outside
 //!   the programme and not part of these figures;
 //! - [`decide`] then says whether the programme budget and the intake batch can fund that
 //!   subsidy in full: if so the application reserves it, if not it joins the waitlist. There is
 //!   never a partial grant.
+//!
+//! No operator here can panic: every sum and product is checked, and an amount too large to
+//! carry is a [`QuoteError::Overflow`]. Clippy holds this module to it.
+#![deny(clippy::arithmetic_side_effects)]
 
 use rust_decimal::Decimal;
 
@@ -92,12 +98,24 @@ pub fn quote(
                 });
             }
             let months = term.min(parameters.fundable_months);
-            (monthly_price.as_decimal() * Decimal::from(months), months)
+            let basic = monthly_price
+                .as_decimal()
+                .checked_mul(Decimal::from(months))
+                .ok_or(MoneyError::Overflow)?;
+            (basic, months)
         }
     };
-    let add_ons: Decimal = request.add_ons.iter().map(|m| m.as_decimal()).sum();
-    let eligible_cost = Money::from_decimal(basic + add_ons)?;
-    let matched = Money::round_half_up(eligible_cost.as_decimal() * parameters.matching_ratio)?;
+    let eligible_cost = request
+        .add_ons
+        .iter()
+        .try_fold(basic, |sum, add_on| sum.checked_add(add_on.as_decimal()))
+        .ok_or(MoneyError::Overflow)?;
+    let eligible_cost = Money::from_decimal(eligible_cost)?;
+    let exact = eligible_cost
+        .as_decimal()
+        .checked_mul(parameters.matching_ratio)
+        .ok_or(MoneyError::Overflow)?;
+    let matched = Money::round_up(exact)?;
     let subsidy = matched.min(parameters.per_sme_cap).min(remaining_cap);
     let sme_pays = eligible_cost
         .checked_sub(subsidy)
@@ -169,6 +187,7 @@ pub fn decide(
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)] // Tests may panic; the code under test may not.
 mod tests {
     use super::*;
     use proptest::prelude::*;
@@ -229,6 +248,56 @@ mod tests {
         // An SME with HK$4,000 of its cap left gets at most that.
         let q = quote(&request, &dtspp(), m("4000")).unwrap();
         assert_eq!((q.subsidy, q.sme_pays), (m("4000"), m("34000")));
+    }
+
+    #[test]
+    fn a_third_rounds_up_for_the_sme() {
+        // HK$100.00 at a ratio of 0.3333 is 33.33 exactly; HK$100.01 is 33.333333: half-up would
+        // give 33.33 and take the 0.3 cent from the SME, so it rounds up to 33.34.
+        let parameters = Parameters {
+            matching_ratio: Decimal::new(3333, 4),
+            ..dtspp()
+        };
+        let at = |price: &str| {
+            let request = Request {
+                pricing: Pricing::OneOff { price: m(price) },
+                add_ons: &[],
+                term_months: None,
+            };
+            quote(&request, &parameters, m("50000")).unwrap()
+        };
+        assert_eq!(at("100.00").subsidy, m("33.33"));
+        assert_eq!(
+            (at("100.01").subsidy, at("100.01").sme_pays),
+            (m("33.34"), m("66.67"))
+        );
+    }
+
+    #[test]
+    fn amounts_too_large_are_errors_not_panics() {
+        let huge = Money::from_cents(i64::MAX).unwrap();
+        let request = Request {
+            pricing: Pricing::Subscription {
+                monthly_price: huge,
+                min_term_months: 1,
+            },
+            add_ons: &[huge, huge],
+            term_months: Some(24),
+        };
+        assert!(matches!(
+            quote(&request, &dtspp(), m("50000")),
+            Err(QuoteError::Overflow(_))
+        ));
+        let parameters = Parameters {
+            matching_ratio: Decimal::MAX,
+            ..dtspp()
+        };
+        let one_off = Request {
+            pricing: Pricing::OneOff { price: huge },
+            add_ons: &[],
+            term_months: None,
+        };
+        assert!(quote(&one_off, &parameters, m("50000")).is_err());
     }
 
     #[test]
@@ -378,6 +447,34 @@ mod tests {
             // Never in the SME's disfavour: uncapped, the subsidy is never below the exact half.
             if q.subsidy < dtspp().per_sme_cap && q.subsidy < remaining {
                 prop_assert!(q.subsidy.as_decimal() >= half);
+            }
+        }
+
+        #[test]
+        fn rounding_never_goes_against_the_sme_at_any_ratio(
+            pricing in pricing(),
+            add_ons in proptest::collection::vec(money(2_000_000), 0..4),
+            ratio_bps in 100i64..=10_000,
+            remaining in 0i64..=50_000_000,
+        ) {
+            let parameters = Parameters {
+                matching_ratio: Decimal::new(ratio_bps, 4),
+                per_sme_cap: m("500000"),
+                fundable_months: 24,
+            };
+            let term = match pricing {
+                Pricing::OneOff { .. } => None,
+                Pricing::Subscription { min_term_months, .. } => Some(min_term_months),
+            };
+            let remaining = Money::from_cents(remaining).unwrap();
+            let request = Request { pricing, add_ons: &add_ons, term_months: term };
+            let q = quote(&request, &parameters, remaining).unwrap();
+            let exact = q.eligible_cost.as_decimal() * parameters.matching_ratio;
+            prop_assert_eq!(q.subsidy.checked_add(q.sme_pays), Some(q.eligible_cost));
+            // Over the exact share by less than a cent, never under it unless a cap binds.
+            prop_assert!(q.subsidy.as_decimal() - exact < Decimal::new(1, 2));
+            if q.subsidy < parameters.per_sme_cap && q.subsidy < remaining {
+                prop_assert!(q.subsidy.as_decimal() >= exact, "{} < {}", q.subsidy, exact);
             }
         }
 

@@ -1,4 +1,5 @@
 //! Exact HK-dollar amounts.
+#![deny(clippy::arithmetic_side_effects)]
 //!
 //! [`Money`] is a non-negative amount of Hong Kong dollars with exactly two decimals. In code it
 //! is a [`rust_decimal::Decimal`]; in the database it is a `BIGINT` of cents; in JSON it is a
@@ -7,17 +8,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use diesel::backend::Backend;
-use diesel::deserialize::{self, FromSql, FromSqlRow};
-use diesel::expression::AsExpression;
-use diesel::pg::Pg;
-use diesel::serialize::{self, IsNull, Output, ToSql};
-use diesel::sql_types::BigInt;
-use diesel::sqlite::Sqlite;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-use crate::db::MultiBackend;
 
 /// The number of decimals every amount carries.
 const SCALE: u32 = 2;
@@ -36,8 +28,10 @@ pub enum MoneyError {
 }
 
 /// A non-negative amount of HK dollars with exactly two decimals.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, AsExpression, FromSqlRow)]
-#[diesel(sql_type = BigInt)]
+///
+/// How it is stored and read back as a `BIGINT` of cents lives with the database, in
+/// `src/db/money.rs`: this module is part of the pure engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Money(Decimal);
 
 impl Money {
@@ -65,12 +59,14 @@ impl Money {
         Self::fit(normalized)
     }
 
-    /// Rounds a computed amount half-up to the cent (the rounding the programme's rules name).
-    pub fn round_half_up(value: Decimal) -> Result<Money, MoneyError> {
+    /// Rounds a computed amount up to the next cent: a fraction of a cent never goes against
+    /// the party receiving it (the SME, for a subsidy). For an exact half cent this is the
+    /// programme's half-up rule.
+    pub fn round_up(value: Decimal) -> Result<Money, MoneyError> {
         if value.is_sign_negative() && !value.is_zero() {
             return Err(MoneyError::Negative);
         }
-        Self::fit(value.round_dp_with_strategy(SCALE, RoundingStrategy::MidpointAwayFromZero))
+        Self::fit(value.round_dp_with_strategy(SCALE, RoundingStrategy::AwayFromZero))
     }
 
     /// Parses the API's amount syntax: digits, optionally a point and one or two decimals.
@@ -216,39 +212,8 @@ impl utoipa::PartialSchema for Money {
 
 impl utoipa::ToSchema for Money {}
 
-impl ToSql<BigInt, Pg> for Money {
-    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
-        let cents = self.cents();
-        <i64 as ToSql<BigInt, Pg>>::to_sql(&cents, &mut out.reborrow())
-    }
-}
-
-impl ToSql<BigInt, Sqlite> for Money {
-    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
-        out.set_value(self.cents());
-        Ok(IsNull::No)
-    }
-}
-
-impl ToSql<BigInt, MultiBackend> for Money {
-    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, MultiBackend>) -> serialize::Result {
-        out.set_value((BigInt, self));
-        Ok(IsNull::No)
-    }
-}
-
-impl<DB> FromSql<BigInt, DB> for Money
-where
-    DB: Backend,
-    i64: FromSql<BigInt, DB>,
-{
-    fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
-        let cents = i64::from_sql(bytes)?;
-        Money::from_cents(cents).map_err(|e| format!("stored amount of {cents} cents {e}").into())
-    }
-}
-
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)] // Tests may panic; the code under test may not.
 mod tests {
     use super::*;
     use proptest::prelude::*;
@@ -329,16 +294,12 @@ mod tests {
     }
 
     #[test]
-    fn rounds_half_up_to_the_cent() {
-        assert_eq!(
-            Money::round_half_up(Decimal::new(12345, 3)),
-            Ok(money("12.35"))
-        );
-        assert_eq!(
-            Money::round_half_up(Decimal::new(12344, 3)),
-            Ok(money("12.34"))
-        );
-        assert_eq!(Money::round_half_up(Decimal::new(5, 3)), Ok(money("0.01")));
+    fn rounds_up_to_the_cent() {
+        assert_eq!(Money::round_up(Decimal::new(12345, 3)), Ok(money("12.35")));
+        assert_eq!(Money::round_up(Decimal::new(12341, 3)), Ok(money("12.35")));
+        assert_eq!(Money::round_up(Decimal::new(1234, 2)), Ok(money("12.34")));
+        assert_eq!(Money::round_up(Decimal::new(5, 3)), Ok(money("0.01")));
+        assert_eq!(Money::round_up(Decimal::MAX), Err(MoneyError::Overflow));
     }
 
     #[test]

@@ -7,9 +7,10 @@ use diesel::prelude::*;
 use super::model::{Application, ApplyForm};
 use super::store::{self, NewRow};
 use super::transitions::notify;
+use super::waitlist;
 use crate::audit::{self, NewEvent};
 use crate::auth::{AuthUser, RequestMeta};
-use crate::budget::store::{Movement, Reservation, hold_sme_cap, reserve};
+use crate::budget::store::{Movement, Reservation, hold_sme_cap, lock_pool, lock_sme, reserve};
 use crate::catalogue::items::{engine_pricing, quote_error};
 use crate::db::DbConnection;
 use crate::db::schema::package_revisions;
@@ -25,8 +26,7 @@ fn money(cents: i64) -> Result<Money, ApiError> {
 
 /// Applies for the calling SME on its confirmed enquiry. Errors: 403 (no profile, ineligible),
 /// 404 (no such enquiry of this SME), 409 (enquiry not confirmed, no open batch, package no
-/// longer listed, already applied, cap used up). A guard that moved between the engine's read
-/// and the write is [`ApiError::Busy`], so the caller's retry recomputes.
+/// longer listed, already applied, cap used up).
 pub fn apply(
     conn: &mut DbConnection,
     meta: &RequestMeta,
@@ -35,7 +35,7 @@ pub fn apply(
 ) -> Result<Application, ApiError> {
     let sme = crate::smes::store::eligible_profile_of(conn, &user.user_id)?;
     let enquiry = crate::enquiries::store::find(conn, &form.enquiry_id)
-        .ok()
+        .optional()?
         .filter(|e| e.sme_id == sme.id)
         .ok_or_else(|| ApiError::NotFound("You have no enquiry with this id.".to_owned()))?;
     if enquiry.status != "confirmed" {
@@ -50,7 +50,9 @@ pub fn apply(
             "No intake batch is open; applications are accepted only while one is.".to_owned(),
         )
     })?;
-    let listed = crate::catalogue::store::find(conn, &enquiry.package_id).is_ok();
+    let listed = crate::catalogue::store::find(conn, &enquiry.package_id)
+        .optional()?
+        .is_some();
     if !listed {
         return Err(ApiError::Conflict(
             "The package is no longer listed.".to_owned(),
@@ -74,12 +76,17 @@ pub fn apply(
         term_months: term,
     };
     let cap = rules.per_sme_cap.cents();
-    let balances = crate::budget::store::balances(conn)?;
+    // The lock order of src/budget/mod.rs: the SME, then the pool (the batch comes last, in
+    // `reserve`). Everything the decision reads is read under those locks, so a release that
+    // commits meanwhile is either seen here or sees this application on its waitlist.
+    let held = lock_sme(conn, &sme.id)?;
+    let balances = lock_pool(conn)?;
+    let batch = crate::programme::batches::find(conn, &batch.id)?;
     let funding = Funding {
-        remaining_cap: money(cap - sme.subsidy_held_cents)?,
+        remaining_cap: money(cap.saturating_sub(held))?,
         budget_available: money(balances.available_cents)?,
         batch_available: batch.quota_left(),
-        waitlist_ahead: store::waitlist_in_batch(conn, &batch.id)?,
+        waitlist_ahead: waitlist::blocks_newcomers(conn)?,
     };
     let decision = decide(&request, &parameters(&rules), &funding).map_err(quote_error)?;
     if decision.subsidy == Money::ZERO {
@@ -89,10 +96,9 @@ pub fn apply(
         )));
     }
     let subsidy = decision.subsidy.cents();
-    // Lock order: SME, then the pool and the batch, which are taken last (below).
     if !hold_sme_cap(conn, &sme.id, subsidy, cap)? {
-        return Err(ApiError::Busy(anyhow::anyhow!(
-            "the SME's cap moved meanwhile"
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "the SME's cap moved while its row was locked"
         )));
     }
     let id = uuid::Uuid::new_v4().to_string();
@@ -117,6 +123,19 @@ pub fn apply(
             updated_at: now,
         },
     )?;
+    if reserved {
+        let movement = Movement {
+            application_id: &id,
+            batch_id: &batch.id,
+            amount_cents: subsidy,
+            actor_id: Some(&user.user_id),
+        };
+        if reserve(conn, movement)? != Reservation::Reserved {
+            return Err(ApiError::internal(anyhow::anyhow!(
+                "the budget or the batch moved while the pool was locked"
+            )));
+        }
+    }
     let row = store::find(conn, &id)?;
     audit::record(
         conn,
@@ -126,19 +145,5 @@ pub fn apply(
             .after(Application::from(row.clone())),
     )?;
     notify(conn, &row, None)?;
-    if reserved {
-        // The hottest row last, so its lock is held for the least time before commit.
-        let movement = Movement {
-            application_id: &id,
-            batch_id: &batch.id,
-            amount_cents: subsidy,
-            actor_id: Some(&user.user_id),
-        };
-        if reserve(conn, movement)? != Reservation::Reserved {
-            return Err(ApiError::Busy(anyhow::anyhow!(
-                "the budget moved meanwhile"
-            )));
-        }
-    }
     Ok(Application::from(row))
 }

@@ -9,7 +9,7 @@ use chrono::NaiveDateTime;
 
 use super::store;
 use super::transitions::{Actor, perform};
-use super::workflow::Action;
+use super::workflow::{Action, Status};
 use crate::auth::RequestMeta;
 use crate::db::{Db, with_retries, write_transaction};
 use crate::error::ApiError;
@@ -18,41 +18,29 @@ use crate::error::ApiError;
 const BATCH: i64 = 100;
 
 /// Expires every approved application whose deadline is before `now`; returns how many this
-/// call expired.
+/// call expired. Each expiry is its own transaction, committed whole or not at all: an
+/// application that moved on meanwhile is skipped, and one whose expiry fails is rolled back,
+/// logged and tried again on the next pass, without holding up the others.
 pub async fn expire_due(db: &Db, now: NaiveDateTime) -> Result<usize, ApiError> {
     db.run(move |conn| {
         let mut expired = 0;
+        let mut failed = std::collections::HashSet::new();
         loop {
             let due = store::overdue(conn, now, BATCH)?;
-            if due.is_empty() {
-                return Ok(expired);
-            }
             let mut progressed = false;
+            let due: Vec<_> = due.into_iter().filter(|r| !failed.contains(&r.id)).collect();
             for row in due {
-                let meta = RequestMeta::default();
-                let done = with_retries(|| {
-                    write_transaction(conn, |tx| {
-                        let Ok(current) = store::find(tx, &row.id) else {
-                            return Ok(false);
-                        };
-                        match perform(
-                            tx,
-                            &meta,
-                            Actor::System("expiry"),
-                            &current,
-                            Action::Expire,
-                            Default::default(),
-                        ) {
-                            Ok(_) => Ok(true),
-                            // Another instance (or the vendor's delivery) moved it first.
-                            Err(ApiError::Conflict(_)) => Ok(false),
-                            Err(e) => Err(e),
-                        }
-                    })
-                })?;
-                if done {
-                    expired += 1;
-                    progressed = true;
+                match with_retries(|| write_transaction(conn, |tx| expire_one(tx, &row.id))) {
+                    Ok(true) => {
+                        expired += 1;
+                        progressed = true;
+                    }
+                    Ok(false) => {}
+                    Err(e @ (ApiError::Internal(_) | ApiError::Unavailable(_))) => return Err(e),
+                    Err(e) => {
+                        tracing::warn!(application = %row.id, error = %e, "could not expire an application; rolled back");
+                        failed.insert(row.id);
+                    }
                 }
             }
             if !progressed {
@@ -61,6 +49,27 @@ pub async fn expire_due(db: &Db, now: NaiveDateTime) -> Result<usize, ApiError> 
         }
     })
     .await
+}
+
+/// Expires application `id` if it is still approved (false when it moved on meanwhile: another
+/// instance expired it, or the vendor delivered). Any error rolls the whole expiry back.
+fn expire_one(tx: &mut crate::db::DbConnection, id: &str) -> Result<bool, ApiError> {
+    use diesel::OptionalExtension;
+    let Some(current) = store::find(tx, id).optional()? else {
+        return Ok(false);
+    };
+    if current.status() != Status::Approved {
+        return Ok(false);
+    }
+    perform(
+        tx,
+        &RequestMeta::default(),
+        Actor::System("expiry"),
+        &current,
+        Action::Expire,
+        Default::default(),
+    )?;
+    Ok(true)
 }
 
 /// Runs [`expire_due`] every `interval` until the process stops.

@@ -9,4 +9,5 @@ pub mod model;
 pub mod routes;
 pub mod store;
 pub mod transitions;
+pub mod waitlist;
 pub mod workflow;

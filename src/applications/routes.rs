@@ -13,9 +13,9 @@ use super::model::{
 };
 use super::store::{self, Filter};
 use super::transitions::{Actor, perform};
-use super::workflow::{Action, Status};
+use super::workflow::{Action, Status, step};
 use crate::auth::{AuthUser, RequestMeta, SmeUser, VendorUser};
-use crate::db::{Db, DbConnection, with_retries, write_transaction};
+use crate::db::{Db, DbConnection, lock_name};
 use crate::error::ApiError;
 use crate::extract::ValidJson;
 use crate::idempotency::{self, Claim};
@@ -65,16 +65,11 @@ pub async fn create_application(
     let form = body.into_inner();
     let claim = Claim::of(&req, &sme.0.user_id, &form)?;
     let outcome = db
-        .run(move |conn| {
-            with_retries(|| {
-                write_transaction(conn, |tx| {
-                    idempotency::run(tx, &claim, |tx| {
-                        let application = apply(tx, &meta, &sme.0, &form)?;
-                        let body =
-                            serde_json::to_value(&application).map_err(ApiError::internal)?;
-                        Ok((StatusCode::CREATED, body))
-                    })
-                })
+        .write(move |tx| {
+            idempotency::run(tx, &claim, |tx| {
+                let application = apply(tx, &meta, &sme.0, &form)?;
+                let body = serde_json::to_value(&application).map_err(ApiError::internal)?;
+                Ok((StatusCode::CREATED, body))
             })
         })
         .await?;
@@ -217,14 +212,10 @@ pub async fn transition(
     find: fn(&mut DbConnection, &AuthUser, &str) -> Result<ApplicationRow, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     let row = db
-        .run(move |conn| {
-            with_retries(|| {
-                write_transaction(conn, |tx| {
-                    let row = find(tx, &user, &id)?;
-                    let changes = prepare(tx, &user, &row)?;
-                    perform(tx, &meta, Actor::User(&user), &row, action, changes)
-                })
-            })
+        .write(move |tx| {
+            let row = find(tx, &user, &id)?;
+            let changes = prepare(tx, &user, &row)?;
+            perform(tx, &meta, Actor::User(&user), &row, action, changes)
         })
         .await?;
     Ok(HttpResponse::Ok().json(Application::from(row)))
@@ -265,18 +256,28 @@ pub async fn withdraw_application(
     .await
 }
 
-/// Normalises a payment reference for comparison: upper case, no spaces or dashes.
+/// Normalises a payment reference for comparison: full-width characters folded to their
+/// ASCII forms, upper case, and no spaces or separators (`-`, `/`, `.`, `_`), so that
+/// `ｆｐｓ-001/2` and `FPS0012` are one reference.
 pub fn reference_key(reference: &str) -> String {
     reference
         .chars()
-        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| match u32::from(c) {
+            // Full-width ASCII variants (U+FF01..U+FF5E) and the ideographic space.
+            code @ 0xFF01..=0xFF5E => char::from_u32(code - 0xFEE0).unwrap_or(c),
+            0x3000 => ' ',
+            _ => c,
+        })
+        .filter(|c| !c.is_whitespace() && !matches!(c, '-' | '/' | '.' | '_'))
         .flat_map(char::to_uppercase)
         .collect()
 }
 
 /// Confirm the vendor's delivery and give proof of paying the SME's share: the reference, the
 /// amount (it must equal `sme_pays`) and the date. A payment reference another application
-/// already used raises a risk flag for admins and is refused (409).
+/// already used raises a risk flag for admins and is refused (409
+/// `payment-reference-refused`). References compare with full-width characters folded, case
+/// ignored, and spaces and the separators `- / . _` dropped.
 #[utoipa::path(
     tag = "sme journey",
     params(("id" = String, Path, description = "The application's id.")),
@@ -307,49 +308,56 @@ pub async fn confirm_delivery(
     }
     let id = id.into_inner();
     let outcome = db
-        .run(move |conn| {
-            with_retries(|| {
-                write_transaction(conn, |tx| {
-                    let row = own_by_sme(tx, &sme.0, &id)?;
-                    if form.amount_paid.cents() != row.sme_pays_cents {
-                        return Err(ApiError::invalid(
-                            "amount_paid",
-                            format!(
-                                "must equal the SME's share, {}",
-                                crate::money::signed_cents_text(row.sme_pays_cents)
-                            ),
-                        ));
-                    }
-                    let key = reference_key(&form.payment_reference);
-                    if let Some(other) = store::payment_reference_user(tx, &key, &row.id)? {
-                        // The flag must outlive the refusal: commit it, then answer 409.
-                        crate::oversight::risk::flag_payment_reuse(
-                            tx, &meta, &sme.0, &row, &other,
-                        )?;
-                        return Ok(Err(ApiError::Conflict(
-                            "This payment reference was already used for another application; \
-                             programme staff have been alerted."
-                                .to_owned(),
-                        )));
-                    }
-                    let changes = Changes {
-                        payment_reference: Some(form.payment_reference.trim().to_owned()),
-                        payment_reference_key: Some(key),
-                        amount_paid_cents: Some(form.amount_paid.cents()),
-                        paid_on: Some(form.paid_on.to_string()),
-                        ..Changes::default()
-                    };
-                    perform(
-                        tx,
-                        &meta,
-                        Actor::User(&sme.0),
-                        &row,
-                        Action::ConfirmDelivery,
-                        changes,
-                    )
-                    .map(Ok)
-                })
-            })
+        .write(move |tx| {
+            let row = own_by_sme(tx, &sme.0, &id)?;
+            // Only a confirmation the application could take may raise a flag.
+            step(row.status(), Action::ConfirmDelivery).map_err(ApiError::Conflict)?;
+            if form.amount_paid.cents() != row.sme_pays_cents {
+                return Err(ApiError::invalid(
+                    "amount_paid",
+                    format!(
+                        "must equal the SME's share, {}",
+                        crate::money::signed_cents_text(row.sme_pays_cents)
+                    ),
+                ));
+            }
+            let key = reference_key(&form.payment_reference);
+            if key.is_empty() {
+                return Err(ApiError::invalid(
+                    "payment_reference",
+                    "must hold letters or digits",
+                ));
+            }
+            // Two confirmations with one reference take turns here, so the second
+            // sees the first and is flagged, rather than meeting the unique index.
+            lock_name(tx, "payment_reference", &key)?;
+            if let Some(other) = store::payment_reference_user(tx, &key, &row.id)? {
+                // The flag must outlive the refusal: commit it, then answer 409. The
+                // answer does not say that another SME used the reference.
+                crate::oversight::risk::flag_payment_reuse(tx, &meta, &sme.0, &row, &other)?;
+                return Ok(Err(ApiError::ConflictOf {
+                    slug: "payment-reference-refused",
+                    detail: "This payment reference cannot be accepted. The programme \
+                             office will be in touch."
+                        .to_owned(),
+                }));
+            }
+            let changes = Changes {
+                payment_reference: Some(form.payment_reference.trim().to_owned()),
+                payment_reference_key: Some(key),
+                amount_paid_cents: Some(form.amount_paid.cents()),
+                paid_on: Some(form.paid_on.to_string()),
+                ..Changes::default()
+            };
+            perform(
+                tx,
+                &meta,
+                Actor::User(&sme.0),
+                &row,
+                Action::ConfirmDelivery,
+                changes,
+            )
+            .map(Ok)
         })
         .await??;
     Ok(HttpResponse::Ok().json(Application::from(outcome)))

@@ -48,6 +48,9 @@ pub fn perform(
 ) -> Result<ApplicationRow, ApiError> {
     let from = row.status();
     let step = step(from, action).map_err(ApiError::Conflict)?;
+    if action.pays_the_vendor() {
+        refuse_if_suspended(conn, row)?;
+    }
     let now = crate::time::now();
     if action == Action::Approve {
         let rules = crate::programme::store::rules_version(conn, row.rules_version)?;
@@ -76,6 +79,10 @@ pub fn perform(
         Money::Commit => crate::budget::store::commit(conn, movement)?,
         Money::Disburse => crate::budget::store::disburse(conn, movement)?,
         Money::Release(held) => {
+            // The lock order of src/budget/mod.rs: the SME before the pool.
+            if held != Holding::Nothing {
+                crate::budget::store::release_sme_cap(conn, &row.sme_id, row.subsidy_cents)?;
+            }
             match held {
                 Holding::Reserved => {
                     crate::budget::store::release(conn, Bucket::Reserved, movement)?
@@ -84,9 +91,6 @@ pub fn perform(
                     crate::budget::store::release(conn, Bucket::Committed, movement)?
                 }
                 Holding::CapOnly | Holding::Nothing | Holding::Disbursed => {}
-            }
-            if held != Holding::Nothing {
-                crate::budget::store::release_sme_cap(conn, &row.sme_id, row.subsidy_cents)?;
             }
         }
     }
@@ -108,9 +112,40 @@ pub fn perform(
         step.money,
         Money::Release(Holding::Reserved | Holding::Committed)
     ) {
-        crate::budget::waitlist::promote(conn, meta)?;
+        crate::applications::waitlist::promote(conn, meta)?;
     }
     Ok(after)
+}
+
+/// 409 `vendor-suspended` or `package-suspended` while the application's vendor or package is
+/// suspended: its money stays on hold, and only a release (reject, withdraw) may proceed.
+fn refuse_if_suspended(conn: &mut DbConnection, row: &ApplicationRow) -> Result<(), ApiError> {
+    use crate::db::schema::{packages, vendors};
+    let vendor: String = vendors::table
+        .find(&row.vendor_id)
+        .select(vendors::status)
+        .first(conn)?;
+    if vendor == "suspended" {
+        return Err(ApiError::ConflictOf {
+            slug: "vendor-suspended",
+            detail: "The vendor is suspended; the application's money stays on hold until it is \
+                     reinstated, or an admin rejects the application."
+                .to_owned(),
+        });
+    }
+    let package: String = packages::table
+        .find(&row.package_id)
+        .select(packages::status)
+        .first(conn)?;
+    if package == "suspended" {
+        return Err(ApiError::ConflictOf {
+            slug: "package-suspended",
+            detail: "The package is suspended; the application's money stays on hold until it \
+                     is reinstated, or an admin rejects the application."
+                .to_owned(),
+        });
+    }
+    Ok(())
 }
 
 /// Emails the SME and the vendor the application's status.

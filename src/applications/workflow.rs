@@ -108,6 +108,20 @@ pub enum Action {
 }
 
 impl Action {
+    /// Whether the step moves the application towards paying its vendor: such steps wait while
+    /// the vendor or the package is suspended. Releases (reject, withdraw, expire) never wait.
+    pub fn pays_the_vendor(self) -> bool {
+        match self {
+            Action::Promote
+            | Action::Approve
+            | Action::Deliver
+            | Action::ConfirmDelivery
+            | Action::VerifyClaim
+            | Action::Disburse => true,
+            Action::Reject | Action::Withdraw | Action::Expire => false,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Promote => "promote",

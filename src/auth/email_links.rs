@@ -10,7 +10,7 @@ use super::rate_limit::AuthRateLimiter;
 use super::store::{self, EmailPurpose};
 use super::{RequestMeta, password};
 use crate::audit::{self, NewEvent};
-use crate::db::{Db, write_transaction};
+use crate::db::Db;
 use crate::error::ApiError;
 use crate::extract::ValidJson;
 use crate::mail::templates;
@@ -42,27 +42,23 @@ pub async fn verify_email(
     body: ValidJson<VerifyEmailRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let token = body.into_inner().token;
-    db.run(move |conn| {
-        write_transaction(conn, |tx| {
-            let now = crate::time::now();
-            let Some(user_id) =
-                store::consume_email_token(tx, &token, EmailPurpose::VerifyEmail, now)?
-            else {
-                return Err(ApiError::invalid(
-                    "token",
-                    "is invalid, already used or expired",
-                ));
-            };
-            store::mark_email_verified(tx, &user_id, now)?;
-            let user = store::find_user(tx, &user_id)?;
-            audit::record(
-                tx,
-                &meta,
-                NewEvent::new("user.email_verified", "user", Some(&user_id))
-                    .by(&user_id, user.role()),
-            )?;
-            Ok(())
-        })
+    db.write(move |tx| {
+        let now = crate::time::now();
+        let Some(user_id) = store::consume_email_token(tx, &token, EmailPurpose::VerifyEmail, now)?
+        else {
+            return Err(ApiError::invalid(
+                "token",
+                "is invalid, already used or expired",
+            ));
+        };
+        store::mark_email_verified(tx, &user_id, now)?;
+        let user = store::find_user(tx, &user_id)?;
+        audit::record(
+            tx,
+            &meta,
+            NewEvent::new("user.email_verified", "user", Some(&user_id)).by(&user_id, user.role()),
+        )?;
+        Ok(())
     })
     .await?;
     Ok(HttpResponse::Ok().json(Verified { verified: true }))
@@ -90,22 +86,20 @@ pub async fn request_password_reset(
 ) -> Result<HttpResponse, ApiError> {
     let email = normalize_email(&body.into_inner().email);
     limiter.check(meta.ip_or_unknown(), Some(&email))?;
-    db.run(move |conn| {
-        write_transaction(conn, |tx| {
-            if let Some(user) = store::find_user_by_email(tx, &email)? {
-                let token = store::issue_email_token(tx, &user.id, EmailPurpose::PasswordReset)?;
-                outbox::enqueue(
-                    tx,
-                    templates::password_reset(&user.email, &settings.public_url, &token),
-                )?;
-                audit::record(
-                    tx,
-                    &meta,
-                    NewEvent::new("auth.password_reset_requested", "user", Some(&user.id)),
-                )?;
-            }
-            Ok(())
-        })
+    db.write(move |tx| {
+        if let Some(user) = store::find_user_by_email(tx, &email)? {
+            let token = store::issue_email_token(tx, &user.id, EmailPurpose::PasswordReset)?;
+            outbox::enqueue(
+                tx,
+                templates::password_reset(&user.email, &settings.public_url, &token),
+            )?;
+            audit::record(
+                tx,
+                &meta,
+                NewEvent::new("auth.password_reset_requested", "user", Some(&user.id)),
+            )?;
+        }
+        Ok(())
     })
     .await?;
     Ok(HttpResponse::Accepted().json(Accepted {
@@ -135,30 +129,28 @@ pub async fn confirm_password_reset(
     limiter.check(meta.ip_or_unknown(), None)?;
     let form = body.into_inner();
     let hash = password::hash(form.new_password.clone()).await?;
-    db.run(move |conn| {
-        write_transaction(conn, |tx| {
-            let now = crate::time::now();
-            let Some(user_id) =
-                store::consume_email_token(tx, &form.token, EmailPurpose::PasswordReset, now)?
-            else {
-                return Err(ApiError::invalid(
-                    "token",
-                    "is invalid, already used or expired",
-                ));
-            };
-            let user = store::find_user(tx, &user_id)?;
-            accounts::check_password_not_email(&form.new_password, &user.email)?;
-            store::set_password_hash(tx, &user_id, &hash)?;
-            let revoked = store::revoke_all_for_user(tx, &user_id, now)?;
-            audit::record(
-                tx,
-                &meta,
-                NewEvent::new("auth.password_reset", "user", Some(&user_id))
-                    .by(&user_id, user.role())
-                    .after(serde_json::json!({"sessions_revoked": revoked})),
-            )?;
-            Ok(())
-        })
+    db.write(move |tx| {
+        let now = crate::time::now();
+        let Some(user_id) =
+            store::consume_email_token(tx, &form.token, EmailPurpose::PasswordReset, now)?
+        else {
+            return Err(ApiError::invalid(
+                "token",
+                "is invalid, already used or expired",
+            ));
+        };
+        let user = store::find_user(tx, &user_id)?;
+        accounts::check_password_not_email(&form.new_password, &user.email)?;
+        store::set_password_hash(tx, &user_id, &hash)?;
+        let revoked = store::revoke_all_for_user(tx, &user_id, now)?;
+        audit::record(
+            tx,
+            &meta,
+            NewEvent::new("auth.password_reset", "user", Some(&user_id))
+                .by(&user_id, user.role())
+                .after(serde_json::json!({"sessions_revoked": revoked})),
+        )?;
+        Ok(())
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -15,7 +15,7 @@ use super::store;
 use super::tokens::hash_token;
 use super::{AuthUser, RequestMeta, Role, password};
 use crate::audit::{self, NewEvent};
-use crate::db::{Db, DbConnection, schema::audit_events, write_transaction};
+use crate::db::{Db, DbConnection, schema::audit_events};
 use crate::error::ApiError;
 use crate::extract::{OptionalJson, ValidJson};
 use crate::openapi::responses;
@@ -134,25 +134,21 @@ pub async fn login(
     )
     .await?;
     let pair = db
-        .run(move |conn| {
-            write_transaction(conn, |tx| match user {
-                Some(user) if valid => {
-                    let family = uuid::Uuid::new_v4().to_string();
-                    let pair =
-                        start_session(tx, &tokens, &settings, &user.id, user.role(), &family)?;
-                    audit::record(
-                        tx,
-                        &meta,
-                        NewEvent::new("auth.login", "user", Some(&user.id))
-                            .by(&user.id, user.role()),
-                    )?;
-                    Ok(Some(pair))
-                }
-                user => {
-                    record_login_failure(tx, &meta, &email, user.as_ref())?;
-                    Ok(None)
-                }
-            })
+        .write(move |tx| match user.clone() {
+            Some(user) if valid => {
+                let family = uuid::Uuid::new_v4().to_string();
+                let pair = start_session(tx, &tokens, &settings, &user.id, user.role(), &family)?;
+                audit::record(
+                    tx,
+                    &meta,
+                    NewEvent::new("auth.login", "user", Some(&user.id)).by(&user.id, user.role()),
+                )?;
+                Ok(Some(pair))
+            }
+            user => {
+                record_login_failure(tx, &meta, &email, user.as_ref())?;
+                Ok(None)
+            }
         })
         .await?;
     match pair {
@@ -190,38 +186,34 @@ pub async fn refresh(
 ) -> Result<HttpResponse, ApiError> {
     let presented = body.into_inner().refresh_token;
     let outcome = db
-        .run(move |conn| {
-            write_transaction(conn, |tx| {
-                let now = crate::time::now();
-                let Some(row) = store::find_refresh_token(tx, &presented)? else {
-                    return Ok(Refreshed::Invalid);
-                };
-                if row.revoked_at.is_some() || row.expires_at <= now {
-                    return Ok(Refreshed::Invalid);
-                }
-                if row.rotated_at.is_some() || !store::mark_rotated(tx, &row.id, now)? {
-                    let revoked = store::revoke_family(tx, &row.family_id, now)?;
-                    audit::record(
-                        tx,
-                        &meta,
-                        NewEvent::new("auth.refresh_token_reused", "user", Some(&row.user_id))
-                            .after(
-                                serde_json::json!({"family_id": row.family_id, "revoked": revoked}),
-                            ),
-                    )?;
-                    return Ok(Refreshed::Reused);
-                }
-                let user = store::find_user(tx, &row.user_id)?;
-                let pair = start_session(
+        .write(move |tx| {
+            let now = crate::time::now();
+            let Some(row) = store::find_refresh_token(tx, &presented)? else {
+                return Ok(Refreshed::Invalid);
+            };
+            if row.revoked_at.is_some() || row.expires_at <= now {
+                return Ok(Refreshed::Invalid);
+            }
+            if row.rotated_at.is_some() || !store::mark_rotated(tx, &row.id, now)? {
+                let revoked = store::revoke_family(tx, &row.family_id, now)?;
+                audit::record(
                     tx,
-                    &tokens,
-                    &settings,
-                    &user.id,
-                    user.role(),
-                    &row.family_id,
+                    &meta,
+                    NewEvent::new("auth.refresh_token_reused", "user", Some(&row.user_id))
+                        .after(serde_json::json!({"family_id": row.family_id, "revoked": revoked})),
                 )?;
-                Ok(Refreshed::Pair(pair))
-            })
+                return Ok(Refreshed::Reused);
+            }
+            let user = store::find_user(tx, &row.user_id)?;
+            let pair = start_session(
+                tx,
+                &tokens,
+                &settings,
+                &user.id,
+                user.role(),
+                &row.family_id,
+            )?;
+            Ok(Refreshed::Pair(pair))
         })
         .await?;
     match outcome {
@@ -258,25 +250,23 @@ pub async fn logout(
     body: OptionalJson<LogoutRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let form = body.into_inner().unwrap_or_default();
-    db.run(move |conn| {
-        write_transaction(conn, |tx| {
-            let now = crate::time::now();
-            let revoked = match &form.refresh_token {
-                Some(token) => match store::find_refresh_token(tx, token)? {
-                    Some(row) if row.user_id == user.user_id => store::revoke_family(tx, &row.family_id, now)?,
-                    _ => 0,
-                },
-                None => store::revoke_all_for_user(tx, &user.user_id, now)?,
-            };
-            audit::record(
-                tx,
-                &meta,
-                NewEvent::new("auth.logout", "user", Some(&user.user_id))
-                    .by(&user.user_id, user.role)
-                    .after(serde_json::json!({"revoked": revoked, "everywhere": form.refresh_token.is_none()})),
-            )?;
-            Ok(())
-        })
+    db.write(move |tx| {
+        let now = crate::time::now();
+        let revoked = match &form.refresh_token {
+            Some(token) => match store::find_refresh_token(tx, token)? {
+                Some(row) if row.user_id == user.user_id => store::revoke_family(tx, &row.family_id, now)?,
+                _ => 0,
+            },
+            None => store::revoke_all_for_user(tx, &user.user_id, now)?,
+        };
+        audit::record(
+            tx,
+            &meta,
+            NewEvent::new("auth.logout", "user", Some(&user.user_id))
+                .by(&user.user_id, user.role)
+                .after(serde_json::json!({"revoked": revoked, "everywhere": form.refresh_token.is_none()})),
+        )?;
+        Ok(())
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -75,12 +75,15 @@ pub struct LedgerRow {
     pub batch_id: Option<String>,
     pub actor_id: Option<String>,
     pub occurred_at: NaiveDateTime,
+    pub seq: i64,
 }
 
 /// One money movement.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct LedgerEntry {
     pub id: String,
+    /// The entry's number: entries are numbered in the order they commit, from 1.
+    pub seq: i64,
     /// `adjust`, `reserve`, `commit`, `release_reserved`, `release_committed` or `disburse`.
     #[schema(example = "reserve")]
     pub kind: String,
@@ -99,6 +102,7 @@ impl From<LedgerRow> for LedgerEntry {
     fn from(row: LedgerRow) -> Self {
         LedgerEntry {
             id: row.id,
+            seq: row.seq,
             kind: row.kind,
             amount: crate::money::signed_cents_text(row.amount_cents),
             application_id: row.application_id,

@@ -59,7 +59,8 @@ pub struct LedgerQuery {
     pub limit: Option<i64>,
 }
 
-/// The append-only ledger of money movements, oldest first.
+/// The append-only ledger of money movements, in the order they committed (`seq`). Paging
+/// forward never skips an entry, even one that committed after the page before was read.
 #[utoipa::path(
     tag = "budget",
     params(LedgerQuery),
@@ -78,15 +79,19 @@ pub async fn list_ledger(
     query: web::Query<LedgerQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = pagination::limit(query.limit)?;
-    let after = pagination::decode_time_cursor(query.cursor.as_deref())?;
+    let after = query
+        .cursor
+        .as_deref()
+        .map(|c| {
+            pagination::decode_cursor(c)?
+                .strip_prefix("seq:")
+                .and_then(|n| n.parse::<i64>().ok())
+                .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor of this listing"))
+        })
+        .transpose()?;
     let rows = db
         .run(move |conn| Ok(store::ledger(conn, after, limit)?))
         .await?;
-    let page = pagination::page(
-        rows,
-        limit,
-        |r| pagination::time_key(r.occurred_at, &r.id),
-        LedgerEntry::from,
-    );
+    let page = pagination::page(rows, limit, |r| format!("seq:{}", r.seq), LedgerEntry::from);
     Ok(HttpResponse::Ok().json(page))
 }

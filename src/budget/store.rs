@@ -31,7 +31,23 @@ pub fn balances(conn: &mut DbConnection) -> QueryResult<Balances> {
         .first(conn)
 }
 
-/// Appends a ledger row.
+/// Locks the SME's row and returns what its applications hold of its cap.
+pub fn lock_sme(conn: &mut DbConnection, sme_id: &str) -> QueryResult<i64> {
+    crate::db::lock_row(conn, "smes", sme_id)?;
+    smes::table
+        .find(sme_id)
+        .select(smes::subsidy_held_cents)
+        .first(conn)
+}
+
+/// Locks the pool and returns its balances; every movement of money waits for the caller's
+/// commit from here on.
+pub fn lock_pool(conn: &mut DbConnection) -> QueryResult<Balances> {
+    crate::db::lock_row(conn, "budget_pools", POOL)?;
+    balances(conn)
+}
+
+/// Appends a ledger row, dated now.
 pub fn append(
     conn: &mut DbConnection,
     kind: EntryKind,
@@ -40,6 +56,37 @@ pub fn append(
     batch_id: Option<&str>,
     actor_id: Option<&str>,
 ) -> QueryResult<()> {
+    let now = crate::time::now();
+    append_at(
+        conn,
+        kind,
+        amount_cents,
+        application_id,
+        batch_id,
+        actor_id,
+        now,
+    )
+}
+
+/// Appends a ledger row dated `occurred_at` (by this instance's clock), numbered by the pool's
+/// counter. The counter's UPDATE locks the pool row until commit, so entries commit in number
+/// order whatever their clocks say: paging forward by number never skips one.
+pub fn append_at(
+    conn: &mut DbConnection,
+    kind: EntryKind,
+    amount_cents: i64,
+    application_id: Option<&str>,
+    batch_id: Option<&str>,
+    actor_id: Option<&str>,
+    occurred_at: chrono::NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(budget_pools::table.find(POOL))
+        .set(budget_pools::ledger_seq.eq(budget_pools::ledger_seq + 1))
+        .execute(conn)?;
+    let seq: i64 = budget_pools::table
+        .find(POOL)
+        .select(budget_pools::ledger_seq)
+        .first(conn)?;
     diesel::insert_into(budget_ledger::table)
         .values((
             budget_ledger::id.eq(uuid::Uuid::new_v4().to_string()),
@@ -49,7 +96,8 @@ pub fn append(
             budget_ledger::application_id.eq(application_id),
             budget_ledger::batch_id.eq(batch_id),
             budget_ledger::actor_id.eq(actor_id),
-            budget_ledger::occurred_at.eq(crate::time::now()),
+            budget_ledger::occurred_at.eq(occurred_at),
+            budget_ledger::seq.eq(seq),
         ))
         .execute(conn)?;
     Ok(())
@@ -327,26 +375,16 @@ pub fn waitlist_totals(conn: &mut DbConnection) -> QueryResult<(i64, i64)> {
     Ok((count, sum.unwrap_or(0)))
 }
 
-/// Ledger entries in order of occurrence, after the (time, id) position `after`.
+/// Ledger entries in order of commit, after entry number `after`.
 pub fn ledger(
     conn: &mut DbConnection,
-    after: Option<(chrono::NaiveDateTime, String)>,
+    after: Option<i64>,
     limit: i64,
 ) -> QueryResult<Vec<LedgerRow>> {
-    let mut query = budget_ledger::table
+    budget_ledger::table
         .select(LedgerRow::as_select())
-        .into_boxed();
-    if let Some((at, id)) = after {
-        query = query.filter(
-            budget_ledger::occurred_at
-                .gt(at)
-                .or(budget_ledger::occurred_at
-                    .eq(at)
-                    .and(budget_ledger::id.gt(id))),
-        );
-    }
-    query
-        .order((budget_ledger::occurred_at, budget_ledger::id))
+        .filter(budget_ledger::seq.gt(after.unwrap_or(0)))
+        .order(budget_ledger::seq)
         .limit(limit + 1)
         .load(conn)
 }

@@ -87,15 +87,7 @@ pub async fn list_packages(
     query: web::Query<CatalogueQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    let search = match &query.q {
-        Some(text) => Some(Query::parse(text).ok_or_else(|| {
-            ApiError::invalid(
-                "q",
-                "has no letters, digits or Chinese characters to search for",
-            )
-        })?),
-        None => None,
-    };
+    let search = query.q.as_deref().map(Query::parse_input).transpose()?;
     let order = parse_order(query.sort.as_deref(), search.is_some())?;
     let limit =
         match &query.limit {
@@ -318,6 +310,13 @@ pub async fn quote_package(
                 .collect()
         })
         .unwrap_or_default();
+    let mut seen = std::collections::HashSet::new();
+    if let Some(twice) = wanted.iter().find(|id| !seen.insert(id.as_str())) {
+        return Err(ApiError::invalid(
+            "options",
+            format!("{twice} is chosen twice; each add-on is counted once"),
+        ));
+    }
     let response = db
         .run(move |conn| {
             let (row, options) = store::find(conn, &id)?;

@@ -87,7 +87,37 @@ pub struct Query {
     pub prefix_last: bool,
 }
 
+/// The longest search text accepted, in characters.
+pub const MAX_QUERY_CHARS: usize = 200;
+/// The most distinct search terms (words, CJK characters and pairs) a query may hold.
+pub const MAX_QUERY_TOKENS: usize = 16;
+
 impl Query {
+    /// Parses the `q` a client sent, within the bounds above: a 422 naming `q` otherwise, so
+    /// that no input reaches the database's text-search parser beyond what it can take.
+    pub fn parse_input(q: &str) -> Result<Query, crate::error::ApiError> {
+        use crate::error::ApiError;
+        if q.chars().count() > MAX_QUERY_CHARS {
+            return Err(ApiError::invalid(
+                "q",
+                format!("must be at most {MAX_QUERY_CHARS} characters"),
+            ));
+        }
+        let query = Query::parse(q).ok_or_else(|| {
+            ApiError::invalid(
+                "q",
+                "has no letters, digits or Chinese characters to search for",
+            )
+        })?;
+        if query.tokens.len() > MAX_QUERY_TOKENS {
+            return Err(ApiError::invalid(
+                "q",
+                format!("has more than {MAX_QUERY_TOKENS} distinct search terms"),
+            ));
+        }
+        Ok(query)
+    }
+
     /// Normalises `q`; `None` when it holds no searchable character.
     pub fn parse(q: &str) -> Option<Query> {
         let runs = runs(q);

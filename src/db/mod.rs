@@ -4,6 +4,7 @@
 //! pool, never on an async worker, and keeps the caller's tracing span.
 
 mod migrations;
+mod money;
 mod pool;
 pub mod schema;
 mod target;
@@ -44,25 +45,36 @@ impl DbConnection {
 /// whatever the busy timeout, while an immediate one queues behind it. On PostgreSQL it is an
 /// ordinary READ COMMITTED transaction, in which guarded `UPDATE … WHERE` statements re-check
 /// their condition after waiting for a row lock.
-pub fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+///
+/// A connection lost before COMMIT is [`ApiError::ConnectionLost`] (nothing was written; the
+/// work may run again). One lost during COMMIT leaves the outcome unknown, so it is
+/// [`ApiError::Unavailable`], which nothing retries.
+pub fn write_transaction<T, F>(conn: &mut DbConnection, f: F) -> Result<T, ApiError>
 where
-    F: FnOnce(&mut DbConnection) -> Result<T, E>,
-    E: From<diesel::result::Error>,
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError>,
 {
+    type Manager = <DbConnection as Connection>::TransactionManager;
     match conn {
-        DbConnection::Pg(_) => return conn.transaction(f),
+        DbConnection::Pg(_) => Manager::begin_transaction(conn)?,
         DbConnection::Sqlite(inner) => {
             AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?
         }
     }
-    type Manager = <DbConnection as Connection>::TransactionManager;
     match f(conn) {
-        Ok(value) => {
-            Manager::commit_transaction(conn)?;
-            Ok(value)
-        }
+        Ok(value) => match Manager::commit_transaction(conn) {
+            Ok(()) => Ok(value),
+            Err(e) => match ApiError::from(e) {
+                ApiError::ConnectionLost(cause) => Err(ApiError::Unavailable(
+                    cause.context("the connection was lost during COMMIT"),
+                )),
+                other => Err(other),
+            },
+        },
         Err(e) => {
-            Manager::rollback_transaction(conn)?;
+            // A rollback on a lost connection fails too; the first error is the one to report.
+            if let Err(rollback) = Manager::rollback_transaction(conn) {
+                tracing::debug!(error = %rollback, "rollback failed");
+            }
             Err(e)
         }
     }
@@ -75,6 +87,37 @@ pub fn lock_for_schedule(conn: &mut DbConnection) -> diesel::QueryResult<()> {
     use diesel::RunQueryDsl;
     if let DbConnection::Pg(_) = conn {
         diesel::sql_query("SELECT pg_advisory_xact_lock(7215001)").execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Locks row `id` of `table` until the transaction ends: `SELECT … FOR UPDATE` on PostgreSQL.
+/// A no-op on SQLite, whose write transactions (`BEGIN IMMEDIATE`) already hold the database.
+///
+/// `table` is one of ours, never input. Take locks in the order `src/budget/mod.rs` gives.
+pub fn lock_row(conn: &mut DbConnection, table: &'static str, id: &str) -> diesel::QueryResult<()> {
+    use diesel::RunQueryDsl;
+    if let DbConnection::Pg(_) = conn {
+        diesel::sql_query(format!("SELECT 1 FROM {table} WHERE id = $1 FOR UPDATE"))
+            .bind::<diesel::sql_types::Text, _>(id)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Serialises the transactions that check, then claim, the name `key` in `namespace` (a
+/// transaction-scoped advisory lock on PostgreSQL; SQLite's write transactions are serial).
+pub fn lock_name(
+    conn: &mut DbConnection,
+    namespace: &'static str,
+    key: &str,
+) -> diesel::QueryResult<()> {
+    use diesel::RunQueryDsl;
+    if let DbConnection::Pg(_) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))")
+            .bind::<diesel::sql_types::Text, _>(namespace)
+            .bind::<diesel::sql_types::Text, _>(key)
+            .execute(conn)?;
     }
     Ok(())
 }

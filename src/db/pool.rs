@@ -150,6 +150,38 @@ impl Db {
         .await
     }
 
+    /// Runs `f` as one write transaction ([`super::write_transaction`]) with a pooled
+    /// connection on the blocking thread pool, in the caller's span. The whole transaction runs
+    /// again, after a short jittered pause, while it meets contention ([`super::with_retries`]),
+    /// and once more on a fresh connection when the connection was lost before COMMIT. A
+    /// connection lost during COMMIT is never retried: its outcome is unknown (a 503).
+    ///
+    /// Every handler that writes goes through here.
+    pub async fn write<T, F>(&self, mut f: F) -> Result<T, ApiError>
+    where
+        F: FnMut(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        run_blocking(move || {
+            let mut fresh_connections = 1;
+            loop {
+                let mut conn = pool.get().map_err(ApiError::database_unavailable)?;
+                match super::with_retries(|| super::write_transaction(&mut conn, &mut f)) {
+                    Err(ApiError::ConnectionLost(cause)) if fresh_connections > 0 => {
+                        fresh_connections -= 1;
+                        tracing::warn!(
+                            error = format!("{cause:#}"),
+                            "database connection lost before COMMIT; running the transaction again on a fresh connection"
+                        );
+                    }
+                    other => return other,
+                }
+            }
+        })
+        .await
+    }
+
     /// Answers whether the database can run a query within `timeout`.
     pub async fn check_ready(&self, timeout: Duration) -> Result<(), ApiError> {
         let pool = self.pool.clone();

@@ -53,6 +53,8 @@ diesel::table! {
         email_verified_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        disabled_at -> Nullable<Timestamp>,
+        disabled_reason -> Nullable<Text>,
     }
 }
 
@@ -244,6 +246,8 @@ diesel::table! {
         committed_cents -> BigInt,
         disbursed_cents -> BigInt,
         updated_at -> Timestamp,
+        /// The number of the pool's last ledger entry.
+        ledger_seq -> BigInt,
     }
 }
 
@@ -329,6 +333,8 @@ diesel::table! {
         batch_id -> Nullable<Text>,
         actor_id -> Nullable<Text>,
         occurred_at -> Timestamp,
+        /// The order of commit: taken under the pool row's lock.
+        seq -> BigInt,
     }
 }
 

@@ -12,7 +12,7 @@ use crate::applications::emails;
 use crate::audit::{self, NewEvent};
 use crate::auth::{AuthUser, RequestMeta, SmeUser, VendorUser};
 use crate::catalogue::items::{engine_pricing, quote_error};
-use crate::db::{Db, DbConnection, with_retries, write_transaction};
+use crate::db::{Db, DbConnection};
 use crate::error::ApiError;
 use crate::extract::{OptionalJson, ValidJson};
 use crate::idempotency::{self, Claim};
@@ -59,14 +59,10 @@ pub async fn create_enquiry(
     let form = body.into_inner();
     let claim = Claim::of(&req, &sme.0.user_id, &form)?;
     let outcome = db
-        .run(move |conn| {
-            with_retries(|| {
-                write_transaction(conn, |tx| {
-                    idempotency::run(tx, &claim, |tx| {
-                        let enquiry = enquire(tx, &meta, &sme.0, &form)?;
-                        Ok((StatusCode::CREATED, to_value(&enquiry)?))
-                    })
-                })
+        .write(move |tx| {
+            idempotency::run(tx, &claim, |tx| {
+                let enquiry = enquire(tx, &meta, &sme.0, &form)?;
+                Ok((StatusCode::CREATED, to_value(&enquiry)?))
             })
         })
         .await?;
@@ -364,11 +360,7 @@ pub async fn confirm_enquiry(
         .filter(|n| !n.is_empty());
     let id = id.into_inner();
     let enquiry = db
-        .run(move |conn| {
-            write_transaction(conn, |tx| {
-                answer(tx, &meta, &vendor.0, &id, Some(note.as_deref()), None)
-            })
-        })
+        .write(move |tx| answer(tx, &meta, &vendor.0, &id, Some(note.as_deref()), None))
         .await?;
     Ok(HttpResponse::Ok().json(enquiry))
 }
@@ -400,11 +392,7 @@ pub async fn decline_enquiry(
     let reason = body.into_inner().reason.trim().to_owned();
     let id = id.into_inner();
     let enquiry = db
-        .run(move |conn| {
-            write_transaction(conn, |tx| {
-                answer(tx, &meta, &vendor.0, &id, None, Some(&reason))
-            })
-        })
+        .write(move |tx| answer(tx, &meta, &vendor.0, &id, None, Some(&reason)))
         .await?;
     Ok(HttpResponse::Ok().json(enquiry))
 }

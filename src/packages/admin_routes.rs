@@ -8,7 +8,7 @@ use super::model::{Package, PackageDecision, Review};
 use super::workflow::Action;
 use super::{store, transitions};
 use crate::auth::{AdminUser, RequestMeta};
-use crate::db::{Db, write_transaction};
+use crate::db::Db;
 use crate::error::ApiError;
 use crate::extract::OptionalJson;
 use crate::openapi::responses;
@@ -118,11 +118,9 @@ async fn decide(
         .and_then(|b| b.comment)
         .map(|c| c.trim().to_owned());
     let package = db
-        .run(move |conn| {
-            write_transaction(conn, |tx| {
-                let row = store::find(tx, &id)?;
-                transitions::perform(tx, &meta, &admin.0, &row, action, comment.as_deref())
-            })
+        .write(move |tx| {
+            let row = store::find(tx, &id)?;
+            transitions::perform(tx, &meta, &admin.0, &row, action, comment.as_deref())
         })
         .await?;
     crate::catalogue::cache::invalidate();

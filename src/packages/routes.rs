@@ -12,7 +12,7 @@ use super::{rules, store, transitions};
 use crate::audit::{self, NewEvent};
 use crate::auth::{RequestMeta, VendorUser};
 use crate::db::schema::package_revisions;
-use crate::db::{Db, DbConnection, write_transaction};
+use crate::db::{Db, DbConnection};
 use crate::error::{ApiError, FieldError};
 use crate::extract::ValidJson;
 use crate::openapi::responses;
@@ -91,25 +91,23 @@ pub async fn create_package(
 ) -> Result<HttpResponse, ApiError> {
     let form = body.into_inner();
     let package = db
-        .run(move |conn| {
-            write_transaction(conn, |tx| {
-                let vendor = vendor_of(tx, &user)?;
-                let rules = check_content(tx, &form.category, &form.target_sector, &form.content)?;
-                if let Some(holder) = store::slot_holder(tx, &vendor.id, &form.category, &form.target_sector, None)? {
-                    return Err(ApiError::Conflict(format!(
-                        "Package {holder} already covers this category and target sector; a vendor may have one per pair."
-                    )));
-                }
-                let id = store::insert_package(tx, &vendor.id, &form.category, &form.target_sector, &form.content, &rules)?;
-                let row = store::find(tx, &id)?;
-                let package = store::view(tx, &row)?;
-                audit::record(
-                    tx,
-                    &meta,
-                    NewEvent::new("package.created", "package", Some(&id)).by(&user.0.user_id, user.0.role).after(&package),
-                )?;
-                Ok(package)
-            })
+        .write(move |tx| {
+            let vendor = vendor_of(tx, &user)?;
+            let rules = check_content(tx, &form.category, &form.target_sector, &form.content)?;
+            if let Some(holder) = store::slot_holder(tx, &vendor.id, &form.category, &form.target_sector, None)? {
+                return Err(ApiError::Conflict(format!(
+                    "Package {holder} already covers this category and target sector; a vendor may have one per pair."
+                )));
+            }
+            let id = store::insert_package(tx, &vendor.id, &form.category, &form.target_sector, &form.content, &rules)?;
+            let row = store::find(tx, &id)?;
+            let package = store::view(tx, &row)?;
+            audit::record(
+                tx,
+                &meta,
+                NewEvent::new("package.created", "package", Some(&id)).by(&user.0.user_id, user.0.role).after(&package),
+            )?;
+            Ok(package)
         })
         .await?;
     Ok(HttpResponse::Created().json(package))
@@ -194,60 +192,58 @@ pub async fn patch_package(
 ) -> Result<HttpResponse, ApiError> {
     let (id, patch) = (id.into_inner(), body.into_inner());
     let package = db
-        .run(move |conn| {
-            write_transaction(conn, |tx| {
-                let vendor = vendor_of(tx, &user)?;
-                let row = store::find_for_vendor(tx, &vendor.id, &id)?;
-                let outcome = apply(transitions::state_of(tx, &row)?, Action::Edit)
-                    .map_err(ApiError::Conflict)?;
-                let before = store::view(tx, &row)?;
-                let content = patch.apply_to(before.revision.content());
-                validator::Validate::validate(&content)?;
-                let rules = check_content(tx, &row.category, &row.target_sector, &content)?;
-                if outcome.new_revision {
-                    let number: Option<i64> = package_revisions::table
-                        .filter(package_revisions::package_id.eq(&row.id))
-                        .select(diesel::dsl::max(package_revisions::number))
-                        .first(tx)?;
-                    let revision_id = uuid::Uuid::new_v4().to_string();
-                    store::insert_revision(
-                        tx,
-                        &revision_id,
-                        &row.id,
-                        number.unwrap_or(0) + 1,
-                        &content,
-                        &rules,
-                    )?;
-                    let moved = store::set_state(
-                        tx,
-                        &row,
-                        store::NewState {
-                            status: outcome.package,
-                            live_revision_id: row.live_revision_id.as_deref(),
-                            current_revision_id: &revision_id,
-                            listed_at: row.listed_at,
-                        },
-                    )?;
-                    if !moved {
-                        return Err(ApiError::Conflict(
-                            "The package changed meanwhile; reload it and retry.".to_owned(),
-                        ));
-                    }
-                } else {
-                    store::replace_content(tx, &row.current_revision_id, &content, &rules)?;
-                }
-                let after_row = store::find(tx, &row.id)?;
-                let after = store::view(tx, &after_row)?;
-                audit::record(
+        .write(move |tx| {
+            let vendor = vendor_of(tx, &user)?;
+            let row = store::find_for_vendor(tx, &vendor.id, &id)?;
+            let outcome = apply(transitions::state_of(tx, &row)?, Action::Edit)
+                .map_err(ApiError::Conflict)?;
+            let before = store::view(tx, &row)?;
+            let content = patch.clone().apply_to(before.revision.content());
+            validator::Validate::validate(&content)?;
+            let rules = check_content(tx, &row.category, &row.target_sector, &content)?;
+            if outcome.new_revision {
+                let number: Option<i64> = package_revisions::table
+                    .filter(package_revisions::package_id.eq(&row.id))
+                    .select(diesel::dsl::max(package_revisions::number))
+                    .first(tx)?;
+                let revision_id = uuid::Uuid::new_v4().to_string();
+                store::insert_revision(
                     tx,
-                    &meta,
-                    NewEvent::new("package.edited", "package", Some(&row.id))
-                        .by(&user.0.user_id, user.0.role)
-                        .before(&before)
-                        .after(&after),
+                    &revision_id,
+                    &row.id,
+                    number.unwrap_or(0) + 1,
+                    &content,
+                    &rules,
                 )?;
-                Ok(after)
-            })
+                let moved = store::set_state(
+                    tx,
+                    &row,
+                    store::NewState {
+                        status: outcome.package,
+                        live_revision_id: row.live_revision_id.as_deref(),
+                        current_revision_id: &revision_id,
+                        listed_at: row.listed_at,
+                    },
+                )?;
+                if !moved {
+                    return Err(ApiError::Conflict(
+                        "The package changed meanwhile; reload it and retry.".to_owned(),
+                    ));
+                }
+            } else {
+                store::replace_content(tx, &row.current_revision_id, &content, &rules)?;
+            }
+            let after_row = store::find(tx, &row.id)?;
+            let after = store::view(tx, &after_row)?;
+            audit::record(
+                tx,
+                &meta,
+                NewEvent::new("package.edited", "package", Some(&row.id))
+                    .by(&user.0.user_id, user.0.role)
+                    .before(&before)
+                    .after(&after),
+            )?;
+            Ok(after)
         })
         .await?;
     Ok(HttpResponse::Ok().json(package))
@@ -277,25 +273,23 @@ pub async fn submit_package(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let package = db
-        .run(move |conn| {
-            write_transaction(conn, |tx| {
-                let vendor = vendor_of(tx, &user)?;
-                let row = store::find_for_vendor(tx, &vendor.id, &id)?;
-                if vendor.status != VendorStatus::Approved.as_str() {
-                    return Err(ApiError::Conflict(format!(
-                        "Only an approved vendor can submit packages; this vendor is {}.",
-                        vendor.status
-                    )));
-                }
-                let current = store::view(tx, &row)?;
-                check_content(
-                    tx,
-                    &row.category,
-                    &row.target_sector,
-                    &current.revision.content(),
-                )?;
-                transitions::perform(tx, &meta, &user.0, &row, Action::Submit, None)
-            })
+        .write(move |tx| {
+            let vendor = vendor_of(tx, &user)?;
+            let row = store::find_for_vendor(tx, &vendor.id, &id)?;
+            if vendor.status != VendorStatus::Approved.as_str() {
+                return Err(ApiError::Conflict(format!(
+                    "Only an approved vendor can submit packages; this vendor is {}.",
+                    vendor.status
+                )));
+            }
+            let current = store::view(tx, &row)?;
+            check_content(
+                tx,
+                &row.category,
+                &row.target_sector,
+                &current.revision.content(),
+            )?;
+            transitions::perform(tx, &meta, &user.0, &row, Action::Submit, None)
         })
         .await?;
     Ok(HttpResponse::Ok().json(package))
@@ -323,12 +317,10 @@ pub async fn withdraw_package(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let package = db
-        .run(move |conn| {
-            write_transaction(conn, |tx| {
-                let vendor = vendor_of(tx, &user)?;
-                let row = store::find_for_vendor(tx, &vendor.id, &id)?;
-                transitions::perform(tx, &meta, &user.0, &row, Action::Withdraw, None)
-            })
+        .write(move |tx| {
+            let vendor = vendor_of(tx, &user)?;
+            let row = store::find_for_vendor(tx, &vendor.id, &id)?;
+            transitions::perform(tx, &meta, &user.0, &row, Action::Withdraw, None)
         })
         .await?;
     crate::catalogue::cache::invalidate();

@@ -4,7 +4,7 @@
 
 use super::model::{Package, PackageRow};
 use super::store::{self, NewState, ReviewEntry};
-use super::workflow::{Action, RevisionStatus, State, apply};
+use super::workflow::{Action, PackageStatus, RevisionStatus, State, apply};
 use crate::audit::{self, NewEvent};
 use crate::auth::{AuthUser, RequestMeta};
 use crate::db::DbConnection;
@@ -79,6 +79,10 @@ pub fn perform(
     }
     if outcome.goes_live {
         crate::catalogue::search::reindex(conn, &row.id)?;
+    }
+    if state.package == PackageStatus::Suspended && outcome.package != PackageStatus::Suspended {
+        // Its waiting applications were passed over while it was suspended.
+        crate::applications::waitlist::promote(conn, meta)?;
     }
     store::record_review(
         conn,

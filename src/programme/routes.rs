@@ -12,7 +12,7 @@ use super::rules::{RulesForm, RulesView, update};
 use super::store;
 use crate::audit::{self, NewEvent};
 use crate::auth::{AdminUser, RequestMeta};
-use crate::db::{Db, with_retries, write_transaction};
+use crate::db::Db;
 use crate::error::ApiError;
 use crate::extract::ValidJson;
 use crate::money::Money;
@@ -135,9 +135,7 @@ pub async fn put_rules(
 ) -> Result<HttpResponse, ApiError> {
     let form = body.into_inner();
     let rules = db
-        .run(move |conn| {
-            with_retries(|| write_transaction(conn, |tx| update(tx, &meta, &admin.0, &form)))
-        })
+        .write(move |tx| update(tx, &meta, &admin.0, &form))
         .await?;
     crate::catalogue::cache::invalidate();
     Ok(HttpResponse::Ok().json(rules))
@@ -223,34 +221,32 @@ pub async fn create_batch(
         return Err(ApiError::invalid("quota", "must be above 0.00"));
     }
     let batch = db
-        .run(move |conn| {
-            write_transaction(conn, |tx| {
-                crate::db::lock_for_schedule(tx)?;
-                if let Some(other) = batches::overlapping(tx, opens_at, closes_at)? {
-                    return Err(ApiError::Conflict(format!(
-                        "The window overlaps batch {} ({}).",
-                        other.id, other.name
-                    )));
-                }
-                let id = batches::insert(
-                    tx,
-                    form.name.trim(),
-                    opens_at,
-                    closes_at,
-                    form.quota,
-                    Some(&admin.0.user_id),
-                )?;
-                let row = batches::find(tx, &id)?;
-                let batch = batches::view(tx, row, crate::time::now())?;
-                audit::record(
-                    tx,
-                    &meta,
-                    NewEvent::new("batch.created", "intake_batch", Some(&id))
-                        .by(&admin.0.user_id, admin.0.role)
-                        .after(&batch),
-                )?;
-                Ok(batch)
-            })
+        .write(move |tx| {
+            crate::db::lock_for_schedule(tx)?;
+            if let Some(other) = batches::overlapping(tx, opens_at, closes_at)? {
+                return Err(ApiError::Conflict(format!(
+                    "The window overlaps batch {} ({}).",
+                    other.id, other.name
+                )));
+            }
+            let id = batches::insert(
+                tx,
+                form.name.trim(),
+                opens_at,
+                closes_at,
+                form.quota,
+                Some(&admin.0.user_id),
+            )?;
+            let row = batches::find(tx, &id)?;
+            let batch = batches::view(tx, row, crate::time::now())?;
+            audit::record(
+                tx,
+                &meta,
+                NewEvent::new("batch.created", "intake_batch", Some(&id))
+                    .by(&admin.0.user_id, admin.0.role)
+                    .after(&batch),
+            )?;
+            Ok(batch)
         })
         .await?;
     Ok(HttpResponse::Created().json(batch))

@@ -82,15 +82,22 @@ fn ratio_bps(text: &str) -> Result<i64, String> {
         .trim()
         .parse()
         .map_err(|_| "must be a decimal string such as \"0.50\"".to_owned())?;
-    let bps = ratio * Decimal::from(10_000);
+    // The range first: no arithmetic on a value that could overflow it.
     if ratio <= Decimal::ZERO || ratio > Decimal::ONE {
         return Err("must be above 0 and at most 1".to_owned());
     }
+    let bps = ratio
+        .checked_mul(Decimal::from(10_000))
+        .ok_or_else(|| "is out of range".to_owned())?;
     if bps.fract() != Decimal::ZERO {
         return Err("must be a whole number of basis points (at most 4 decimals)".to_owned());
     }
     bps.try_into().map_err(|_| "is out of range".to_owned())
 }
+
+/// The largest amount any money parameter may take: HK$1 trillion, far above any programme
+/// and far below where sums of cents could overflow the database's BIGINT.
+const MAX_AMOUNT_CENTS: i64 = 100_000_000_000_000;
 
 /// Every field's problem at once.
 fn check(form: &RulesForm) -> Result<i64, ApiError> {
@@ -106,6 +113,8 @@ fn check(form: &RulesForm) -> Result<i64, ApiError> {
     ] {
         if value == Money::ZERO {
             errors.push(FieldError::new(field, "must be above 0.00"));
+        } else if value.cents() > MAX_AMOUNT_CENTS {
+            errors.push(FieldError::new(field, "must be at most 1000000000000.00"));
         }
     }
     if !(1..=120).contains(&form.fundable_months) {
@@ -134,7 +143,11 @@ pub fn update(
 ) -> Result<RulesView, ApiError> {
     let bps = check(form)?;
     let before = current_rules(conn)?;
-    let delta = form.budget_total.cents() - before.budget_total.cents();
+    // Both are at most MAX_AMOUNT_CENTS (checked above, and when stored).
+    let delta = form
+        .budget_total
+        .cents()
+        .saturating_sub(before.budget_total.cents());
     if !crate::budget::store::adjust_total(conn, delta, &admin.user_id)? {
         let held = crate::budget::store::balances(conn)?;
         let in_use = held.total_cents - held.available_cents;
@@ -172,7 +185,7 @@ pub fn update(
         .after(&after),
     )?;
     if delta > 0 {
-        crate::budget::waitlist::promote(conn, meta)?;
+        crate::applications::waitlist::promote(conn, meta)?;
     }
     Ok(after)
 }
@@ -190,5 +203,9 @@ mod tests {
         assert!(ratio_bps("0").is_err());
         assert!(ratio_bps("1.01").is_err());
         assert!(ratio_bps("half").is_err());
+        // Once a panic inside rust_decimal (a 500).
+        assert!(ratio_bps("79228162514264337593543950335").is_err());
+        assert!(ratio_bps("-79228162514264337593543950335").is_err());
+        assert!(ratio_bps("0.0000000000000000000000000001").is_err());
     }
 }

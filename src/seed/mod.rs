@@ -10,7 +10,7 @@ pub mod applicants;
 
 use crate::audit::{self, NewEvent};
 use crate::auth::{RequestMeta, Role, password, store as accounts};
-use crate::db::{Db, DbConnection, write_transaction};
+use crate::db::{Db, DbConnection};
 use crate::error::ApiError;
 use crate::packages::model::PackageContent;
 use crate::packages::store::{self as packages, NewState};
@@ -130,38 +130,29 @@ pub async fn seed(db: &Db, fixtures: &str, demo_accounts: bool) -> anyhow::Resul
         None
     };
     let report = db
-        .run(move |conn| {
-            write_transaction(conn, |tx| {
-                let mut report = SeedReport::default();
-                for (index, vendor) in fixtures.vendors.iter().enumerate() {
-                    seed_vendor(tx, vendor, &unusable, index, &mut report)?;
-                }
-                seed_open_batch(tx, &mut report)?;
-                if let Some((admin, vendor, sme)) = &demo {
-                    seed_demo_accounts(
-                        tx,
-                        &fixtures.demo_accounts,
-                        admin,
-                        vendor,
-                        sme,
-                        &mut report,
-                    )?;
-                }
-                audit::record(
-                    tx,
-                    &RequestMeta::default(),
-                    NewEvent::new("seed.loaded", "fixtures", None)
-                        .by_system("cli")
-                        .after(serde_json::json!({
-                            "vendors_created": report.vendors_created,
-                            "vendors_existing": report.vendors_existing,
-                            "packages_created": report.packages_created,
-                            "accounts_created": report.accounts_created,
-                            "batches_created": report.batches_created,
-                        })),
-                )?;
-                Ok(report)
-            })
+        .write(move |tx| {
+            let mut report = SeedReport::default();
+            for (index, vendor) in fixtures.vendors.iter().enumerate() {
+                seed_vendor(tx, vendor, &unusable, index, &mut report)?;
+            }
+            seed_open_batch(tx, &mut report)?;
+            if let Some((admin, vendor, sme)) = &demo {
+                seed_demo_accounts(tx, &fixtures.demo_accounts, admin, vendor, sme, &mut report)?;
+            }
+            audit::record(
+                tx,
+                &RequestMeta::default(),
+                NewEvent::new("seed.loaded", "fixtures", None)
+                    .by_system("cli")
+                    .after(serde_json::json!({
+                        "vendors_created": report.vendors_created,
+                        "vendors_existing": report.vendors_existing,
+                        "packages_created": report.packages_created,
+                        "accounts_created": report.accounts_created,
+                        "batches_created": report.batches_created,
+                    })),
+            )?;
+            Ok(report)
         })
         .await
         .map_err(|e: ApiError| anyhow::anyhow!("seeding failed: {e}"))?;

@@ -10,7 +10,7 @@ use crate::audit::{self, NewEvent};
 use crate::auth::accounts::{self, AuthSettings};
 use crate::auth::rate_limit::AuthRateLimiter;
 use crate::auth::{RequestMeta, Role, password};
-use crate::db::{Db, write_transaction};
+use crate::db::Db;
 use crate::error::ApiError;
 use crate::extract::ValidJson;
 use crate::openapi::responses;
@@ -56,47 +56,44 @@ pub async fn register_sme(
     let hash = password::hash(std::mem::take(&mut form.password)).await?;
     let public_url = settings.public_url.clone();
     let (user, sme) = db
-        .run(move |conn| {
-            write_transaction(conn, |tx| {
-                let Some(sector_active) = crate::programme::store::sector_active(tx, &form.sector)?
-                else {
-                    return Err(ApiError::invalid("sector", "is not a known sector code"));
-                };
-                if let Some(br) = &form.br_number
-                    && store::br_number_taken(tx, br)?
-                {
-                    return Err(ApiError::Conflict(
-                        "An SME with this BR number is already registered.".to_owned(),
-                    ));
-                }
-                if let Some(licence) = &form.hawker_licence
-                    && store::hawker_licence_taken(tx, licence.trim())?
-                {
-                    return Err(ApiError::Conflict(
-                        "An SME with this hawker licence is already registered.".to_owned(),
-                    ));
-                }
-                let verdict = eligibility::evaluate(&Facts {
-                    has_br_number: form.br_number.is_some(),
-                    has_hawker_licence: form.hawker_licence.is_some(),
-                    sector_active,
-                    full_time_employees: form.full_time_employees,
-                    listed_company: form.declarations.listed_company,
-                    statutory_body: form.declarations.statutory_body,
-                    government_subvented: form.declarations.government_subvented,
-                });
-                let user =
-                    accounts::create_account(tx, &form.email, &hash, Role::Sme, &public_url)?;
-                let sme = store::insert_sme(tx, &user.id, &form, district, &verdict)?;
-                audit::record(
-                    tx,
-                    &meta,
-                    NewEvent::new("sme.registered", "sme", Some(&sme.id))
-                        .by(&user.id, Role::Sme)
-                        .after(Sme::from(&sme)),
-                )?;
-                Ok((user, sme))
-            })
+        .write(move |tx| {
+            let Some(sector_active) = crate::programme::store::sector_active(tx, &form.sector)?
+            else {
+                return Err(ApiError::invalid("sector", "is not a known sector code"));
+            };
+            if let Some(br) = &form.br_number
+                && store::br_number_taken(tx, br)?
+            {
+                return Err(ApiError::Conflict(
+                    "An SME with this BR number is already registered.".to_owned(),
+                ));
+            }
+            if let Some(licence) = &form.hawker_licence
+                && store::hawker_licence_taken(tx, licence.trim())?
+            {
+                return Err(ApiError::Conflict(
+                    "An SME with this hawker licence is already registered.".to_owned(),
+                ));
+            }
+            let verdict = eligibility::evaluate(&Facts {
+                has_br_number: form.br_number.is_some(),
+                has_hawker_licence: form.hawker_licence.is_some(),
+                sector_active,
+                full_time_employees: form.full_time_employees,
+                listed_company: form.declarations.listed_company,
+                statutory_body: form.declarations.statutory_body,
+                government_subvented: form.declarations.government_subvented,
+            });
+            let user = accounts::create_account(tx, &form.email, &hash, Role::Sme, &public_url)?;
+            let sme = store::insert_sme(tx, &user.id, &form, district, &verdict)?;
+            audit::record(
+                tx,
+                &meta,
+                NewEvent::new("sme.registered", "sme", Some(&sme.id))
+                    .by(&user.id, Role::Sme)
+                    .after(Sme::from(&sme)),
+            )?;
+            Ok((user, sme))
         })
         .await?;
     let sme = Sme::from(&sme);

@@ -10,7 +10,7 @@ use super::store;
 use super::workflow::{VendorDecision, VendorStatus, next_status};
 use crate::audit::{self, NewEvent};
 use crate::auth::{AdminUser, RequestMeta};
-use crate::db::{Db, write_transaction};
+use crate::db::Db;
 use crate::error::ApiError;
 use crate::extract::{OptionalJson, ValidJson};
 use crate::mail::templates;
@@ -98,46 +98,48 @@ async fn decide(
         ));
     }
     let vendor = db
-        .run(move |conn| {
-            write_transaction(conn, |tx| {
-                let (before, email) = store::find_with_email(tx, &id)?;
-                let from: VendorStatus = before
-                    .status
-                    .parse()
-                    .map_err(|e: String| ApiError::internal(anyhow::anyhow!(e)))?;
-                let to = next_status(from, decision).ok_or_else(|| {
-                    ApiError::Conflict(format!(
-                        "A {from} vendor cannot be {}.",
-                        decision.past_tense()
-                    ))
-                })?;
-                if !store::set_status(tx, &id, from, to, reason.as_deref())? {
-                    return Err(ApiError::Conflict(
-                        "The vendor changed meanwhile; reload and retry.".to_owned(),
-                    ));
-                }
-                let (after, _) = store::find_with_email(tx, &id)?;
-                audit::record(
-                    tx,
-                    &meta,
-                    NewEvent::new(decision.audit_action(from), "vendor", Some(&id))
-                        .by(&admin.0.user_id, admin.0.role)
-                        .before(Vendor::from(&before))
-                        .after(Vendor::from(&after)),
-                )?;
-                outbox::enqueue(
-                    tx,
-                    templates::vendor_status(
-                        &email,
-                        &after.company_name_en,
-                        to.as_str(),
-                        reason.as_deref(),
-                    ),
-                )?;
-                Ok(AdminVendor {
-                    vendor: Vendor::from(&after),
-                    email,
-                })
+        .write(move |tx| {
+            let (before, email) = store::find_with_email(tx, &id)?;
+            let from: VendorStatus = before
+                .status
+                .parse()
+                .map_err(|e: String| ApiError::internal(anyhow::anyhow!(e)))?;
+            let to = next_status(from, decision).ok_or_else(|| {
+                ApiError::Conflict(format!(
+                    "A {from} vendor cannot be {}.",
+                    decision.past_tense()
+                ))
+            })?;
+            if !store::set_status(tx, &id, from, to, reason.as_deref())? {
+                return Err(ApiError::Conflict(
+                    "The vendor changed meanwhile; reload and retry.".to_owned(),
+                ));
+            }
+            if from == VendorStatus::Suspended {
+                // Its waiting applications were passed over while it was suspended.
+                crate::applications::waitlist::promote(tx, &meta)?;
+            }
+            let (after, _) = store::find_with_email(tx, &id)?;
+            audit::record(
+                tx,
+                &meta,
+                NewEvent::new(decision.audit_action(from), "vendor", Some(&id))
+                    .by(&admin.0.user_id, admin.0.role)
+                    .before(Vendor::from(&before))
+                    .after(Vendor::from(&after)),
+            )?;
+            outbox::enqueue(
+                tx,
+                templates::vendor_status(
+                    &email,
+                    &after.company_name_en,
+                    to.as_str(),
+                    reason.as_deref(),
+                ),
+            )?;
+            Ok(AdminVendor {
+                vendor: Vendor::from(&after),
+                email,
             })
         })
         .await?;

@@ -9,7 +9,7 @@ use crate::audit::{self, NewEvent};
 use crate::auth::accounts::{self, AuthSettings};
 use crate::auth::rate_limit::AuthRateLimiter;
 use crate::auth::{RequestMeta, Role, VendorUser, password};
-use crate::db::{Db, write_transaction};
+use crate::db::Db;
 use crate::error::ApiError;
 use crate::extract::ValidJson;
 use crate::openapi::responses;
@@ -78,25 +78,22 @@ pub async fn register_vendor(
     let hash = password::hash(std::mem::take(&mut form.password)).await?;
     let public_url = settings.public_url.clone();
     let (user, vendor) = db
-        .run(move |conn| {
-            write_transaction(conn, |tx| {
-                if store::br_number_taken(tx, &form.br_number)? {
-                    return Err(ApiError::Conflict(
-                        "A vendor with this BR number is already registered.".to_owned(),
-                    ));
-                }
-                let user =
-                    accounts::create_account(tx, &form.email, &hash, Role::Vendor, &public_url)?;
-                let vendor = store::insert_vendor(tx, &user.id, &form)?;
-                audit::record(
-                    tx,
-                    &meta,
-                    NewEvent::new("vendor.registered", "vendor", Some(&vendor.id))
-                        .by(&user.id, Role::Vendor)
-                        .after(Vendor::from(&vendor)),
-                )?;
-                Ok((user, vendor))
-            })
+        .write(move |tx| {
+            if store::br_number_taken(tx, &form.br_number)? {
+                return Err(ApiError::Conflict(
+                    "A vendor with this BR number is already registered.".to_owned(),
+                ));
+            }
+            let user = accounts::create_account(tx, &form.email, &hash, Role::Vendor, &public_url)?;
+            let vendor = store::insert_vendor(tx, &user.id, &form)?;
+            audit::record(
+                tx,
+                &meta,
+                NewEvent::new("vendor.registered", "vendor", Some(&vendor.id))
+                    .by(&user.id, Role::Vendor)
+                    .after(Vendor::from(&vendor)),
+            )?;
+            Ok((user, vendor))
         })
         .await?;
     Ok(HttpResponse::Created().json(VendorRegistered {

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use dtspp::db::schema::programme_rules;
 use dtspp::db::{Backend, DbConnection, write_transaction};
+use dtspp::error::ApiError;
 use dtspp::money::Money;
 use dtspp::programme::store;
 
@@ -146,14 +147,23 @@ test_on_both_backends! {
     async fn check_constraints_refuse_impossible_parameters(app) {
         let mut conn = app.conn();
         let result = insert_rules_version(&mut conn, 3, Money::ZERO);
-        assert!(result.is_err(), "a zero budget must violate its CHECK constraint");
+        assert!(
+            matches!(
+                result,
+                Err(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::CheckViolation,
+                    _
+                ))
+            ),
+            "a zero budget must violate its CHECK constraint: {result:?}"
+        );
     }
 
     async fn a_failed_write_transaction_leaves_nothing_behind(app) {
         let mut conn = app.conn();
-        let result: Result<(), diesel::result::Error> = write_transaction(&mut conn, |tx| {
+        let result: Result<(), ApiError> = write_transaction(&mut conn, |tx| {
             insert_rules_version(tx, 2, Money::parse("1.00").unwrap())?;
-            Err(diesel::result::Error::RollbackTransaction)
+            Err(ApiError::Conflict("changed my mind".to_owned()))
         });
         assert!(result.is_err());
         assert_eq!(store::current_rules(&mut conn).unwrap().version, 1);
@@ -166,7 +176,7 @@ test_on_both_backends! {
                 Err(diesel::result::Error::RollbackTransaction)
             });
             assert!(inner.is_err());
-            Ok::<_, diesel::result::Error>(())
+            Ok(())
         })
         .unwrap();
         assert_eq!(store::current_rules(&mut conn).unwrap().version, 2);
@@ -187,7 +197,11 @@ async fn concurrent_sqlite_writers_queue_instead_of_failing() {
                 for _ in 0..50 {
                     let result = write_transaction(&mut conn, |tx| {
                         let latest = store::current_rules(tx)?.version;
-                        insert_rules_version(tx, latest + 1, Money::parse("10.00").unwrap())
+                        Ok(insert_rules_version(
+                            tx,
+                            latest + 1,
+                            Money::parse("10.00").unwrap(),
+                        )?)
                     });
                     if let Err(e) = result {
                         failures.push(e.to_string());

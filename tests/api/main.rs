@@ -14,6 +14,7 @@ mod errors;
 mod identity;
 mod journey;
 mod mail;
+mod money_path;
 mod openapi;
 mod ops;
 mod packages;

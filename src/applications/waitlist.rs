@@ -1,22 +1,54 @@
 //! The waitlist: applications the budget (or their batch's quota) could not fund in full when
 //! they applied, promoted first come first served whenever money is released, in the releasing
 //! transaction.
+//!
+//! First come, first served, across batches: the oldest waiting application the budget could
+//! fund goes first, and a newcomer never overtakes it. Two kinds of waiting application are
+//! passed over, by the promotion and by newcomers alike: one held back only by its own batch's
+//! quota, and one whose vendor or package is suspended (it waits, holding its place, until
+//! reinstatement promotes it).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{Text, Timestamp};
 
-use super::store::{Movement, Reservation, reserve};
-use crate::applications::model::{ApplicationRow, Changes};
-use crate::applications::transitions::{Actor, perform};
-use crate::applications::workflow::Action;
+use super::model::{ApplicationRow, Changes};
+use super::transitions::{Actor, perform};
+use super::workflow::Action;
 use crate::auth::RequestMeta;
+use crate::budget::store::{Movement, Reservation, reserve};
 use crate::db::schema::applications;
 use crate::db::{Backend, DbConnection};
 use crate::error::ApiError;
 
 /// How many waiting applications are locked and tried at a time.
 const CHUNK: i64 = 50;
+
+/// Waiting applications whose vendor and package are in good standing: the only ones that can
+/// be promoted, and so the only ones a newcomer must queue behind.
+const PROMOTABLE: &str = "FROM applications a \
+     JOIN vendors v ON v.id = a.vendor_id \
+     JOIN packages p ON p.id = a.package_id \
+     WHERE a.status = 'waitlisted' AND v.status <> 'suspended' AND p.status <> 'suspended'";
+
+#[derive(QueryableByName)]
+struct Found {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    found: bool,
+}
+
+/// Whether a newcomer must wait: some promotable application is already waiting and its own
+/// batch's quota could take it. Call it with the pool locked, so that the answer holds until
+/// commit.
+pub fn blocks_newcomers(conn: &mut DbConnection) -> QueryResult<bool> {
+    let found: Found = diesel::sql_query(format!(
+        "SELECT EXISTS (SELECT 1 {PROMOTABLE} AND EXISTS (SELECT 1 FROM intake_batches b \
+         WHERE b.id = a.batch_id AND (b.quota_cents IS NULL \
+         OR b.quota_cents - b.used_cents >= a.subsidy_cents))) AS found"
+    ))
+    .get_result(conn)?;
+    Ok(found.found)
+}
 
 #[derive(QueryableByName)]
 struct Id {
@@ -31,13 +63,13 @@ fn next_waiting(
     after: &(NaiveDateTime, String),
 ) -> QueryResult<Vec<ApplicationRow>> {
     let lock = match conn.backend() {
-        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Postgres => " FOR UPDATE OF a SKIP LOCKED",
         Backend::Sqlite => "",
     };
     let ids: Vec<Id> = diesel::sql_query(format!(
-        "SELECT id FROM applications WHERE status = 'waitlisted' \
-         AND (queued_at > $1 OR (queued_at = $1 AND id > $2)) \
-         ORDER BY queued_at, id LIMIT {CHUNK}{lock}"
+        "SELECT a.id {PROMOTABLE} \
+         AND (a.queued_at > $1 OR (a.queued_at = $1 AND a.id > $2)) \
+         ORDER BY a.queued_at, a.id LIMIT {CHUNK}{lock}"
     ))
     .bind::<Timestamp, _>(after.0)
     .bind::<Text, _>(&after.1)

@@ -1,0 +1,23 @@
+-- The ledger's order of commit: every entry takes the next number of its pool's counter while
+-- it holds the pool row's lock, which it keeps until commit, so entries commit in number order
+-- and a reader paging forward by number never skips one that commits late.
+ALTER TABLE budget_pools ADD COLUMN ledger_seq BIGINT NOT NULL DEFAULT 0 CHECK (ledger_seq >= 0);
+ALTER TABLE budget_ledger ADD COLUMN seq BIGINT NOT NULL DEFAULT 0;
+
+DROP TRIGGER budget_ledger_no_update;
+UPDATE budget_ledger SET seq = (
+    SELECT COUNT(*) FROM budget_ledger AS earlier
+    WHERE earlier.occurred_at < budget_ledger.occurred_at
+       OR (earlier.occurred_at = budget_ledger.occurred_at AND earlier.id <= budget_ledger.id)
+);
+CREATE TRIGGER budget_ledger_no_update BEFORE UPDATE ON budget_ledger
+BEGIN
+    SELECT RAISE(ABORT, 'budget_ledger is append-only');
+END;
+
+UPDATE budget_pools SET ledger_seq = (SELECT COUNT(*) FROM budget_ledger);
+CREATE UNIQUE INDEX budget_ledger_seq ON budget_ledger (seq);
+
+-- Disabled accounts: they cannot log in, and their tokens are refused at the next request.
+ALTER TABLE users ADD COLUMN disabled_at TIMESTAMP;
+ALTER TABLE users ADD COLUMN disabled_reason TEXT;
