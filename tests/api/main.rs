@@ -13,6 +13,7 @@ mod database;
 mod errors;
 mod identity;
 mod journey;
+mod layers;
 mod mail;
 mod money_path;
 mod openapi;

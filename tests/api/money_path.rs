@@ -826,6 +826,99 @@ async fn a_lost_database_answers_503_and_retries_lose_nothing(app: TestApp) {
     assert_books_balance(&app, &t.m.admin).await;
 }
 
+fn field_errors(body: &Value) -> Vec<(String, String)> {
+    body["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| {
+                    (
+                        e["field"].as_str().unwrap_or_default().to_owned(),
+                        e["message"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Defects 5, 7 and 8: input that once panicked or was miscounted answers 422 naming the field.
+async fn bad_input_answers_422_naming_the_field_never_500(app: TestApp) {
+    let m = market(&app).await;
+    // Defect 5: a ratio that overflowed rust_decimal inside the range check.
+    let mut rules = ok(app.get_as("/api/v1/admin/programme/rules", &m.admin).await).await;
+    let rules = rules.as_object_mut().unwrap();
+    for field in ["version", "created_at", "created_by"] {
+        rules.remove(field);
+    }
+    rules.insert(
+        "matching_ratio".to_owned(),
+        json!("79228162514264337593543950335"),
+    );
+    rules.insert("per_sme_cap".to_owned(), json!("92233720368547758.07"));
+    let res = app
+        .client
+        .put(app.url("/api/v1/admin/programme/rules"))
+        .bearer_auth(&m.admin)
+        .json(&rules)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let fields: Vec<String> = field_errors(&res.json().await.unwrap())
+        .into_iter()
+        .map(|(f, _)| f)
+        .collect();
+    assert_eq!(fields, ["matching_ratio", "per_sme_cap"]);
+
+    // Defect 7: an add-on chosen twice is refused, naming it.
+    let path = format!(
+        "/api/v1/catalogue/packages/{}/quote?options={o},{o},{o}",
+        m.package_id,
+        o = m.option_id
+    );
+    let res = app.get(&path).await;
+    assert_eq!(res.status(), 422);
+    let errors = field_errors(&res.json().await.unwrap());
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].0, "options");
+    assert!(errors[0].1.contains(&m.option_id), "{errors:?}");
+
+    // Defect 8: search text beyond the bounds, in letters, words and Chinese.
+    let long = "a".repeat(3_000);
+    let many_words = (0..40)
+        .map(|i| format!("w{i}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let chinese = "收銀系統會員積分網上推廣電子支付餐廳零售";
+    for q in [
+        long.as_str(),
+        many_words.as_str(),
+        chinese,
+        &"收".repeat(201),
+    ] {
+        let res = app
+            .client
+            .get(app.url("/api/v1/catalogue/packages"))
+            .query(&[("q", q)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 422, "{q}");
+        let errors = field_errors(&res.json().await.unwrap());
+        assert_eq!(errors[0].0, "q", "{errors:?}");
+    }
+    let res = app
+        .client
+        .get(app.url("/api/v1/catalogue/packages"))
+        .query(&[("q", "a".repeat(200))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "200 letters are within the bound");
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {$(
         mod $name {
@@ -846,6 +939,7 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends!(
+    bad_input_answers_422_naming_the_field_never_500,
     a_newcomer_is_never_stranded_beside_a_release_held_open,
     newcomers_racing_releases_always_end_reserved,
     newcomers_never_overtake_a_waiter_of_another_batch,
