@@ -95,6 +95,10 @@ pub enum ApiError {
     /// 403: authenticated, but not allowed.
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// 403 with a problem type of its own (`urn:dtspp:problem:{slug}`), for refusals the caller
+    /// can act on, such as `email-unverified`.
+    #[error("forbidden ({slug}): {detail}")]
+    ForbiddenOf { slug: &'static str, detail: String },
     /// 404: no such resource, or not the caller's.
     #[error("not found: {0}")]
     NotFound(String),
@@ -161,6 +165,7 @@ impl ApiError {
             ApiError::BadRequest(detail) => Problem::new(status, "bad-request", detail.clone()),
             ApiError::Unauthorized(detail) => Problem::new(status, "unauthorized", detail.clone()),
             ApiError::Forbidden(detail) => Problem::new(status, "forbidden", detail.clone()),
+            ApiError::ForbiddenOf { slug, detail } => Problem::new(status, slug, detail.clone()),
             ApiError::NotFound(detail) => Problem::new(status, "not-found", detail.clone()),
             ApiError::MethodNotAllowed { allowed } => Problem::new(
                 status,
@@ -217,7 +222,7 @@ impl ResponseError for ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::ForbiddenOf { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) | ApiError::ConflictOf { .. } => StatusCode::CONFLICT,

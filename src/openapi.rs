@@ -123,6 +123,7 @@ pub fn configure_routes(cfg: &mut ServiceConfig) {
     crate::catalogue::routes::configure(cfg);
     crate::smes::routes::configure(cfg);
     crate::auth::routes::configure(cfg);
+    crate::auth::admin_users::configure(cfg);
     crate::oversight::routes::configure(cfg);
     crate::programme::routes::configure(cfg);
     crate::enquiries::routes::configure(cfg);

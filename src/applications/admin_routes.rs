@@ -4,7 +4,7 @@
 use actix_web::{HttpResponse, get, post, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::model::{Application, ApplicationRow, Changes, DecisionForm};
+use super::model::{AdminApplication, ApplicationRow, Changes, DecisionForm};
 use super::routes::{ApplicationQuery, page_of, transition};
 use super::store::{self, Filter};
 use super::workflow::Action;
@@ -30,7 +30,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     params(ApplicationQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "One page of applications.", body = Page<Application>),
+        (status = 200, description = "One page of applications.", body = Page<AdminApplication>),
         (status = 401, response = responses::Unauthorized),
         (status = 403, response = responses::Forbidden),
         (status = 422, response = responses::ValidationFailed),
@@ -43,7 +43,8 @@ pub async fn admin_applications(
     query: web::Query<ApplicationQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let owner = |_: &mut DbConnection| Ok(Filter::default());
-    Ok(HttpResponse::Ok().json(page_of(&db, owner, query.into_inner()).await?))
+    let page: Page<AdminApplication> = page_of(&db, owner, query.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(page))
 }
 
 /// One application.
@@ -52,7 +53,7 @@ pub async fn admin_applications(
     params(("id" = String, Path, description = "The application's id.")),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The application.", body = Application),
+        (status = 200, description = "The application.", body = AdminApplication),
         (status = 401, response = responses::Unauthorized),
         (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
@@ -66,7 +67,7 @@ pub async fn admin_application(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let row = db.run(move |conn| Ok(store::find(conn, &id)?)).await?;
-    Ok(HttpResponse::Ok().json(Application::from(row)))
+    Ok(HttpResponse::Ok().json(AdminApplication::from(row)))
 }
 
 fn any_application(
@@ -127,7 +128,7 @@ async fn decide(
         }
         Ok(changes)
     };
-    transition(db, meta, admin.0, id, action, prepare, any_application).await
+    transition::<AdminApplication>(db, meta, admin.0, id, action, prepare, any_application).await
 }
 
 macro_rules! decision_route {
@@ -139,7 +140,7 @@ macro_rules! decision_route {
             request_body(content = Option<DecisionForm>, description = "A comment (required to reject)."),
             security(("bearer" = [])),
             responses(
-                (status = 200, description = $ok, body = Application),
+                (status = 200, description = $ok, body = AdminApplication),
                 (status = 401, response = responses::Unauthorized),
                 (status = 403, response = responses::Forbidden),
                 (status = 404, response = responses::NotFound),

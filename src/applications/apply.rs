@@ -34,6 +34,7 @@ pub fn apply(
     form: &ApplyForm,
 ) -> Result<Application, ApiError> {
     let sme = crate::smes::store::eligible_profile_of(conn, &user.user_id)?;
+    crate::auth::store::require_verified_email(conn, &user.user_id)?;
     let enquiry = crate::enquiries::store::find(conn, &form.enquiry_id)
         .optional()?
         .filter(|e| e.sme_id == sme.id)

@@ -147,8 +147,10 @@ pub struct Application {
     pub payment_reference: Option<String>,
     pub amount_paid: Option<Money>,
     pub paid_on: Option<String>,
-    pub verified_by: Option<String>,
-    pub disbursed_by: Option<String>,
+    /// When an admin verified the claim. Which admin is shown to admins only.
+    #[schema(value_type = Option<String>)]
+    #[serde(serialize_with = "crate::time::serialize_option")]
+    pub verified_at: Option<NaiveDateTime>,
     #[schema(value_type = Option<String>)]
     #[serde(serialize_with = "crate::time::serialize_option")]
     pub disbursed_at: Option<NaiveDateTime>,
@@ -186,11 +188,31 @@ impl From<ApplicationRow> for Application {
             delivery_note: r.delivery_note,
             payment_reference: r.payment_reference,
             paid_on: r.paid_on,
-            verified_by: r.verified_by,
-            disbursed_by: r.disbursed_by,
+            verified_at: r.verified_at,
             disbursed_at: r.disbursed_at,
             comment: r.last_comment,
             updated_at: r.updated_at,
+        }
+    }
+}
+
+/// An application as admins see it: everything the SME and the vendor see, and which admins
+/// verified and disbursed it (never shown to SMEs or vendors).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AdminApplication {
+    #[serde(flatten)]
+    pub application: Application,
+    pub verified_by: Option<String>,
+    pub disbursed_by: Option<String>,
+}
+
+impl From<ApplicationRow> for AdminApplication {
+    fn from(r: ApplicationRow) -> Self {
+        let (verified_by, disbursed_by) = (r.verified_by.clone(), r.disbursed_by.clone());
+        AdminApplication {
+            application: Application::from(r),
+            verified_by,
+            disbursed_by,
         }
     }
 }

@@ -87,12 +87,13 @@ pub struct ApplicationQuery {
     pub limit: Option<i64>,
 }
 
-/// One page of applications matching `filter` (completed from the query) for the caller.
-pub async fn page_of(
+/// One page of applications matching `filter` (completed from the query) for the caller, each
+/// shown as `V` (the parties' view, or the admins').
+pub async fn page_of<V: From<ApplicationRow> + Send + 'static>(
     db: &Db,
     owner: impl FnOnce(&mut DbConnection) -> Result<Filter, ApiError> + Send + 'static,
     query: ApplicationQuery,
-) -> Result<Page<Application>, ApiError> {
+) -> Result<Page<V>, ApiError> {
     let limit = pagination::limit(query.limit)?;
     let status = query
         .status
@@ -113,7 +114,7 @@ pub async fn page_of(
             rows,
             limit,
             |r| pagination::time_key(r.created_at, &r.id),
-            Application::from,
+            V::from,
         ))
     })
     .await
@@ -173,7 +174,8 @@ pub async fn sme_applications(
             ..Filter::default()
         })
     };
-    Ok(HttpResponse::Ok().json(page_of(&db, owner, query.into_inner()).await?))
+    let page: Page<Application> = page_of(&db, owner, query.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(page))
 }
 
 /// One of the calling SME's applications.
@@ -199,8 +201,9 @@ pub async fn sme_application(
     Ok(HttpResponse::Ok().json(Application::from(row)))
 }
 
-/// Runs one lifecycle step on an application the caller may act on, with retries.
-pub async fn transition(
+/// Runs one lifecycle step on an application the caller may act on, with retries; answers
+/// with the application as `V` (the parties' view, or the admins').
+pub async fn transition<V: From<ApplicationRow> + serde::Serialize>(
     db: &Db,
     meta: RequestMeta,
     user: AuthUser,
@@ -218,7 +221,7 @@ pub async fn transition(
             perform(tx, &meta, Actor::User(&user), &row, action, changes)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(Application::from(row)))
+    Ok(HttpResponse::Ok().json(V::from(row)))
 }
 
 /// Withdraw an application at any point before disbursement: its money is released and the
@@ -244,7 +247,7 @@ pub async fn withdraw_application(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let none = |_: &mut DbConnection, _: &AuthUser, _: &ApplicationRow| Ok(Changes::default());
-    transition(
+    transition::<Application>(
         &db,
         meta,
         sme.0,
@@ -388,7 +391,8 @@ pub async fn vendor_applications(
             ..Filter::default()
         })
     };
-    Ok(HttpResponse::Ok().json(page_of(&db, owner, query.into_inner()).await?))
+    let page: Page<Application> = page_of(&db, owner, query.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(page))
 }
 
 /// Report delivery of an approved application: on a day not in the future, not before the
@@ -450,7 +454,7 @@ pub async fn deliver_application(
             ..Changes::default()
         })
     };
-    transition(
+    transition::<Application>(
         &db,
         meta,
         vendor.0,

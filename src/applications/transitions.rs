@@ -7,7 +7,7 @@ use chrono::Duration;
 use diesel::prelude::*;
 
 use super::emails;
-use super::model::{Application, ApplicationRow, Changes};
+use super::model::{AdminApplication, ApplicationRow, Changes};
 use super::store;
 use super::workflow::{Action, Holding, Money, Status, step};
 use crate::audit::{self, NewEvent};
@@ -100,8 +100,8 @@ pub fn perform(
         "application",
         Some(&row.id),
     )
-    .before(Application::from(row.clone()))
-    .after(Application::from(after.clone()));
+    .before(AdminApplication::from(row.clone()))
+    .after(AdminApplication::from(after.clone()));
     event = match actor {
         Actor::User(u) => event.by(&u.user_id, u.role),
         Actor::System(name) => event.by_system(name),

@@ -108,7 +108,7 @@ pub async fn request_password_reset(
 }
 
 /// Set a new password with the token from the reset email. Every session of the account is
-/// revoked.
+/// revoked, and every other reset link sent to it stops working.
 #[utoipa::path(
     tag = "identity",
     request_body = PasswordResetConfirm,
@@ -143,12 +143,17 @@ pub async fn confirm_password_reset(
         accounts::check_password_not_email(&form.new_password, &user.email)?;
         store::set_password_hash(tx, &user_id, &hash)?;
         let revoked = store::revoke_all_for_user(tx, &user_id, now)?;
+        let links_spent =
+            store::spend_all_email_tokens(tx, &user_id, EmailPurpose::PasswordReset, now)?;
         audit::record(
             tx,
             &meta,
             NewEvent::new("auth.password_reset", "user", Some(&user_id))
                 .by(&user_id, user.role())
-                .after(serde_json::json!({"sessions_revoked": revoked})),
+                .after(serde_json::json!({
+                    "sessions_revoked": revoked,
+                    "other_reset_links_spent": links_spent,
+                })),
         )?;
         Ok(())
     })

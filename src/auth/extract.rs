@@ -2,6 +2,8 @@
 
 use std::future::{Ready, ready};
 
+use futures_util::future::LocalBoxFuture;
+
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
@@ -44,12 +46,47 @@ fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
     })
 }
 
+/// Refuses the caller when its account is disabled (or gone): checked against the database on
+/// every request, so that disabling an account cuts off its access tokens at once, on every
+/// instance, rather than when they expire.
+async fn ensure_active(req: &HttpRequest, user: &AuthUser) -> Result<(), ApiError> {
+    let db = req
+        .app_data::<web::Data<crate::db::Db>>()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("Db is not registered")))?
+        .clone();
+    let id = user.user_id.clone();
+    let active = db
+        .run(move |conn| Ok(super::store::is_active(conn, &id)?))
+        .await?;
+    if active {
+        Ok(())
+    } else {
+        Err(ApiError::Unauthorized(
+            "This account is disabled; its tokens are no longer accepted.".to_owned(),
+        ))
+    }
+}
+
+/// The caller, checked as [`authenticate`] and [`ensure_active`] do, and then by `admit`.
+fn extract<T: 'static>(
+    req: &HttpRequest,
+    admit: fn(AuthUser) -> Result<T, ApiError>,
+) -> LocalBoxFuture<'static, Result<T, ApiError>> {
+    let req = req.clone();
+    Box::pin(async move {
+        let user = authenticate(&req)?;
+        let admitted = admit(user.clone())?;
+        ensure_active(&req, &user).await?;
+        Ok(admitted)
+    })
+}
+
 impl FromRequest for AuthUser {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req))
+        extract(req, Ok)
     }
 }
 
@@ -63,10 +100,10 @@ macro_rules! role_extractor {
 
         impl FromRequest for $name {
             type Error = ApiError;
-            type Future = Ready<Result<Self, ApiError>>;
+            type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
             fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-                ready(authenticate(req).and_then(|user| {
+                extract(req, |user| {
                     if user.role == $role {
                         Ok($name(user))
                     } else {
@@ -75,7 +112,7 @@ macro_rules! role_extractor {
                             $role, user.role
                         )))
                     }
-                }))
+                })
             }
         }
     };
@@ -130,12 +167,37 @@ impl FromRequest for RequestMeta {
 mod tests {
     use super::*;
     use actix_web::{App, HttpResponse, test};
+    use diesel::RunQueryDsl;
+
+    /// A migrated SQLite database holding the active user `u` and the disabled user `off`.
+    fn database(dir: &std::path::Path) -> crate::db::Db {
+        let target = crate::db::DatabaseTarget::Sqlite {
+            path: dir.join("auth.db"),
+        };
+        let db = crate::db::Db::open(&target, 2).unwrap();
+        let mut conn = db.connection().unwrap();
+        crate::db::run_migrations(&mut conn).unwrap();
+        for (id, disabled) in [("u", None), ("off", Some(crate::time::now()))] {
+            diesel::sql_query(
+                "INSERT INTO users (id, email, password_hash, role, created_at, updated_at, disabled_at) \
+                 VALUES ($1, $1 || '@dtspp.test', '!', 'sme', $2, $2, $3)",
+            )
+            .bind::<diesel::sql_types::Text, _>(id)
+            .bind::<diesel::sql_types::Timestamp, _>(crate::time::now())
+            .bind::<diesel::sql_types::Nullable<diesel::sql_types::Timestamp>, _>(disabled)
+            .execute(&mut conn)
+            .unwrap();
+        }
+        db
+    }
 
     async fn status_for(path: &str, token: Option<String>) -> u16 {
         let tokens = web::Data::new(AccessTokens::new(b"0123456789abcdef0123456789abcdef", 15));
+        let dir = tempfile::tempdir().unwrap();
         let app = test::init_service(
             App::new()
                 .app_data(tokens)
+                .app_data(web::Data::new(database(dir.path())))
                 .route(
                     "/any",
                     web::get().to(|_: AuthUser| async { HttpResponse::Ok().finish() }),
@@ -191,5 +253,15 @@ mod tests {
         for role in [Role::Admin, Role::Vendor, Role::Sme] {
             assert_eq!(status_for("/any", token(role)).await, 200);
         }
+    }
+
+    #[actix_web::test]
+    async fn a_disabled_account_s_tokens_are_refused_at_once() {
+        let tokens = AccessTokens::new(b"0123456789abcdef0123456789abcdef", 15);
+        let off = Some(tokens.issue("off", Role::Sme).unwrap());
+        assert_eq!(status_for("/sme", off.clone()).await, 401);
+        assert_eq!(status_for("/any", off).await, 401);
+        let gone = Some(tokens.issue("nobody", Role::Sme).unwrap());
+        assert_eq!(status_for("/any", gone).await, 401);
     }
 }

@@ -2,6 +2,7 @@
 //! extractors that tell handlers who is acting.
 
 pub mod accounts;
+pub mod admin_users;
 pub mod email_links;
 pub mod extract;
 pub mod jwt;

@@ -21,6 +21,7 @@ pub struct UserRow {
     pub email_verified_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub disabled_at: Option<NaiveDateTime>,
 }
 
 impl UserRow {

@@ -108,6 +108,7 @@ fn record_login_failure(
         (status = 200, description = "Logged in.", body = TokenPair),
         (status = 400, response = responses::BadRequest),
         (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
         (status = 422, response = responses::ValidationFailed),
         (status = 429, response = responses::TooManyRequests),
     )
@@ -135,6 +136,18 @@ pub async fn login(
     .await?;
     let pair = db
         .write(move |tx| match user.clone() {
+            Some(user) if valid && user.disabled_at.is_some() => {
+                audit::record(
+                    tx,
+                    &meta,
+                    NewEvent::new("auth.login_refused_disabled", "user", Some(&user.id))
+                        .by(&user.id, user.role()),
+                )?;
+                Ok(Err(ApiError::ForbiddenOf {
+                    slug: "account-disabled",
+                    detail: "This account is disabled. Contact the programme office.".to_owned(),
+                }))
+            }
             Some(user) if valid => {
                 let family = uuid::Uuid::new_v4().to_string();
                 let pair = start_session(tx, &tokens, &settings, &user.id, user.role(), &family)?;
@@ -143,14 +156,14 @@ pub async fn login(
                     &meta,
                     NewEvent::new("auth.login", "user", Some(&user.id)).by(&user.id, user.role()),
                 )?;
-                Ok(Some(pair))
+                Ok(Ok(Some(pair)))
             }
             user => {
                 record_login_failure(tx, &meta, &email, user.as_ref())?;
-                Ok(None)
+                Ok(Ok(None))
             }
         })
-        .await?;
+        .await??;
     match pair {
         Some(pair) => Ok(HttpResponse::Ok().json(pair)),
         None => Err(ApiError::Unauthorized(WRONG_CREDENTIALS.to_owned())),

@@ -249,3 +249,81 @@ pub fn consume_email_token(
         .first(conn)
         .map(Some)
 }
+
+/// Spends every unused token of `purpose` the user still holds (after a password reset, the
+/// other reset links in the user's mailbox must stop working); returns how many.
+pub fn spend_all_email_tokens(
+    conn: &mut DbConnection,
+    user_id: &str,
+    purpose: EmailPurpose,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        email_tokens::table
+            .filter(email_tokens::user_id.eq(user_id))
+            .filter(email_tokens::purpose.eq(purpose.as_str()))
+            .filter(email_tokens::used_at.is_null()),
+    )
+    .set(email_tokens::used_at.eq(now))
+    .execute(conn)
+}
+
+/// Disables or re-enables a user (`at` = `None` enables); false when it was already so.
+pub fn set_disabled(
+    conn: &mut DbConnection,
+    user_id: &str,
+    at: Option<NaiveDateTime>,
+    reason: Option<&str>,
+) -> QueryResult<bool> {
+    let target = users::table.find(user_id);
+    let changed = match at {
+        Some(_) => diesel::update(target.filter(users::disabled_at.is_null()))
+            .set((
+                users::disabled_at.eq(at),
+                users::disabled_reason.eq(reason),
+                users::updated_at.eq(crate::time::now()),
+            ))
+            .execute(conn)?,
+        None => diesel::update(target.filter(users::disabled_at.is_not_null()))
+            .set((
+                users::disabled_at.eq(None::<NaiveDateTime>),
+                users::disabled_reason.eq(None::<String>),
+                users::updated_at.eq(crate::time::now()),
+            ))
+            .execute(conn)?,
+    };
+    Ok(changed == 1)
+}
+
+/// Whether the user may act now: it exists and is not disabled. Checked on every
+/// authenticated request, so that disabling takes effect at once.
+pub fn is_active(conn: &mut DbConnection, user_id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        users::table
+            .find(user_id)
+            .filter(users::disabled_at.is_null()),
+    ))
+    .get_result(conn)
+}
+
+/// 403 `email-unverified` until the user has confirmed its email address: enquiring, applying
+/// and submitting a package all need an address the programme can reach.
+pub fn require_verified_email(
+    conn: &mut DbConnection,
+    user_id: &str,
+) -> Result<(), crate::error::ApiError> {
+    let verified: Option<NaiveDateTime> = users::table
+        .find(user_id)
+        .select(users::email_verified_at)
+        .first(conn)?;
+    if verified.is_some() {
+        Ok(())
+    } else {
+        Err(crate::error::ApiError::ForbiddenOf {
+            slug: "email-unverified",
+            detail: "Confirm your email address first: follow the link in the email sent when \
+                     the account was registered."
+                .to_owned(),
+        })
+    }
+}

@@ -369,7 +369,9 @@ pub struct Package {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Review {
     pub revision_id: String,
-    pub actor_id: String,
+    /// Who acted. In the vendor's view an admin's id is withheld (`null`): vendors see the
+    /// step, the role and the time, never which officer.
+    pub actor_id: Option<String>,
     #[schema(example = "admin")]
     pub actor_role: String,
     #[schema(example = "request_changes")]
@@ -384,7 +386,7 @@ impl From<&ReviewRow> for Review {
     fn from(row: &ReviewRow) -> Self {
         Review {
             revision_id: row.revision_id.clone(),
-            actor_id: row.actor_id.clone(),
+            actor_id: Some(row.actor_id.clone()),
             actor_role: row.actor_role.clone(),
             action: row.action.clone(),
             comment: row.comment.clone(),
@@ -392,6 +394,17 @@ impl From<&ReviewRow> for Review {
             to_status: row.to_status.clone(),
             at: crate::time::rfc3339(row.created_at),
         }
+    }
+}
+
+impl Review {
+    /// The entry as the vendor sees it: an admin's id withheld.
+    pub fn for_vendor(row: &ReviewRow) -> Review {
+        let mut review = Review::from(row);
+        if row.actor_role == crate::auth::Role::Admin.as_str() {
+            review.actor_id = None;
+        }
+        review
     }
 }
 

@@ -276,6 +276,7 @@ pub async fn submit_package(
         .write(move |tx| {
             let vendor = vendor_of(tx, &user)?;
             let row = store::find_for_vendor(tx, &vendor.id, &id)?;
+            crate::auth::store::require_verified_email(tx, &user.0.user_id)?;
             if vendor.status != VendorStatus::Approved.as_str() {
                 return Err(ApiError::Conflict(format!(
                     "Only an approved vendor can submit packages; this vendor is {}.",
@@ -353,7 +354,7 @@ pub async fn package_reviews(
             let row = store::find_for_vendor(conn, &vendor.id, &id)?;
             Ok(store::reviews(conn, &row.id)?
                 .iter()
-                .map(Review::from)
+                .map(Review::for_vendor)
                 .collect::<Vec<_>>())
         })
         .await?;

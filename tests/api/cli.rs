@@ -390,3 +390,26 @@ async fn no_password_token_or_hash_ever_reaches_the_logs() {
         );
     }
 }
+
+#[test]
+fn production_refuses_the_demo_accounts_whose_passwords_are_published() {
+    let production = [
+        ("DTSPP_ENV", "production"),
+        ("DTSPP_SMTP_URL", "smtp://127.0.0.1:2525"),
+        (
+            "DTSPP_JWT_SECRET",
+            "a production secret of at least thirty-two characters",
+        ),
+        ("DATABASE_URL", "sqlite://./never-created.db"),
+    ];
+    for args in [
+        &["seed", "--demo-accounts"][..],
+        &["serve", "--seed-if-empty"][..],
+    ] {
+        let output = dtspp(args, &production);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let err = stderr(&output);
+        assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+        assert!(err.contains("demo accounts"), "{err}");
+    }
+}

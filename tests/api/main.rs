@@ -20,5 +20,6 @@ mod openapi;
 mod ops;
 mod packages;
 mod search;
+mod security;
 mod seed;
 mod vendors;

@@ -30,6 +30,7 @@ pub fn package_form(category: &str, sector: &str) -> Value {
 pub async fn approved_vendor(app: &TestApp) -> (String, String) {
     let email = format!("v-{}@vendor.hk", uuid::Uuid::new_v4().simple());
     let body = app.register_vendor(&email, &unique_br()).await;
+    app.verify_email(&email);
     let admin = app.admin_token().await;
     let id = body["vendor"]["id"].as_str().unwrap();
     let res = app
@@ -230,6 +231,7 @@ test_on_both_backends! {
 
     async fn a_vendor_that_is_not_approved_keeps_drafts_but_cannot_submit(app) {
         app.register_vendor("pending@vendor.hk", &unique_br()).await;
+        app.verify_email("pending@vendor.hk");
         let vendor = app.login("pending@vendor.hk", PASSWORD).await["access_token"].as_str().unwrap().to_owned();
         let draft = create(&app, &vendor, "online_marketing", "food_and_beverage").await;
         let id = draft["id"].as_str().unwrap();

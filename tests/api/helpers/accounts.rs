@@ -79,20 +79,33 @@ impl TestApp {
             .to_owned()
     }
 
-    /// The access token of a fresh vendor.
+    /// Marks an account's email verified, as following the emailed link does.
+    pub fn verify_email(&self, email: &str) {
+        use diesel::prelude::*;
+        use dtspp::db::schema::users;
+        let updated = diesel::update(users::table.filter(users::email.eq(email)))
+            .set(users::email_verified_at.eq(dtspp::time::now()))
+            .execute(&mut self.conn())
+            .expect("verify the email");
+        assert_eq!(updated, 1, "no account for {email}");
+    }
+
+    /// The access token of a fresh vendor whose email is verified.
     pub async fn vendor_token(&self) -> String {
         let email = format!("vendor-{}@dtspp.test", uuid::Uuid::new_v4().simple());
         self.register_vendor(&email, &unique_br()).await;
+        self.verify_email(&email);
         self.login(&email, PASSWORD).await["access_token"]
             .as_str()
             .unwrap()
             .to_owned()
     }
 
-    /// The access token of a fresh SME.
+    /// The access token of a fresh SME whose email is verified.
     pub async fn sme_token(&self) -> String {
         let email = format!("sme-{}@dtspp.test", uuid::Uuid::new_v4().simple());
         self.register_sme(&email, &unique_br()).await;
+        self.verify_email(&email);
         self.login(&email, PASSWORD).await["access_token"]
             .as_str()
             .unwrap()
