@@ -18,6 +18,18 @@ pub struct Market {
     pub option_id: String,
 }
 
+impl Market {
+    /// The vendor's id, which owns the package.
+    pub fn vendor_id(&self, app: &TestApp) -> String {
+        use dtspp::db::schema::packages;
+        packages::table
+            .find(&self.package_id)
+            .select(packages::vendor_id)
+            .first(&mut app.conn())
+            .unwrap()
+    }
+}
+
 pub async fn market(app: &TestApp) -> Market {
     let (vendor, admin) = approved_vendor(app).await;
     let package_id = list(
@@ -189,6 +201,20 @@ pub async fn assert_books_balance(app: &TestApp, admin: &str) {
     assert!(
         wrong.is_empty(),
         "SMEs whose held cap is off: {:?}",
+        wrong.iter().map(|w| &w.id).collect::<Vec<_>>()
+    );
+    // Each batch with a quota has used exactly what its applications hold (reserved,
+    // committed or disbursed); a batch without one never counts.
+    let wrong: Vec<Mismatch> = diesel::sql_query(
+        "SELECT b.id FROM intake_batches b WHERE b.used_cents <> CASE WHEN b.quota_cents IS NULL THEN 0 \
+         ELSE COALESCE((SELECT SUM(a.subsidy_cents) FROM applications a WHERE a.batch_id = b.id \
+         AND a.status NOT IN ('waitlisted','rejected','withdrawn','expired')), 0) END",
+    )
+    .load(&mut app.conn())
+    .unwrap();
+    assert!(
+        wrong.is_empty(),
+        "batches whose used quota is off: {:?}",
         wrong.iter().map(|w| &w.id).collect::<Vec<_>>()
     );
 }

@@ -144,3 +144,86 @@ test_on_both_backends! {
         }
     }
 }
+
+fn status_of(app: &crate::helpers::TestApp, table: &str, id: &str) -> String {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Status {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        status: String,
+    }
+    diesel::sql_query(format!("SELECT status FROM {table} WHERE id = $1"))
+        .bind::<diesel::sql_types::Text, _>(id)
+        .get_result::<Status>(&mut app.conn())
+        .unwrap()
+        .status
+}
+
+test_on_both_backends! {
+    async fn no_vendor_or_sme_reaches_another_s_resources(app) {
+        // Vendor A's listed package; SME A1's approved application; SME A2's delivered one; an
+        // open enquiry of SME A3; SME A4's confirmed enquiry, not yet applied on.
+        let m = market(&app).await;
+        open_batch(&app, &m.admin, None).await;
+        let today = chrono::Utc::now().date_naive().to_string();
+        let smes: Vec<String> = futures_util::future::join_all((0..4).map(|_| app.sme_token())).await;
+        let mut applications = Vec::new();
+        for sme in &smes[..2] {
+            let enquiry = confirmed_enquiry(&app, sme, &m).await;
+            let id = ok(apply(&app, sme, &enquiry, None).await).await["id"].as_str().unwrap().to_owned();
+            ok(act(&app, &m.admin, &format!("/api/v1/admin/applications/{id}/approve"), None).await).await;
+            applications.push(id);
+        }
+        let (approved, delivered) = (applications[0].clone(), applications[1].clone());
+        ok(act(&app, &m.vendor, &format!("/api/v1/vendor/applications/{delivered}/deliver"), Some(json!({"delivered_on": today, "note": "Done."}))).await).await;
+        let open = ok(post(&app, &smes[2], "/api/v1/sme/enquiries", Some(json!({"package_id": m.package_id, "option_ids": [], "message": "Hi"}))).await).await["id"].as_str().unwrap().to_owned();
+        let confirmed = confirmed_enquiry(&app, &smes[3], &m).await;
+
+        // Another vendor and another SME, each with real business of their own.
+        let other = market(&app).await;
+        let intruder_sme = app.sme_token().await;
+        let own_enquiry = confirmed_enquiry(&app, &intruder_sme, &other).await;
+        ok(apply(&app, &intruder_sme, &own_enquiry, None).await).await;
+
+        let package = &m.package_id;
+        let vendor_attempts: Vec<(&str, String, Option<Value>)> = vec![
+            ("GET", format!("/api/v1/vendor/packages/{package}"), None),
+            ("PATCH", format!("/api/v1/vendor/packages/{package}"), Some(json!({"name_en": "Hijacked"}))),
+            ("POST", format!("/api/v1/vendor/packages/{package}/submit"), None),
+            ("POST", format!("/api/v1/vendor/packages/{package}/withdraw"), None),
+            ("GET", format!("/api/v1/vendor/packages/{package}/reviews"), None),
+            ("POST", format!("/api/v1/vendor/enquiries/{open}/confirm"), Some(json!({"note": "Mine now."}))),
+            ("POST", format!("/api/v1/vendor/enquiries/{open}/decline"), Some(json!({"reason": "Mine now."}))),
+            ("POST", format!("/api/v1/vendor/applications/{approved}/deliver"), Some(json!({"delivered_on": today, "note": "Mine now."}))),
+        ];
+        let sme_attempts: Vec<(&str, String, Option<Value>)> = vec![
+            ("GET", format!("/api/v1/sme/applications/{approved}"), None),
+            ("POST", format!("/api/v1/sme/applications/{approved}/withdraw"), None),
+            ("POST", format!("/api/v1/sme/applications/{delivered}/confirm-delivery"), Some(json!({"payment_reference": "FPS-IDOR-1", "amount_paid": "19900.00", "paid_on": today}))),
+            ("POST", "/api/v1/sme/applications".to_owned(), Some(json!({"enquiry_id": confirmed}))),
+        ];
+        for (token, attempts) in [(&other.vendor, vendor_attempts), (&intruder_sme, sme_attempts)] {
+            for (method, path, body) in attempts {
+                let mut req = app.client.request(method.parse().unwrap(), app.url(&path)).bearer_auth(token);
+                if let Some(body) = body {
+                    req = req.json(&body);
+                }
+                let res = req.send().await.unwrap();
+                assert_eq!(res.status(), 404, "{method} {path}: another's resource must look absent");
+            }
+        }
+        // Nothing moved, and the lists show only the caller's own.
+        assert_eq!(status_of(&app, "packages", package), "listed");
+        assert_eq!(status_of(&app, "enquiries", &open), "open");
+        assert_eq!(status_of(&app, "applications", &approved), "approved");
+        assert_eq!(status_of(&app, "applications", &delivered), "delivered");
+        let theirs = ok(app.get_as("/api/v1/vendor/applications", &other.vendor).await).await;
+        assert!(theirs["items"].as_array().unwrap().iter().all(|a| a["vendor_id"] != m.vendor_id(&app)));
+        for list in ["/api/v1/sme/applications", "/api/v1/sme/enquiries"] {
+            let mine = ok(app.get_as(list, &intruder_sme).await).await;
+            assert_eq!(mine["items"].as_array().unwrap().len(), 1, "{list}");
+        }
+        let enquiries = ok(app.get_as("/api/v1/vendor/enquiries", &other.vendor).await).await;
+        assert_eq!(enquiries["items"].as_array().unwrap().len(), 1);
+    }
+}
