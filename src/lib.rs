@@ -31,6 +31,7 @@ pub mod seed;
 pub mod smes;
 pub mod startup;
 pub mod telemetry;
+pub mod text_enum;
 pub mod time;
 pub mod validation;
 pub mod vendors;

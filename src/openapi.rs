@@ -129,7 +129,7 @@ pub fn configure_routes(cfg: &mut ServiceConfig) {
     crate::enquiries::routes::configure(cfg);
     crate::applications::routes::configure(cfg);
     crate::applications::admin_routes::configure(cfg);
-    crate::budget::routes::configure(cfg);
+    crate::oversight::budget::configure(cfg);
 }
 
 /// The full document, without starting a server.

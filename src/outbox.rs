@@ -15,6 +15,18 @@ use utoipa::ToSchema;
 
 use crate::db::schema::outbox;
 use crate::db::{Backend, DbConnection};
+use crate::text_enum::text_enum;
+
+text_enum! {
+    /// Where an email stands: waiting to be sent (again), sent, or given up on.
+    pub enum OutboxStatus {
+        Pending => "pending",
+        Sent => "sent",
+        Dead => "dead",
+    }
+}
+
+crate::db::text_column!(OutboxStatus);
 
 /// An email to send.
 #[derive(Debug, Clone)]
@@ -37,7 +49,7 @@ pub fn enqueue(conn: &mut DbConnection, email: Email) -> QueryResult<String> {
             outbox::recipient.eq(email.to),
             outbox::subject.eq(email.subject),
             outbox::body_text.eq(email.body),
-            outbox::status.eq("pending"),
+            outbox::status.eq(OutboxStatus::Pending),
             outbox::attempts.eq(0),
             outbox::next_attempt_at.eq(now),
             outbox::created_at.eq(now),
@@ -76,7 +88,7 @@ pub fn claim_due(
             "UPDATE outbox SET locked_until = $1, attempts = attempts + 1
              WHERE id IN (
                  SELECT id FROM outbox
-                 WHERE status = 'pending' AND next_attempt_at <= $2
+                 WHERE status = $4 AND next_attempt_at <= $2
                    AND (locked_until IS NULL OR locked_until <= $2)
                  ORDER BY next_attempt_at, id
                  LIMIT $3
@@ -87,7 +99,7 @@ pub fn claim_due(
             "UPDATE outbox SET locked_until = ?1, attempts = attempts + 1
              WHERE id IN (
                  SELECT id FROM outbox
-                 WHERE status = 'pending' AND next_attempt_at <= ?2
+                 WHERE status = ?4 AND next_attempt_at <= ?2
                    AND (locked_until IS NULL OR locked_until <= ?2)
                  ORDER BY next_attempt_at, id
                  LIMIT ?3)
@@ -98,6 +110,7 @@ pub fn claim_due(
         .bind::<Timestamp, _>(lease_until)
         .bind::<Timestamp, _>(now)
         .bind::<BigInt, _>(batch)
+        .bind::<Text, _>(OutboxStatus::Pending)
         .load(conn)
 }
 
@@ -105,7 +118,7 @@ pub fn claim_due(
 pub fn mark_sent(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<()> {
     diesel::update(outbox::table.find(id))
         .set((
-            outbox::status.eq("sent"),
+            outbox::status.eq(OutboxStatus::Sent),
             outbox::sent_at.eq(now),
             outbox::locked_until.eq(None::<NaiveDateTime>),
             outbox::last_error.eq(None::<String>),
@@ -134,7 +147,11 @@ pub fn mark_failed(
         + chrono::Duration::from_std(backoff(row.attempts)).unwrap_or(chrono::Duration::hours(1));
     diesel::update(outbox::table.find(&row.id))
         .set((
-            outbox::status.eq(if dead { "dead" } else { "pending" }),
+            outbox::status.eq(if dead {
+                OutboxStatus::Dead
+            } else {
+                OutboxStatus::Pending
+            }),
             outbox::next_attempt_at.eq(next),
             outbox::locked_until.eq(None::<NaiveDateTime>),
             outbox::last_error.eq(error.chars().take(1000).collect::<String>()),
@@ -152,9 +169,7 @@ pub struct OutboxEntry {
     pub template: String,
     pub recipient: String,
     pub subject: String,
-    /// `pending`, `sent` or `dead`.
-    #[schema(example = "dead")]
-    pub status: String,
+    pub status: OutboxStatus,
     pub attempts: i64,
     pub last_error: Option<String>,
     #[serde(serialize_with = "crate::time::serialize")]
@@ -168,13 +183,13 @@ pub struct OutboxEntry {
 /// Rows in `status` (all when `None`), newest first, after the `after_id` keyset position.
 pub fn list(
     conn: &mut DbConnection,
-    status: Option<&str>,
+    status: Option<OutboxStatus>,
     after: Option<(NaiveDateTime, String)>,
     limit: i64,
 ) -> QueryResult<Vec<OutboxEntry>> {
     let mut query = outbox::table.select(OutboxEntry::as_select()).into_boxed();
     if let Some(status) = status {
-        query = query.filter(outbox::status.eq(status.to_owned()));
+        query = query.filter(outbox::status.eq(status));
     }
     if let Some((created_at, id)) = after {
         query = query.filter(

@@ -8,12 +8,14 @@ use super::model::{Application, ApplyForm};
 use super::store::{self, NewRow};
 use super::transitions::notify;
 use super::waitlist;
+use super::workflow::Status;
 use crate::audit::{self, NewEvent};
 use crate::auth::{AuthUser, RequestMeta};
 use crate::budget::store::{Movement, Reservation, hold_sme_cap, lock_pool, lock_sme, reserve};
 use crate::catalogue::items::{engine_pricing, quote_error};
 use crate::db::DbConnection;
 use crate::db::schema::package_revisions;
+use crate::enquiries::model::EnquiryStatus;
 use crate::error::ApiError;
 use crate::matching::{Funding, Outcome, Request, decide};
 use crate::money::Money;
@@ -39,7 +41,7 @@ pub fn apply(
         .optional()?
         .filter(|e| e.sme_id == sme.id)
         .ok_or_else(|| ApiError::NotFound("You have no enquiry with this id.".to_owned()))?;
-    if enquiry.status != "confirmed" {
+    if enquiry.status != EnquiryStatus::Confirmed {
         return Err(ApiError::Conflict(format!(
             "The enquiry is {}; only a confirmed enquiry can be applied on.",
             enquiry.status
@@ -114,7 +116,11 @@ pub fn apply(
             enquiry_id: &enquiry.id,
             batch_id: &batch.id,
             rules_version: rules.version,
-            status: if reserved { "reserved" } else { "waitlisted" },
+            status: if reserved {
+                Status::Reserved
+            } else {
+                Status::Waitlisted
+            },
             eligible_cost_cents: decision.eligible_cost.cents(),
             subsidy_cents: subsidy,
             sme_pays_cents: decision.sme_pays.cents(),

@@ -1,5 +1,6 @@
 //! The SME journey's bilingual emails (English, then Traditional Chinese).
 
+use super::workflow::Status;
 use crate::outbox::Email;
 
 /// To a vendor: an SME enquired on one of its packages.
@@ -47,31 +48,30 @@ pub fn enquiry_answered(
 }
 
 /// What the application's new status means, in both languages.
-fn meaning(status: &str) -> (&'static str, &'static str) {
+fn meaning(status: Status) -> (&'static str, &'static str) {
     match status {
-        "reserved" => ("The subsidy is reserved for it.", "資助款項已預留。"),
-        "waitlisted" => (
+        Status::Reserved => ("The subsidy is reserved for it.", "資助款項已預留。"),
+        Status::Waitlisted => (
             "The budget cannot fund it now; it is on the waitlist, first come first served.",
             "預算暫未能支付，申請已按先到先得次序列入輪候名單。",
         ),
-        "approved" => (
+        Status::Approved => (
             "It is approved. The vendor must deliver by the deadline.",
             "申請已獲批核，供應商須於限期前交付。",
         ),
-        "rejected" => ("It has been rejected.", "申請未獲批核。"),
-        "withdrawn" => ("It has been withdrawn.", "申請已撤回。"),
-        "expired" => (
+        Status::Rejected => ("It has been rejected.", "申請未獲批核。"),
+        Status::Withdrawn => ("It has been withdrawn.", "申請已撤回。"),
+        Status::Expired => (
             "It expired: delivery did not come within the deadline.",
             "申請已逾期：未於限期內交付。",
         ),
-        "delivered" => (
+        Status::Delivered => (
             "The vendor reports delivery. The SME should confirm it with proof of payment.",
             "供應商已報告交付，中小企須連同付款證明確認。",
         ),
-        "delivery_confirmed" => ("Delivery and payment are confirmed.", "交付及付款已確認。"),
-        "claim_verified" => ("The claim is verified.", "申領已核實。"),
-        "disbursed" => ("The subsidy has been disbursed.", "資助款項已發放。"),
-        _ => ("Its status changed.", "狀態已更新。"),
+        Status::DeliveryConfirmed => ("Delivery and payment are confirmed.", "交付及付款已確認。"),
+        Status::ClaimVerified => ("The claim is verified.", "申領已核實。"),
+        Status::Disbursed => ("The subsidy has been disbursed.", "資助款項已發放。"),
     }
 }
 
@@ -80,7 +80,7 @@ pub fn application_status(
     to: &str,
     name: &str,
     package: &str,
-    status: &str,
+    status: Status,
     subsidy: &str,
     comment: Option<&str>,
 ) -> Email {

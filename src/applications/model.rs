@@ -21,7 +21,7 @@ pub struct ApplicationRow {
     pub enquiry_id: String,
     pub batch_id: String,
     pub rules_version: i64,
-    pub status: String,
+    pub status: Status,
     pub eligible_cost_cents: i64,
     pub subsidy_cents: i64,
     pub sme_pays_cents: i64,
@@ -44,10 +44,11 @@ pub struct ApplicationRow {
     pub updated_at: NaiveDateTime,
 }
 
+crate::db::text_column!(Status);
+
 impl ApplicationRow {
     pub fn status(&self) -> Status {
-        // The column's CHECK allows only the statuses the enum knows.
-        self.status.parse().unwrap_or(Status::Rejected)
+        self.status
     }
 }
 
@@ -117,8 +118,7 @@ pub struct DecisionForm {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Application {
     pub id: String,
-    #[schema(example = "reserved")]
-    pub status: String,
+    pub status: Status,
     pub sme_id: String,
     pub package_id: String,
     pub vendor_id: String,

@@ -3,6 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use diesel::OptionalExtension;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -80,7 +81,8 @@ pub async fn create_application(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ApplicationQuery {
-    /// One status (`reserved`, `waitlisted`, `approved`, …); all when absent.
+    /// One status; all when absent.
+    #[param(value_type = Option<Status>)]
     pub status: Option<String>,
     pub cursor: Option<String>,
     /// Page size, 1 to 100 (default 20).
@@ -132,7 +134,7 @@ fn own_by_sme(
 ) -> Result<ApplicationRow, ApiError> {
     let sme_id = sme_id_of(conn, user)?;
     store::find(conn, id)
-        .ok()
+        .optional()?
         .filter(|a| a.sme_id == sme_id)
         .ok_or_else(|| ApiError::NotFound("You have no application with this id.".to_owned()))
 }
@@ -145,7 +147,7 @@ fn own_by_vendor(
 ) -> Result<ApplicationRow, ApiError> {
     let vendor = crate::vendors::store::profile_of(conn, &user.user_id)?;
     store::find(conn, id)
-        .ok()
+        .optional()?
         .filter(|a| a.vendor_id == vendor.id)
         .ok_or_else(|| ApiError::NotFound("No application of yours has this id.".to_owned()))
 }

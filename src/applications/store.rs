@@ -19,7 +19,7 @@ pub struct NewRow<'a> {
     pub enquiry_id: &'a str,
     pub batch_id: &'a str,
     pub rules_version: i64,
-    pub status: &'a str,
+    pub status: Status,
     pub eligible_cost_cents: i64,
     pub subsidy_cents: i64,
     pub sme_pays_cents: i64,
@@ -49,17 +49,7 @@ pub fn live_exists(conn: &mut DbConnection, sme_id: &str, package_id: &str) -> Q
         applications::table
             .filter(applications::sme_id.eq(sme_id))
             .filter(applications::package_id.eq(package_id))
-            .filter(applications::status.ne_all(["rejected", "withdrawn", "expired"])),
-    ))
-    .get_result(conn)
-}
-
-/// Whether applications of the batch are waiting for money (a newcomer queues behind them).
-pub fn waitlist_in_batch(conn: &mut DbConnection, batch_id: &str) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        applications::table
-            .filter(applications::status.eq("waitlisted"))
-            .filter(applications::batch_id.eq(batch_id)),
+            .filter(applications::status.ne_all(Status::RELEASED)),
     ))
     .get_result(conn)
 }
@@ -76,10 +66,10 @@ pub fn move_status(
     let n = diesel::update(
         applications::table
             .find(id)
-            .filter(applications::status.eq(from.as_str())),
+            .filter(applications::status.eq(from)),
     )
     .set((
-        applications::status.eq(to.as_str()),
+        applications::status.eq(to),
         applications::updated_at.eq(crate::time::now()),
         changes,
     ))
@@ -126,7 +116,7 @@ pub fn list(
         query = query.filter(applications::vendor_id.eq(id.clone()));
     }
     if let Some(status) = filter.status {
-        query = query.filter(applications::status.eq(status.as_str()));
+        query = query.filter(applications::status.eq(status));
     }
     if let Some((at, id)) = after {
         query = query.filter(
@@ -148,7 +138,7 @@ pub fn overdue(
     limit: i64,
 ) -> QueryResult<Vec<ApplicationRow>> {
     applications::table
-        .filter(applications::status.eq("approved"))
+        .filter(applications::status.eq(Status::Approved))
         .filter(applications::deadline_at.lt(now))
         .order(applications::deadline_at)
         .limit(limit)

@@ -121,11 +121,13 @@ pub fn perform(
 /// suspended: its money stays on hold, and only a release (reject, withdraw) may proceed.
 fn refuse_if_suspended(conn: &mut DbConnection, row: &ApplicationRow) -> Result<(), ApiError> {
     use crate::db::schema::{packages, vendors};
-    let vendor: String = vendors::table
+    use crate::packages::workflow::PackageStatus;
+    use crate::vendors::workflow::VendorStatus;
+    let vendor: VendorStatus = vendors::table
         .find(&row.vendor_id)
         .select(vendors::status)
         .first(conn)?;
-    if vendor == "suspended" {
+    if vendor == VendorStatus::Suspended {
         return Err(ApiError::ConflictOf {
             slug: "vendor-suspended",
             detail: "The vendor is suspended; the application's money stays on hold until it is \
@@ -133,11 +135,11 @@ fn refuse_if_suspended(conn: &mut DbConnection, row: &ApplicationRow) -> Result<
                 .to_owned(),
         });
     }
-    let package: String = packages::table
+    let package: PackageStatus = packages::table
         .find(&row.package_id)
         .select(packages::status)
         .first(conn)?;
-    if package == "suspended" {
+    if package == PackageStatus::Suspended {
         return Err(ApiError::ConflictOf {
             slug: "package-suspended",
             detail: "The package is suspended; the application's money stays on hold until it \
@@ -170,7 +172,7 @@ pub fn notify(
             &sme_email,
             &sme.business_name_en,
             &package,
-            &row.status,
+            row.status,
             &subsidy,
             comment,
         ),
@@ -182,7 +184,7 @@ pub fn notify(
             &vendor_email,
             &vendor.company_name_en,
             &package,
-            &row.status,
+            row.status,
             &subsidy,
             comment,
         ),

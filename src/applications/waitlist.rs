@@ -14,22 +14,35 @@ use diesel::sql_types::{Text, Timestamp};
 
 use super::model::{ApplicationRow, Changes};
 use super::transitions::{Actor, perform};
-use super::workflow::Action;
+use super::workflow::{Action, Status};
 use crate::auth::RequestMeta;
 use crate::budget::store::{Movement, Reservation, reserve};
 use crate::db::schema::applications;
 use crate::db::{Backend, DbConnection};
 use crate::error::ApiError;
+use crate::packages::workflow::PackageStatus;
+use crate::vendors::workflow::VendorStatus;
 
 /// How many waiting applications are locked and tried at a time.
 const CHUNK: i64 = 50;
 
 /// Waiting applications whose vendor and package are in good standing: the only ones that can
-/// be promoted, and so the only ones a newcomer must queue behind.
+/// be promoted, and so the only ones a newcomer must queue behind. Binds $1 to $3 with
+/// [`bind_promotable`].
 const PROMOTABLE: &str = "FROM applications a \
      JOIN vendors v ON v.id = a.vendor_id \
      JOIN packages p ON p.id = a.package_id \
-     WHERE a.status = 'waitlisted' AND v.status <> 'suspended' AND p.status <> 'suspended'";
+     WHERE a.status = $1 AND v.status <> $2 AND p.status <> $3";
+
+/// Binds the statuses [`PROMOTABLE`] names.
+macro_rules! bind_promotable {
+    ($query:expr) => {
+        $query
+            .bind::<Text, _>(Status::Waitlisted)
+            .bind::<Text, _>(VendorStatus::Suspended.as_str())
+            .bind::<Text, _>(PackageStatus::Suspended.as_str())
+    };
+}
 
 #[derive(QueryableByName)]
 struct Found {
@@ -41,11 +54,11 @@ struct Found {
 /// batch's quota could take it. Call it with the pool locked, so that the answer holds until
 /// commit.
 pub fn blocks_newcomers(conn: &mut DbConnection) -> QueryResult<bool> {
-    let found: Found = diesel::sql_query(format!(
+    let found: Found = bind_promotable!(diesel::sql_query(format!(
         "SELECT EXISTS (SELECT 1 {PROMOTABLE} AND EXISTS (SELECT 1 FROM intake_batches b \
          WHERE b.id = a.batch_id AND (b.quota_cents IS NULL \
          OR b.quota_cents - b.used_cents >= a.subsidy_cents))) AS found"
-    ))
+    )))
     .get_result(conn)?;
     Ok(found.found)
 }
@@ -66,11 +79,11 @@ fn next_waiting(
         Backend::Postgres => " FOR UPDATE OF a SKIP LOCKED",
         Backend::Sqlite => "",
     };
-    let ids: Vec<Id> = diesel::sql_query(format!(
+    let ids: Vec<Id> = bind_promotable!(diesel::sql_query(format!(
         "SELECT a.id {PROMOTABLE} \
-         AND (a.queued_at > $1 OR (a.queued_at = $1 AND a.id > $2)) \
+         AND (a.queued_at > $4 OR (a.queued_at = $4 AND a.id > $5)) \
          ORDER BY a.queued_at, a.id LIMIT {CHUNK}{lock}"
-    ))
+    )))
     .bind::<Timestamp, _>(after.0)
     .bind::<Text, _>(&after.1)
     .load(conn)?;
@@ -121,4 +134,19 @@ pub fn promote(conn: &mut DbConnection, meta: &RequestMeta) -> Result<Vec<String
             }
         }
     }
+}
+
+/// Applications waiting for money: how many, and the subsidy they would take.
+pub fn totals(conn: &mut DbConnection) -> QueryResult<(i64, i64)> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{BigInt, Nullable};
+    let (count, sum): (i64, Option<i64>) = applications::table
+        .filter(applications::status.eq(Status::Waitlisted))
+        .select((
+            diesel::dsl::count_star(),
+            // SUM of a BIGINT is NUMERIC on PostgreSQL; cast it back for both backends.
+            sql::<Nullable<BigInt>>("CAST(SUM(subsidy_cents) AS BIGINT)"),
+        ))
+        .first(conn)?;
+    Ok((count, sum.unwrap_or(0)))
 }

@@ -1,52 +1,38 @@
 //! The application state machine, pure: which action may move which status where, and what
 //! it does to the money. [`super::transitions::perform`] is the one place it is applied.
 
-use std::fmt;
-use std::str::FromStr;
+use crate::text_enum::text_enum;
 
-/// Where an application is in its lifecycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Status {
-    Reserved,
-    Waitlisted,
-    Approved,
-    Rejected,
-    Withdrawn,
-    Expired,
-    Delivered,
-    DeliveryConfirmed,
-    ClaimVerified,
-    Disbursed,
+text_enum! {
+    /// Where an application is in its lifecycle.
+    pub enum Status {
+        Reserved => "reserved",
+        Waitlisted => "waitlisted",
+        Approved => "approved",
+        Rejected => "rejected",
+        Withdrawn => "withdrawn",
+        Expired => "expired",
+        Delivered => "delivered",
+        DeliveryConfirmed => "delivery_confirmed",
+        ClaimVerified => "claim_verified",
+        Disbursed => "disbursed",
+    }
 }
 
-pub const ALL: [Status; 10] = [
-    Status::Reserved,
-    Status::Waitlisted,
-    Status::Approved,
-    Status::Rejected,
-    Status::Withdrawn,
-    Status::Expired,
-    Status::Delivered,
-    Status::DeliveryConfirmed,
-    Status::ClaimVerified,
-    Status::Disbursed,
-];
-
 impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Reserved => "reserved",
-            Status::Waitlisted => "waitlisted",
-            Status::Approved => "approved",
-            Status::Rejected => "rejected",
-            Status::Withdrawn => "withdrawn",
-            Status::Expired => "expired",
-            Status::Delivered => "delivered",
-            Status::DeliveryConfirmed => "delivery_confirmed",
-            Status::ClaimVerified => "claim_verified",
-            Status::Disbursed => "disbursed",
-        }
-    }
+    /// The statuses that hold no money: released for good.
+    pub const RELEASED: [Status; 3] = [Status::Rejected, Status::Withdrawn, Status::Expired];
+
+    /// The statuses whose subsidy the budget and the batch hold (reserved, committed or
+    /// disbursed).
+    pub const HOLDING_MONEY: [Status; 6] = [
+        Status::Reserved,
+        Status::Approved,
+        Status::Delivered,
+        Status::DeliveryConfirmed,
+        Status::ClaimVerified,
+        Status::Disbursed,
+    ];
 
     /// Where the application's subsidy sits in the budget.
     pub fn bucket(self) -> Holding {
@@ -60,22 +46,6 @@ impl Status {
             Status::Waitlisted => Holding::CapOnly,
             Status::Rejected | Status::Withdrawn | Status::Expired => Holding::Nothing,
         }
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Status {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ALL.into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| format!("must be one of {}", ALL.map(Status::as_str).join(", ")))
     }
 }
 
@@ -242,8 +212,24 @@ mod tests {
     }
 
     #[test]
+    fn the_named_sets_of_statuses_agree_with_the_buckets() {
+        for &status in Status::ALL {
+            let held = matches!(
+                status.bucket(),
+                Holding::Reserved | Holding::Committed | Holding::Disbursed
+            );
+            assert_eq!(Status::HOLDING_MONEY.contains(&status), held, "{status}");
+            assert_eq!(
+                Status::RELEASED.contains(&status),
+                status.bucket() == Holding::Nothing,
+                "{status}"
+            );
+        }
+    }
+
+    #[test]
     fn releases_give_back_exactly_what_was_held() {
-        for from in ALL {
+        for &from in Status::ALL {
             for action in [Action::Reject, Action::Withdraw, Action::Expire] {
                 if let Ok(s) = step(from, action) {
                     assert_eq!(s.money, Money::Release(from.bucket()));
@@ -256,7 +242,7 @@ mod tests {
 
     #[test]
     fn money_moves_match_the_buckets_of_both_ends() {
-        for from in ALL {
+        for &from in Status::ALL {
             for action in ACTIONS {
                 let Ok(s) = step(from, action) else { continue };
                 let (a, b) = (from.bucket(), s.to.bucket());
@@ -273,7 +259,7 @@ mod tests {
 
     #[test]
     fn only_approved_applications_expire_and_only_the_system_promotes() {
-        for from in ALL {
+        for &from in Status::ALL {
             assert_eq!(step(from, Action::Expire).is_ok(), from == Status::Approved);
             assert_eq!(
                 step(from, Action::Promote).is_ok(),

@@ -25,7 +25,7 @@
 //! decided in `applications::waitlist`.
 
 pub mod model;
-pub mod routes;
+
 pub mod store;
 
 pub use store::POOL;

@@ -7,7 +7,7 @@ use diesel::sql_types::{BigInt, Nullable};
 
 use super::model::{Balances, EntryKind, LedgerRow};
 use crate::db::DbConnection;
-use crate::db::schema::{applications, budget_ledger, budget_pools, intake_batches, smes};
+use crate::db::schema::{budget_ledger, budget_pools, intake_batches, smes};
 use crate::error::ApiError;
 
 /// The id of the programme's budget pool.
@@ -360,19 +360,6 @@ fn expect_one(rows: usize, what: &str) -> Result<(), ApiError> {
             "books out of step: {what}"
         )))
     }
-}
-
-/// Applications waiting for money: how many, and the subsidy they would take.
-pub fn waitlist_totals(conn: &mut DbConnection) -> QueryResult<(i64, i64)> {
-    let (count, sum): (i64, Option<i64>) = applications::table
-        .filter(applications::status.eq("waitlisted"))
-        .select((
-            diesel::dsl::count_star(),
-            // SUM of a BIGINT is NUMERIC on PostgreSQL; cast it back for both backends.
-            sql::<Nullable<BigInt>>("CAST(SUM(subsidy_cents) AS BIGINT)"),
-        ))
-        .first(conn)?;
-    Ok((count, sum.unwrap_or(0)))
 }
 
 /// Ledger entries in order of commit, after entry number `after`.

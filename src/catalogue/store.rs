@@ -1,5 +1,7 @@
 //! Catalogue queries: only listed packages of approved vendors, on their live revision.
 
+use crate::packages::workflow::PackageStatus;
+use crate::vendors::workflow::VendorStatus;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -61,8 +63,8 @@ macro_rules! visible {
                     .nullable()
                     .eq(packages::live_revision_id)),
             )
-            .filter(packages::status.eq("listed"))
-            .filter(vendors::status.eq("approved"))
+            .filter(packages::status.eq(PackageStatus::Listed))
+            .filter(vendors::status.eq(VendorStatus::Approved))
     };
 }
 
@@ -71,9 +73,9 @@ macro_rules! visible_without_revision {
     () => {
         packages::table
             .inner_join(vendors::table)
-            .filter(packages::status.eq("listed"))
+            .filter(packages::status.eq(PackageStatus::Listed))
             .filter(packages::live_revision_id.is_not_null())
-            .filter(vendors::status.eq("approved"))
+            .filter(vendors::status.eq(VendorStatus::Approved))
     };
 }
 

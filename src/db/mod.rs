@@ -5,6 +5,8 @@
 
 mod migrations;
 mod money;
+mod text_column;
+pub(crate) use text_column::text_column;
 mod pool;
 pub mod schema;
 mod target;

@@ -8,6 +8,18 @@ use validator::Validate;
 
 use crate::db::schema::enquiries;
 use crate::money::Money;
+use crate::text_enum::text_enum;
+
+text_enum! {
+    /// Where an enquiry stands: awaiting the vendor's answer, or answered.
+    pub enum EnquiryStatus {
+        Open => "open",
+        Confirmed => "confirmed",
+        Declined => "declined",
+    }
+}
+
+crate::db::text_column!(EnquiryStatus);
 
 /// A stored enquiry.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -21,7 +33,7 @@ pub struct EnquiryRow {
     pub options_json: String,
     pub term_months: Option<i64>,
     pub message: Option<String>,
-    pub status: String,
+    pub status: EnquiryStatus,
     pub eligible_cost_cents: i64,
     pub vendor_note: Option<String>,
     pub decline_reason: Option<String>,
@@ -84,9 +96,7 @@ pub struct DeclineEnquiry {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Enquiry {
     pub id: String,
-    /// `open`, `confirmed` or `declined`.
-    #[schema(example = "open")]
-    pub status: String,
+    pub status: EnquiryStatus,
     pub sme_id: String,
     pub package_id: String,
     pub vendor_id: String,

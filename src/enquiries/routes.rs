@@ -2,11 +2,14 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use diesel::OptionalExtension;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::model::{ChosenOption, ConfirmEnquiry, DeclineEnquiry, Enquiry, NewEnquiry};
+use super::model::{
+    ChosenOption, ConfirmEnquiry, DeclineEnquiry, Enquiry, EnquiryStatus, NewEnquiry,
+};
 use super::store::{self, NewRow, Party};
 use crate::applications::emails;
 use crate::audit::{self, NewEvent};
@@ -144,7 +147,7 @@ fn enquire(
                 .as_deref()
                 .map(str::trim)
                 .filter(|m| !m.is_empty()),
-            status: "open",
+            status: EnquiryStatus::Open,
             eligible_cost_cents: q.eligible_cost.cents(),
             created_at: now,
             updated_at: now,
@@ -175,7 +178,8 @@ fn enquire(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct EnquiryQuery {
-    /// `open`, `confirmed` or `declined`; all when absent.
+    /// One status; all when absent.
+    #[param(value_type = Option<EnquiryStatus>)]
     pub status: Option<String>,
     pub cursor: Option<String>,
     /// Page size, 1 to 100 (default 20).
@@ -189,14 +193,14 @@ async fn list_for(
     query: EnquiryQuery,
 ) -> Result<Page<Enquiry>, ApiError> {
     let limit = pagination::limit(query.limit)?;
-    if let Some(s) = &query.status
-        && !["open", "confirmed", "declined"].contains(&s.as_str())
-    {
-        return Err(ApiError::invalid(
-            "status",
-            "must be open, confirmed or declined",
-        ));
-    }
+    let status = query
+        .status
+        .as_deref()
+        .map(|s| {
+            s.parse::<EnquiryStatus>()
+                .map_err(|m| ApiError::invalid("status", m))
+        })
+        .transpose()?;
     let after = pagination::decode_time_cursor(query.cursor.as_deref())?;
     db.run(move |conn| {
         let id = party(conn)?;
@@ -205,7 +209,7 @@ async fn list_for(
         } else {
             Party::Sme(&id)
         };
-        let rows = store::list(conn, party, query.status.as_deref(), after, limit + 1)?;
+        let rows = store::list(conn, party, status, after, limit + 1)?;
         Ok(pagination::page(
             rows,
             limit,
@@ -279,21 +283,21 @@ fn answer(
     if row.vendor_id != vendor.id {
         return Err(ApiError::NotFound("No such enquiry.".to_owned()));
     }
-    if row.status != "open" {
+    if row.status != EnquiryStatus::Open {
         return Err(ApiError::Conflict(format!(
             "The enquiry is already {}.",
             row.status
         )));
     }
     let status = if confirm.is_some() {
-        "confirmed"
+        EnquiryStatus::Confirmed
     } else {
-        "declined"
+        EnquiryStatus::Declined
     };
     if confirm.is_some() {
         let listed = crate::catalogue::store::find(conn, &row.package_id)
-            .map(|((_, revision, _), _)| revision.id)
-            .ok();
+            .optional()?
+            .map(|((_, revision, _), _)| revision.id);
         if listed.as_deref() != Some(row.revision_id.as_str()) {
             return Err(ApiError::Conflict(
                 "The package is no longer listed as quoted; the SME must enquire again.".to_owned(),
@@ -322,7 +326,7 @@ fn answer(
             &email,
             &sme.business_name_en,
             &vendor.company_name_en,
-            status,
+            status.as_str(),
             reason,
         ),
     )?;

@@ -1,5 +1,6 @@
 //! Enquiry queries.
 
+use super::model::EnquiryStatus;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -19,7 +20,7 @@ pub struct NewRow<'a> {
     pub options_json: &'a str,
     pub term_months: Option<i64>,
     pub message: Option<&'a str>,
-    pub status: &'a str,
+    pub status: EnquiryStatus,
     pub eligible_cost_cents: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -45,7 +46,7 @@ pub fn open_exists(conn: &mut DbConnection, sme_id: &str, package_id: &str) -> Q
         enquiries::table
             .filter(enquiries::sme_id.eq(sme_id))
             .filter(enquiries::package_id.eq(package_id))
-            .filter(enquiries::status.eq("open")),
+            .filter(enquiries::status.eq(EnquiryStatus::Open)),
     ))
     .get_result(conn)
 }
@@ -55,7 +56,7 @@ pub fn open_exists(conn: &mut DbConnection, sme_id: &str, package_id: &str) -> Q
 pub fn answer(
     conn: &mut DbConnection,
     id: &str,
-    status: &str,
+    status: EnquiryStatus,
     note: Option<&str>,
     reason: Option<&str>,
     by: &str,
@@ -64,7 +65,7 @@ pub fn answer(
     let n = diesel::update(
         enquiries::table
             .find(id)
-            .filter(enquiries::status.eq("open")),
+            .filter(enquiries::status.eq(EnquiryStatus::Open)),
     )
     .set((
         enquiries::status.eq(status),
@@ -89,7 +90,7 @@ pub enum Party<'a> {
 pub fn list(
     conn: &mut DbConnection,
     party: Party<'_>,
-    status: Option<&str>,
+    status: Option<EnquiryStatus>,
     after: Option<(NaiveDateTime, String)>,
     limit: i64,
 ) -> QueryResult<Vec<EnquiryRow>> {
@@ -101,7 +102,7 @@ pub fn list(
         Party::Vendor(id) => query.filter(enquiries::vendor_id.eq(id.to_owned())),
     };
     if let Some(status) = status {
-        query = query.filter(enquiries::status.eq(status.to_owned()));
+        query = query.filter(enquiries::status.eq(status));
     }
     if let Some((at, id)) = after {
         query = query.filter(

@@ -1,4 +1,6 @@
-//! What programme admins watch: the audit trail, the email outbox and risk flags.
+//! What programme admins watch: the budget and its ledger, the audit trail, the email outbox
+//! and risk flags.
 
+pub mod budget;
 pub mod risk;
 pub mod routes;

@@ -14,7 +14,19 @@ use crate::db::{Db, DbConnection};
 use crate::error::ApiError;
 use crate::openapi::responses;
 use crate::pagination::{self, Page};
+use crate::text_enum::text_enum;
 use actix_web::{HttpResponse, get, web};
+
+text_enum! {
+    /// Where a risk flag stands: awaiting review, dismissed, or confirmed.
+    pub enum FlagStatus {
+        Open => "open",
+        Dismissed => "dismissed",
+        Confirmed => "confirmed",
+    }
+}
+
+crate::db::text_column!(FlagStatus);
 
 /// A stored flag.
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
@@ -23,8 +35,7 @@ pub struct RiskFlag {
     pub id: String,
     /// What pattern it is, e.g. `payment_reference_reuse`.
     pub kind: String,
-    /// `open`, `dismissed` or `confirmed`.
-    pub status: String,
+    pub status: FlagStatus,
     pub application_id: Option<String>,
     pub vendor_id: Option<String>,
     pub sme_id: Option<String>,
@@ -51,7 +62,7 @@ pub fn flag_payment_reuse(
         .values((
             risk_flags::id.eq(&id),
             risk_flags::kind.eq("payment_reference_reuse"),
-            risk_flags::status.eq("open"),
+            risk_flags::status.eq(FlagStatus::Open),
             risk_flags::application_id.eq(&row.id),
             risk_flags::vendor_id.eq(&row.vendor_id),
             risk_flags::sme_id.eq(&row.sme_id),
@@ -73,7 +84,8 @@ pub fn flag_payment_reuse(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RiskQuery {
-    /// `open`, `dismissed` or `confirmed`; all when absent.
+    /// One status; all when absent.
+    #[param(value_type = Option<FlagStatus>)]
     pub status: Option<String>,
     pub cursor: Option<String>,
     /// Page size, 1 to 100 (default 20).
@@ -100,19 +112,19 @@ pub async fn list_risk_flags(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let limit = pagination::limit(query.limit)?;
-    if let Some(s) = &query.status
-        && !["open", "dismissed", "confirmed"].contains(&s.as_str())
-    {
-        return Err(ApiError::invalid(
-            "status",
-            "must be open, dismissed or confirmed",
-        ));
-    }
+    let status = query
+        .status
+        .as_deref()
+        .map(|s| {
+            s.parse::<FlagStatus>()
+                .map_err(|m| ApiError::invalid("status", m))
+        })
+        .transpose()?;
     let after = pagination::decode_time_cursor(query.cursor.as_deref())?;
     let page: Page<RiskFlag> = db
         .run(move |conn| {
             let mut q = risk_flags::table.select(RiskFlag::as_select()).into_boxed();
-            if let Some(s) = query.status {
+            if let Some(s) = status {
                 q = q.filter(risk_flags::status.eq(s));
             }
             if let Some((at, id)) = after {

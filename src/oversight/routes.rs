@@ -82,7 +82,8 @@ pub async fn list_audit_events(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct OutboxQuery {
-    /// `pending`, `sent` or `dead`; all when absent.
+    /// One status; all when absent.
+    #[param(value_type = Option<crate::outbox::OutboxStatus>)]
     pub status: Option<String>,
     /// From a previous page's `next_cursor`.
     pub cursor: Option<String>,
@@ -110,15 +111,17 @@ pub async fn list_outbox(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let limit = pagination::limit(query.limit)?;
-    if let Some(status) = &query.status
-        && !["pending", "sent", "dead"].contains(&status.as_str())
-    {
-        return Err(ApiError::invalid("status", "must be pending, sent or dead"));
-    }
+    let status = query
+        .status
+        .as_deref()
+        .map(|s| {
+            s.parse::<outbox::OutboxStatus>()
+                .map_err(|m| ApiError::invalid("status", m))
+        })
+        .transpose()?;
     let after = pagination::decode_time_cursor(query.cursor.as_deref())?;
-    let status = query.status;
     let rows = db
-        .run(move |conn| Ok(outbox::list(conn, status.as_deref(), after, limit + 1)?))
+        .run(move |conn| Ok(outbox::list(conn, status, after, limit + 1)?))
         .await?;
     let page = pagination::page(
         rows,

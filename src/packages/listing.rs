@@ -16,6 +16,7 @@ use crate::pagination::{self, Page};
 #[into_params(parameter_in = Query)]
 pub struct PackageQuery {
     /// Only packages in this status.
+    #[param(value_type = Option<super::workflow::PackageStatus>)]
     pub status: Option<String>,
     /// From a previous page's `next_cursor`.
     pub cursor: Option<String>,

@@ -11,6 +11,8 @@ use crate::db::schema::{package_options, package_reviews, package_revisions, pac
 use crate::money::Money;
 use crate::validation::non_blank;
 
+crate::db::text_column!(PackageStatus, RevisionStatus);
+
 /// A row of `packages`.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = packages)]
@@ -19,7 +21,7 @@ pub struct PackageRow {
     pub vendor_id: String,
     pub category: String,
     pub target_sector: String,
-    pub status: String,
+    pub status: PackageStatus,
     pub live_revision_id: Option<String>,
     pub current_revision_id: String,
     pub listed_at: Option<NaiveDateTime>,
@@ -29,7 +31,7 @@ pub struct PackageRow {
 
 impl PackageRow {
     pub fn status(&self) -> PackageStatus {
-        self.status.parse().unwrap_or(PackageStatus::Draft)
+        self.status
     }
 }
 
@@ -40,7 +42,7 @@ pub struct RevisionRow {
     pub id: String,
     pub package_id: String,
     pub number: i64,
-    pub status: String,
+    pub status: RevisionStatus,
     pub name_en: String,
     pub name_zh: String,
     pub summary_en: String,
@@ -61,7 +63,7 @@ pub struct RevisionRow {
 
 impl RevisionRow {
     pub fn status(&self) -> RevisionStatus {
-        self.status.parse().unwrap_or(RevisionStatus::Draft)
+        self.status
     }
 
     /// The pricing as the API shows it.

@@ -277,7 +277,7 @@ pub async fn submit_package(
             let vendor = vendor_of(tx, &user)?;
             let row = store::find_for_vendor(tx, &vendor.id, &id)?;
             crate::auth::store::require_verified_email(tx, &user.0.user_id)?;
-            if vendor.status != VendorStatus::Approved.as_str() {
+            if vendor.status != VendorStatus::Approved {
                 return Err(ApiError::Conflict(format!(
                     "Only an approved vendor can submit packages; this vendor is {}.",
                     vendor.status

@@ -55,7 +55,7 @@ pub fn insert_package(
             packages::vendor_id.eq(vendor_id),
             packages::category.eq(category),
             packages::target_sector.eq(sector),
-            packages::status.eq(PackageStatus::Draft.as_str()),
+            packages::status.eq(PackageStatus::Draft),
             packages::current_revision_id.eq(&revision_id),
             packages::created_at.eq(now),
             packages::updated_at.eq(now),
@@ -81,7 +81,7 @@ pub fn insert_revision(
             package_revisions::id.eq(revision_id),
             package_revisions::package_id.eq(package_id),
             package_revisions::number.eq(number),
-            package_revisions::status.eq(RevisionStatus::Draft.as_str()),
+            package_revisions::status.eq(RevisionStatus::Draft),
             package_revisions::name_en.eq(content.name_en.trim()),
             package_revisions::name_zh.eq(content.name_zh.trim()),
             package_revisions::summary_en.eq(content.summary_en.trim()),
@@ -238,7 +238,7 @@ pub fn set_state(conn: &mut DbConnection, row: &PackageRow, to: NewState<'_>) ->
             .filter(packages::current_revision_id.eq(&row.current_revision_id)),
     )
     .set((
-        packages::status.eq(to.status.as_str()),
+        packages::status.eq(to.status),
         packages::live_revision_id.eq(to.live_revision_id),
         packages::current_revision_id.eq(to.current_revision_id),
         packages::listed_at.eq(to.listed_at),
@@ -259,16 +259,16 @@ pub fn set_revision_status(
     match to {
         RevisionStatus::Submitted => diesel::update(target)
             .set((
-                package_revisions::status.eq(to.as_str()),
+                package_revisions::status.eq(to),
                 package_revisions::submitted_at.eq(now),
             ))
             .execute(conn)?,
         RevisionStatus::Draft => diesel::update(target)
-            .set(package_revisions::status.eq(to.as_str()))
+            .set(package_revisions::status.eq(to))
             .execute(conn)?,
         _ => diesel::update(target)
             .set((
-                package_revisions::status.eq(to.as_str()),
+                package_revisions::status.eq(to),
                 package_revisions::decided_at.eq(now),
             ))
             .execute(conn)?,
@@ -299,8 +299,8 @@ pub fn record_review(conn: &mut DbConnection, entry: ReviewEntry<'_>) -> QueryRe
             package_reviews::actor_role.eq(entry.actor_role.as_str()),
             package_reviews::action.eq(entry.action),
             package_reviews::comment.eq(entry.comment),
-            package_reviews::from_status.eq(entry.from.as_str()),
-            package_reviews::to_status.eq(entry.to.as_str()),
+            package_reviews::from_status.eq(entry.from),
+            package_reviews::to_status.eq(entry.to),
             package_reviews::created_at.eq(crate::time::now()),
         ))
         .execute(conn)
@@ -330,7 +330,7 @@ pub fn list(
         query = query.filter(packages::vendor_id.eq(vendor_id.to_owned()));
     }
     if let Some(status) = status {
-        query = query.filter(packages::status.eq(status.as_str()));
+        query = query.filter(packages::status.eq(status));
     }
     if let Some((created_at, id)) = after {
         query = query.filter(

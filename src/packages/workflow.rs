@@ -11,85 +11,33 @@
 //! any but rejected ─withdraw─▶ withdrawn
 //! ```
 
-use std::fmt;
-use std::str::FromStr;
+use crate::text_enum::text_enum;
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
-/// Where a package stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PackageStatus {
-    Draft,
-    Submitted,
-    ChangesRequested,
-    Listed,
-    Rejected,
-    Suspended,
-    Withdrawn,
+text_enum! {
+    /// Where a package stands.
+    pub enum PackageStatus {
+        Draft => "draft",
+        Submitted => "submitted",
+        ChangesRequested => "changes_requested",
+        Listed => "listed",
+        Rejected => "rejected",
+        Suspended => "suspended",
+        Withdrawn => "withdrawn",
+    }
 }
 
-/// Where one revision stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RevisionStatus {
-    Draft,
-    Submitted,
-    ChangesRequested,
-    Approved,
-    Rejected,
-    /// Was live; replaced by a newer approved revision.
-    Superseded,
+text_enum! {
+    /// Where one revision stands.
+    pub enum RevisionStatus {
+        Draft => "draft",
+        Submitted => "submitted",
+        ChangesRequested => "changes_requested",
+        Approved => "approved",
+        Rejected => "rejected",
+        /// Was live; replaced by a newer approved revision.
+        Superseded => "superseded",
+    }
 }
-
-macro_rules! text_enum {
-    ($ty:ident { $($variant:ident => $text:literal),* $(,)? }) => {
-        impl $ty {
-            pub const ALL: &'static [$ty] = &[$($ty::$variant),*];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($ty::$variant => $text),* }
-            }
-        }
-
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $ty {
-            type Err = String;
-
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                $ty::ALL.iter().copied().find(|v| v.as_str() == s).ok_or_else(|| {
-                    let all: Vec<&str> = $ty::ALL.iter().map(|v| v.as_str()).collect();
-                    format!("must be one of {}, not {s:?}", all.join(", "))
-                })
-            }
-        }
-    };
-}
-
-text_enum!(PackageStatus {
-    Draft => "draft",
-    Submitted => "submitted",
-    ChangesRequested => "changes_requested",
-    Listed => "listed",
-    Rejected => "rejected",
-    Suspended => "suspended",
-    Withdrawn => "withdrawn",
-});
-
-text_enum!(RevisionStatus {
-    Draft => "draft",
-    Submitted => "submitted",
-    ChangesRequested => "changes_requested",
-    Approved => "approved",
-    Rejected => "rejected",
-    Superseded => "superseded",
-});
 
 /// Something a vendor or an admin does to a package.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,6 +1,7 @@
 //! Intake batches: the windows in which SMEs may apply, each with an optional quota of subsidy
 //! enforced exactly like the budget (see [`crate::budget`]).
 
+use crate::applications::workflow::Status;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::dsl::sql;
 use diesel::prelude::*;
@@ -70,16 +71,6 @@ pub struct Batch {
     #[serde(serialize_with = "crate::time::serialize")]
     pub created_at: NaiveDateTime,
 }
-
-/// Statuses whose subsidy a batch (and the budget) holds.
-pub const HOLDING: [&str; 6] = [
-    "reserved",
-    "approved",
-    "delivered",
-    "delivery_confirmed",
-    "claim_verified",
-    "disbursed",
-];
 
 /// The batch open at `now`, if any (windows never overlap).
 pub fn open_at(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<Option<BatchRow>> {
@@ -163,7 +154,7 @@ pub fn list(
 pub fn held_cents(conn: &mut DbConnection, batch_id: &str) -> QueryResult<i64> {
     let sum: Option<i64> = applications::table
         .filter(applications::batch_id.eq(batch_id))
-        .filter(applications::status.eq_any(HOLDING))
+        .filter(applications::status.eq_any(Status::HOLDING_MONEY))
         .select(sql::<Nullable<BigInt>>(
             "CAST(SUM(subsidy_cents) AS BIGINT)",
         ))

@@ -73,7 +73,7 @@ pub fn create(
                     enquiries::vendor_id.eq(&vendor_id),
                     enquiries::revision_id.eq(&revision.id),
                     enquiries::options_json.eq("[]"),
-                    enquiries::status.eq("confirmed"),
+                    enquiries::status.eq(crate::enquiries::model::EnquiryStatus::Confirmed),
                     enquiries::eligible_cost_cents.eq(q.eligible_cost.cents()),
                     enquiries::answered_at.eq(now),
                     enquiries::created_at.eq(now),

@@ -29,7 +29,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct VendorQuery {
-    /// `pending`, `approved`, `rejected` or `suspended`; all when absent.
+    /// One status; all when absent.
+    #[param(value_type = Option<VendorStatus>)]
     pub status: Option<String>,
     /// From a previous page's `next_cursor`.
     pub cursor: Option<String>,
@@ -100,10 +101,7 @@ async fn decide(
     let vendor = db
         .write(move |tx| {
             let (before, email) = store::find_with_email(tx, &id)?;
-            let from: VendorStatus = before
-                .status
-                .parse()
-                .map_err(|e: String| ApiError::internal(anyhow::anyhow!(e)))?;
+            let from = before.status;
             let to = next_status(from, decision).ok_or_else(|| {
                 ApiError::Conflict(format!(
                     "A {from} vendor cannot be {}.",

@@ -10,6 +10,10 @@ use crate::auth::model::User;
 use crate::db::schema::vendors;
 use crate::validation::{PASSWORD_MAX, PASSWORD_MIN, non_blank};
 
+use super::workflow::VendorStatus;
+
+crate::db::text_column!(VendorStatus);
+
 /// A row of `vendors`.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = vendors)]
@@ -24,7 +28,7 @@ pub struct VendorRow {
     pub address: String,
     pub net_equity_positive: bool,
     pub track_record: String,
-    pub status: String,
+    pub status: VendorStatus,
     pub status_reason: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -71,9 +75,7 @@ pub struct RegisterVendor {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Vendor {
     pub id: String,
-    /// `pending`, `approved`, `rejected` or `suspended`.
-    #[schema(example = "pending")]
-    pub status: String,
+    pub status: VendorStatus,
     /// The reason given with the latest rejection or suspension.
     pub status_reason: Option<String>,
     pub company_name_en: String,
@@ -92,7 +94,7 @@ impl From<&VendorRow> for Vendor {
     fn from(row: &VendorRow) -> Self {
         Vendor {
             id: row.id.clone(),
-            status: row.status.clone(),
+            status: row.status,
             status_reason: row.status_reason.clone(),
             company_name_en: row.company_name_en.clone(),
             company_name_zh: row.company_name_zh.clone(),

@@ -36,7 +36,7 @@ pub fn insert_vendor(
             vendors::address.eq(form.address.trim()),
             vendors::net_equity_positive.eq(form.net_equity_positive),
             vendors::track_record.eq(form.track_record.trim()),
-            vendors::status.eq("pending"),
+            vendors::status.eq(VendorStatus::Pending),
             vendors::created_at.eq(now),
             vendors::updated_at.eq(now),
         ))
@@ -87,7 +87,7 @@ pub fn list(
         .select((VendorRow::as_select(), users::email))
         .into_boxed();
     if let Some(status) = status {
-        query = query.filter(vendors::status.eq(status.as_str()));
+        query = query.filter(vendors::status.eq(status));
     }
     if let Some((created_at, id)) = after {
         query = query.filter(
@@ -114,10 +114,10 @@ pub fn set_status(
     let updated = diesel::update(
         vendors::table
             .filter(vendors::id.eq(id))
-            .filter(vendors::status.eq(from.as_str())),
+            .filter(vendors::status.eq(from)),
     )
     .set((
-        vendors::status.eq(to.as_str()),
+        vendors::status.eq(to),
         vendors::status_reason.eq(reason),
         vendors::updated_at.eq(crate::time::now()),
     ))

@@ -6,56 +6,15 @@
 //!    └──reject──▶ rejected └───────approve───────┘ (reinstate)
 //! ```
 
-use std::fmt;
-use std::str::FromStr;
+use crate::text_enum::text_enum;
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
-/// Where a vendor stands with the programme.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum VendorStatus {
-    Pending,
-    Approved,
-    Rejected,
-    Suspended,
-}
-
-impl VendorStatus {
-    pub const ALL: [VendorStatus; 4] = [
-        VendorStatus::Pending,
-        VendorStatus::Approved,
-        VendorStatus::Rejected,
-        VendorStatus::Suspended,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            VendorStatus::Pending => "pending",
-            VendorStatus::Approved => "approved",
-            VendorStatus::Rejected => "rejected",
-            VendorStatus::Suspended => "suspended",
-        }
-    }
-}
-
-impl fmt::Display for VendorStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for VendorStatus {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        VendorStatus::ALL
-            .into_iter()
-            .find(|status| status.as_str() == s)
-            .ok_or_else(|| {
-                format!("must be one of pending, approved, rejected, suspended, not {s:?}")
-            })
+text_enum! {
+    /// Where a vendor stands with the programme.
+    pub enum VendorStatus {
+        Pending => "pending",
+        Approved => "approved",
+        Rejected => "rejected",
+        Suspended => "suspended",
     }
 }
 
@@ -127,7 +86,7 @@ mod tests {
             (S::Approved, D::Suspend, S::Suspended),
             (S::Suspended, D::Approve, S::Approved),
         ];
-        for from in S::ALL {
+        for &from in S::ALL {
             for decision in [D::Approve, D::Reject, D::Suspend] {
                 let expected = allowed
                     .iter()
@@ -144,7 +103,7 @@ mod tests {
 
     #[test]
     fn statuses_round_trip_through_text() {
-        for status in S::ALL {
+        for &status in S::ALL {
             assert_eq!(status.as_str().parse::<S>(), Ok(status));
         }
         assert!("archived".parse::<S>().is_err());

@@ -1,13 +1,13 @@
-//! `GET /admin/budget` and `GET /admin/budget/ledger`.
+//! `GET /admin/budget` and `GET /admin/budget/ledger`: the admins' view of the money.
 
 use actix_web::{HttpResponse, get, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::model::{BudgetView, LedgerEntry};
-use super::store;
 use crate::auth::AdminUser;
+use crate::budget::model::{BudgetView, LedgerEntry};
+use crate::budget::store;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::money::Money;
@@ -34,7 +34,7 @@ pub async fn get_budget(db: web::Data<Db>, _admin: AdminUser) -> Result<HttpResp
     let view = db
         .run(|conn| {
             let b = store::balances(conn)?;
-            let (waitlisted_count, waitlisted_cents) = store::waitlist_totals(conn)?;
+            let (waitlisted_count, waitlisted_cents) = crate::applications::waitlist::totals(conn)?;
             let m = |c: i64| Money::from_cents(c).map_err(ApiError::internal);
             Ok(BudgetView {
                 total: m(b.total_cents)?,
