@@ -11,8 +11,8 @@ use actix_web::{HttpRequest, HttpResponse};
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 
-use crate::db::DbConnection;
 use crate::db::schema::idempotency_keys;
+use crate::db::{Db, DbConnection};
 use crate::error::ApiError;
 
 /// The request header.
@@ -164,4 +164,32 @@ where
         body,
         replayed: false,
     })
+}
+
+/// Creates something with `create` in one write transaction under the request's
+/// `Idempotency-Key` (when it has one): 201 with the created resource, or the first response
+/// again for a repeat. Applications and enquiries are created this way.
+pub async fn idempotent_create<T, V, F>(
+    db: &Db,
+    req: &HttpRequest,
+    user_id: &str,
+    form: T,
+    mut create: F,
+) -> Result<HttpResponse, ApiError>
+where
+    T: serde::Serialize + Send + 'static,
+    V: serde::Serialize,
+    F: FnMut(&mut DbConnection, &T) -> Result<V, ApiError> + Send + 'static,
+{
+    let claim = Claim::of(req, user_id, &form)?;
+    let outcome = db
+        .write(move |tx| {
+            run(tx, &claim, |tx| {
+                let created = create(tx, &form)?;
+                let body = serde_json::to_value(&created).map_err(ApiError::internal)?;
+                Ok((StatusCode::CREATED, body))
+            })
+        })
+        .await?;
+    Ok(outcome.into_response())
 }

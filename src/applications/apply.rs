@@ -12,19 +12,14 @@ use super::workflow::Status;
 use crate::audit::{self, NewEvent};
 use crate::auth::{AuthUser, RequestMeta};
 use crate::budget::store::{Movement, Reservation, hold_sme_cap, lock_pool, lock_sme, reserve};
-use crate::catalogue::items::{engine_pricing, quote_error};
 use crate::db::DbConnection;
 use crate::db::schema::package_revisions;
 use crate::enquiries::model::EnquiryStatus;
 use crate::error::ApiError;
-use crate::matching::{Funding, Outcome, Request, decide};
+use crate::matching::{Funding, Outcome};
 use crate::money::Money;
 use crate::packages::model::RevisionRow;
-use crate::packages::rules::parameters;
-
-fn money(cents: i64) -> Result<Money, ApiError> {
-    Money::from_cents(cents.max(0)).map_err(ApiError::internal)
-}
+use crate::programme::quoting::{self, Ask};
 
 /// Applies for the calling SME on its confirmed enquiry. Errors: 403 (no profile, ineligible),
 /// 404 (no such enquiry of this SME), 409 (enquiry not confirmed, no open batch, package no
@@ -73,12 +68,12 @@ pub fn apply(
         .first(conn)?;
     let add_ons: Vec<Money> = enquiry.options().into_iter().map(|o| o.price).collect();
     let term = enquiry.term_months.and_then(|t| u32::try_from(t).ok());
-    let request = Request {
-        pricing: engine_pricing(&revision.pricing())?,
+    let pricing = revision.pricing();
+    let ask = Ask {
+        pricing: &pricing,
         add_ons: &add_ons,
         term_months: term,
     };
-    let cap = rules.per_sme_cap.cents();
     // The lock order of src/budget/mod.rs: the SME, then the pool (the batch comes last, in
     // `reserve`). Everything the decision reads is read under those locks, so a release that
     // commits meanwhile is either seen here or sees this application on its waitlist.
@@ -86,20 +81,21 @@ pub fn apply(
     let balances = lock_pool(conn)?;
     let batch = crate::programme::batches::find(conn, &batch.id)?;
     let funding = Funding {
-        remaining_cap: money(cap.saturating_sub(held))?,
-        budget_available: money(balances.available_cents)?,
+        remaining_cap: quoting::remaining_cap(&rules, held)?,
+        budget_available: Money::from_cents(balances.available_cents)
+            .map_err(ApiError::internal)?,
         batch_available: batch.quota_left(),
         waitlist_ahead: waitlist::blocks_newcomers(conn)?,
     };
-    let decision = decide(&request, &parameters(&rules), &funding).map_err(quote_error)?;
+    let decision = quoting::decide(&ask, &rules, &funding)?;
     if decision.subsidy == Money::ZERO {
         return Err(ApiError::Conflict(format!(
             "The SME has used its whole cap of {}.",
             rules.per_sme_cap
         )));
     }
-    let subsidy = decision.subsidy.cents();
-    if !hold_sme_cap(conn, &sme.id, subsidy, cap)? {
+    let subsidy = decision.subsidy;
+    if !hold_sme_cap(conn, &sme.id, subsidy, rules.per_sme_cap)? {
         return Err(ApiError::internal(anyhow::anyhow!(
             "the SME's cap moved while its row was locked"
         )));
@@ -121,9 +117,9 @@ pub fn apply(
             } else {
                 Status::Waitlisted
             },
-            eligible_cost_cents: decision.eligible_cost.cents(),
+            eligible_cost_cents: decision.eligible_cost,
             subsidy_cents: subsidy,
-            sme_pays_cents: decision.sme_pays.cents(),
+            sme_pays_cents: decision.sme_pays,
             queued_at: now,
             reserved_at: reserved.then_some(now),
             created_at: now,
@@ -134,7 +130,7 @@ pub fn apply(
         let movement = Movement {
             application_id: &id,
             batch_id: &batch.id,
-            amount_cents: subsidy,
+            amount: subsidy,
             actor_id: Some(&user.user_id),
         };
         if reserve(conn, movement)? != Reservation::Reserved {

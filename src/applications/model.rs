@@ -22,9 +22,9 @@ pub struct ApplicationRow {
     pub batch_id: String,
     pub rules_version: i64,
     pub status: Status,
-    pub eligible_cost_cents: i64,
-    pub subsidy_cents: i64,
-    pub sme_pays_cents: i64,
+    pub eligible_cost_cents: Money,
+    pub subsidy_cents: Money,
+    pub sme_pays_cents: Money,
     pub queued_at: NaiveDateTime,
     pub reserved_at: Option<NaiveDateTime>,
     pub approved_at: Option<NaiveDateTime>,
@@ -32,7 +32,7 @@ pub struct ApplicationRow {
     pub delivered_on: Option<String>,
     pub delivery_note: Option<String>,
     pub payment_reference: Option<String>,
-    pub amount_paid_cents: Option<i64>,
+    pub amount_paid_cents: Option<Money>,
     pub paid_on: Option<String>,
     pub verified_by: Option<String>,
     pub verified_at: Option<NaiveDateTime>,
@@ -63,7 +63,7 @@ pub struct Changes {
     pub delivery_note: Option<String>,
     pub payment_reference: Option<String>,
     pub payment_reference_key: Option<String>,
-    pub amount_paid_cents: Option<i64>,
+    pub amount_paid_cents: Option<Money>,
     pub paid_on: Option<String>,
     pub verified_by: Option<String>,
     pub verified_at: Option<NaiveDateTime>,
@@ -161,17 +161,13 @@ pub struct Application {
     pub updated_at: NaiveDateTime,
 }
 
-fn money(cents: i64) -> Money {
-    Money::from_cents(cents).unwrap_or(Money::ZERO)
-}
-
 impl From<ApplicationRow> for Application {
     fn from(r: ApplicationRow) -> Self {
         Application {
-            eligible_cost: money(r.eligible_cost_cents),
-            subsidy: money(r.subsidy_cents),
-            sme_pays: money(r.sme_pays_cents),
-            amount_paid: r.amount_paid_cents.map(money),
+            eligible_cost: r.eligible_cost_cents,
+            subsidy: r.subsidy_cents,
+            sme_pays: r.sme_pays_cents,
+            amount_paid: r.amount_paid_cents,
             id: r.id,
             status: r.status,
             sme_id: r.sme_id,

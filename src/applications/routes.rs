@@ -1,7 +1,6 @@
 //! The SME's and the vendor's side of applications: apply, list, withdraw, deliver, and confirm
 //! delivery with proof of payment.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use diesel::OptionalExtension;
 use serde::Deserialize;
@@ -19,7 +18,7 @@ use crate::auth::{AuthUser, RequestMeta, SmeUser, VendorUser};
 use crate::db::{Db, DbConnection, lock_name};
 use crate::error::ApiError;
 use crate::extract::ValidJson;
-use crate::idempotency::{self, Claim};
+use crate::idempotency::idempotent_create;
 use crate::openapi::responses;
 use crate::pagination::{self, Page};
 
@@ -63,18 +62,11 @@ pub async fn create_application(
     meta: RequestMeta,
     body: ValidJson<ApplyForm>,
 ) -> Result<HttpResponse, ApiError> {
-    let form = body.into_inner();
-    let claim = Claim::of(&req, &sme.0.user_id, &form)?;
-    let outcome = db
-        .write(move |tx| {
-            idempotency::run(tx, &claim, |tx| {
-                let application = apply(tx, &meta, &sme.0, &form)?;
-                let body = serde_json::to_value(&application).map_err(ApiError::internal)?;
-                Ok((StatusCode::CREATED, body))
-            })
-        })
-        .await?;
-    Ok(outcome.into_response())
+    let user_id = sme.0.user_id.clone();
+    idempotent_create(&db, &req, &user_id, body.into_inner(), move |tx, form| {
+        apply(tx, &meta, &sme.0, form)
+    })
+    .await
 }
 
 /// Which applications to list.
@@ -317,13 +309,10 @@ pub async fn confirm_delivery(
             let row = own_by_sme(tx, &sme.0, &id)?;
             // Only a confirmation the application could take may raise a flag.
             step(row.status(), Action::ConfirmDelivery).map_err(ApiError::Conflict)?;
-            if form.amount_paid.cents() != row.sme_pays_cents {
+            if form.amount_paid != row.sme_pays_cents {
                 return Err(ApiError::invalid(
                     "amount_paid",
-                    format!(
-                        "must equal the SME's share, {}",
-                        crate::money::signed_cents_text(row.sme_pays_cents)
-                    ),
+                    format!("must equal the SME's share, {}", row.sme_pays_cents),
                 ));
             }
             let key = reference_key(&form.payment_reference);
@@ -350,7 +339,7 @@ pub async fn confirm_delivery(
             let changes = Changes {
                 payment_reference: Some(form.payment_reference.trim().to_owned()),
                 payment_reference_key: Some(key),
-                amount_paid_cents: Some(form.amount_paid.cents()),
+                amount_paid_cents: Some(form.amount_paid),
                 paid_on: Some(form.paid_on.to_string()),
                 ..Changes::default()
             };

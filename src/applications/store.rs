@@ -7,6 +7,7 @@ use super::model::{ApplicationRow, Changes};
 use super::workflow::Status;
 use crate::db::DbConnection;
 use crate::db::schema::applications;
+use crate::money::Money;
 
 /// What a new application stores.
 #[derive(Debug, Clone, Insertable)]
@@ -20,9 +21,9 @@ pub struct NewRow<'a> {
     pub batch_id: &'a str,
     pub rules_version: i64,
     pub status: Status,
-    pub eligible_cost_cents: i64,
-    pub subsidy_cents: i64,
-    pub sme_pays_cents: i64,
+    pub eligible_cost_cents: Money,
+    pub subsidy_cents: Money,
+    pub sme_pays_cents: Money,
     pub queued_at: NaiveDateTime,
     pub reserved_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,

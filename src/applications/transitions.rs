@@ -71,7 +71,7 @@ pub fn perform(
     let movement = Movement {
         application_id: &row.id,
         batch_id: &row.batch_id,
-        amount_cents: row.subsidy_cents,
+        amount: row.subsidy_cents,
         actor_id: actor.user_id(),
     };
     match step.money {
@@ -164,7 +164,7 @@ pub fn notify(
         .filter(crate::db::schema::enquiries::id.eq(&row.enquiry_id))
         .select(package_revisions::name_en)
         .first(conn)?;
-    let subsidy = crate::money::signed_cents_text(row.subsidy_cents);
+    let subsidy = row.subsidy_cents.to_string();
     let (sme, sme_email) = crate::smes::store::find_with_email(conn, &row.sme_id)?;
     outbox::enqueue(
         conn,

@@ -110,7 +110,7 @@ pub fn promote(conn: &mut DbConnection, meta: &RequestMeta) -> Result<Vec<String
             let movement = Movement {
                 application_id: &app.id,
                 batch_id: &app.batch_id,
-                amount_cents: app.subsidy_cents,
+                amount: app.subsidy_cents,
                 actor_id: None,
             };
             match reserve(conn, movement)? {

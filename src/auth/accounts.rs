@@ -69,24 +69,21 @@ pub async fn create_admin(
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let id = db
-        .run(move |conn| {
-            crate::db::write_transaction(conn, |tx| {
-                if store::email_taken(tx, &email)? {
-                    return Err(ApiError::Conflict(format!(
-                        "an account with the email {email} already exists"
-                    )));
-                }
-                let id =
-                    store::insert_user(tx, &email, &hash, Role::Admin, Some(crate::time::now()))?;
-                crate::audit::record(
-                    tx,
-                    &super::RequestMeta::default(),
-                    crate::audit::NewEvent::new("admin.created", "user", Some(&id))
-                        .by_system("cli")
-                        .after(serde_json::json!({"email": email, "role": "admin"})),
-                )?;
-                Ok(id)
-            })
+        .write(move |tx| {
+            if store::email_taken(tx, &email)? {
+                return Err(ApiError::Conflict(format!(
+                    "an account with the email {email} already exists"
+                )));
+            }
+            let id = store::insert_user(tx, &email, &hash, Role::Admin, Some(crate::time::now()))?;
+            crate::audit::record(
+                tx,
+                &super::RequestMeta::default(),
+                crate::audit::NewEvent::new("admin.created", "user", Some(&id))
+                    .by_system("cli")
+                    .after(serde_json::json!({"email": email, "role": "admin"})),
+            )?;
+            Ok(id)
         })
         .await
         .map_err(|e| match e {

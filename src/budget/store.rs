@@ -9,6 +9,7 @@ use super::model::{Balances, EntryKind, LedgerRow};
 use crate::db::DbConnection;
 use crate::db::schema::{budget_ledger, budget_pools, intake_batches, smes};
 use crate::error::ApiError;
+use crate::money::Money;
 
 /// The id of the programme's budget pool.
 pub const POOL: &str = "programme";
@@ -18,7 +19,7 @@ pub const POOL: &str = "programme";
 pub struct Movement<'a> {
     pub application_id: &'a str,
     pub batch_id: &'a str,
-    pub amount_cents: i64,
+    pub amount: Money,
     /// `None` for the system (expiry, a promotion caused by someone else's release).
     pub actor_id: Option<&'a str>,
 }
@@ -103,13 +104,14 @@ pub fn append_at(
     Ok(())
 }
 
-/// Holds `amount_cents` of an SME's cap `cap_cents`; false when it would exceed the cap.
+/// Holds `amount` of an SME's cap `cap`; false when it would exceed the cap.
 pub fn hold_sme_cap(
     conn: &mut DbConnection,
     sme_id: &str,
-    amount_cents: i64,
-    cap_cents: i64,
+    amount: Money,
+    cap: Money,
 ) -> QueryResult<bool> {
+    let (amount_cents, cap_cents) = (amount.cents(), cap.cents());
     let held = diesel::update(
         smes::table
             .find(sme_id)
@@ -120,12 +122,13 @@ pub fn hold_sme_cap(
     Ok(held == 1)
 }
 
-/// Gives `amount_cents` of an SME's cap back.
+/// Gives `amount` of an SME's cap back.
 pub fn release_sme_cap(
     conn: &mut DbConnection,
     sme_id: &str,
-    amount_cents: i64,
+    amount: Money,
 ) -> Result<(), ApiError> {
+    let amount_cents = amount.cents();
     let released = diesel::update(
         smes::table
             .find(sme_id)
@@ -186,7 +189,7 @@ pub enum Reservation {
 /// Moves `amount` from available to reserved in the pool and takes it from the batch quota:
 /// both or neither.
 pub fn reserve(conn: &mut DbConnection, m: Movement<'_>) -> Result<Reservation, ApiError> {
-    let amount = m.amount_cents;
+    let amount = m.amount.cents();
     let moved = diesel::update(
         budget_pools::table
             .find(POOL)
@@ -219,11 +222,11 @@ pub fn reserve(conn: &mut DbConnection, m: Movement<'_>) -> Result<Reservation, 
 
 /// Turns a reservation into a commitment (an approval).
 pub fn commit(conn: &mut DbConnection, m: Movement<'_>) -> Result<(), ApiError> {
-    move_between(conn, Bucket::Reserved, Bucket::Committed, m.amount_cents)?;
+    move_between(conn, Bucket::Reserved, Bucket::Committed, m.amount.cents())?;
     append(
         conn,
         EntryKind::Commit,
-        m.amount_cents,
+        m.amount.cents(),
         Some(m.application_id),
         Some(m.batch_id),
         m.actor_id,
@@ -233,11 +236,11 @@ pub fn commit(conn: &mut DbConnection, m: Movement<'_>) -> Result<(), ApiError> 
 
 /// Pays a commitment out.
 pub fn disburse(conn: &mut DbConnection, m: Movement<'_>) -> Result<(), ApiError> {
-    move_between(conn, Bucket::Committed, Bucket::Disbursed, m.amount_cents)?;
+    move_between(conn, Bucket::Committed, Bucket::Disbursed, m.amount.cents())?;
     append(
         conn,
         EntryKind::Disburse,
-        m.amount_cents,
+        m.amount.cents(),
         Some(m.application_id),
         Some(m.batch_id),
         m.actor_id,
@@ -256,12 +259,12 @@ pub fn release(conn: &mut DbConnection, from: Bucket, m: Movement<'_>) -> Result
             )));
         }
     };
-    move_between(conn, from, Bucket::Available, m.amount_cents)?;
-    return_quota(conn, m.batch_id, m.amount_cents)?;
+    move_between(conn, from, Bucket::Available, m.amount.cents())?;
+    return_quota(conn, m.batch_id, m.amount.cents())?;
     append(
         conn,
         kind,
-        m.amount_cents,
+        m.amount.cents(),
         Some(m.application_id),
         Some(m.batch_id),
         m.actor_id,

@@ -3,41 +3,14 @@
 use super::model::{CatalogueItem, VendorSummary};
 use super::store::Row;
 use crate::error::ApiError;
-use crate::matching::{Request, quote};
-use crate::packages::model::PricingInput;
-use crate::packages::rules::{parameters, pricing_of};
 use crate::programme::model::ProgrammeRules;
-
-/// The engine's view of a listed revision's pricing; a listed revision always has complete
-/// pricing, so a gap is a bug (500).
-pub fn engine_pricing(pricing: &PricingInput) -> Result<crate::matching::Pricing, ApiError> {
-    pricing_of(pricing).ok_or_else(|| {
-        ApiError::internal(anyhow::anyhow!("a listed revision has incomplete pricing"))
-    })
-}
-
-/// A quote that cannot be made, as the 422 naming the field at fault.
-pub fn quote_error(e: crate::matching::QuoteError) -> ApiError {
-    use crate::matching::QuoteError;
-    match e {
-        QuoteError::TermTooShort { .. } | QuoteError::TermOnOneOff => {
-            ApiError::invalid("term_months", e.to_string())
-        }
-        QuoteError::Overflow(_) => ApiError::invalid("options", e.to_string()),
-    }
-}
+use crate::programme::quoting::{self, Ask};
 
 /// A catalogue item, with the basic package quoted under `rules` for an SME with its full cap.
 pub(super) fn item(row: &Row, rules: &ProgrammeRules) -> Result<CatalogueItem, ApiError> {
     let (package, revision, (vendor_id, vendor_en, vendor_zh)) = row;
     let pricing = revision.pricing();
-    let request = Request {
-        pricing: engine_pricing(&pricing)?,
-        add_ons: &[],
-        term_months: None,
-    };
-    let q = quote(&request, &parameters(rules), rules.per_sme_cap)
-        .map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))?;
+    let q = quoting::quote(&Ask::basic(&pricing), rules, rules.per_sme_cap)?;
     Ok(CatalogueItem {
         id: package.id.clone(),
         vendor: VendorSummary {

@@ -9,7 +9,7 @@ use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::cache::CatalogueCache;
-use super::items::{engine_pricing, item, quote_error};
+use super::items::item;
 use super::model::{CataloguePackage, CataloguePage, CategoryCount, Facets, QuoteResponse};
 use super::query::{
     CatalogueQuery, Order, cursor_key, known_code, parse_cursor, parse_money, parse_order,
@@ -20,12 +20,11 @@ use super::search::{self, Query};
 use super::store::{self, Filters, Position, Row, Sort};
 use crate::db::Db;
 use crate::error::ApiError;
-use crate::matching::{Request, quote};
 use crate::money::Money;
 use crate::openapi::responses;
 use crate::packages::model::{Component, PackageOption};
-use crate::packages::rules::parameters;
 use crate::pagination;
+use crate::programme::quoting::{self, Ask};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_categories)
@@ -331,8 +330,9 @@ pub async fn quote_package(
                 })?;
                 add_ons.push(option.price_cents);
             }
-            let request = Request {
-                pricing: engine_pricing(&row.1.pricing())?,
+            let pricing = row.1.pricing();
+            let ask = Ask {
+                pricing: &pricing,
                 add_ons: &add_ons,
                 term_months: term,
             };
@@ -342,9 +342,8 @@ pub async fn quote_package(
                     .map_or(0, |s| s.subsidy_held_cents),
                 None => 0,
             };
-            let cap = Money::from_cents((rules.per_sme_cap.cents() - held).max(0))
-                .map_err(ApiError::internal)?;
-            let q = quote(&request, &parameters(&rules), cap).map_err(quote_error)?;
+            let cap = quoting::remaining_cap(&rules, held)?;
+            let q = quoting::quote(&ask, &rules, cap)?;
             Ok(QuoteResponse {
                 eligible_cost: q.eligible_cost,
                 subsidy: q.subsidy,

@@ -1,6 +1,5 @@
 //! `POST/GET /sme/enquiries`, `GET /vendor/enquiries`, and the vendor's confirm and decline.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use diesel::OptionalExtension;
 use serde::Deserialize;
@@ -14,17 +13,15 @@ use super::store::{self, NewRow, Party};
 use crate::applications::emails;
 use crate::audit::{self, NewEvent};
 use crate::auth::{AuthUser, RequestMeta, SmeUser, VendorUser};
-use crate::catalogue::items::{engine_pricing, quote_error};
 use crate::db::{Db, DbConnection};
 use crate::error::ApiError;
 use crate::extract::{OptionalJson, ValidJson};
-use crate::idempotency::{self, Claim};
-use crate::matching::{Request, quote};
+use crate::idempotency::idempotent_create;
 use crate::money::Money;
 use crate::openapi::responses;
 use crate::outbox;
-use crate::packages::rules::parameters;
 use crate::pagination::{self, Page};
+use crate::programme::quoting::{self, Ask};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_enquiry)
@@ -59,21 +56,11 @@ pub async fn create_enquiry(
     meta: RequestMeta,
     body: ValidJson<NewEnquiry>,
 ) -> Result<HttpResponse, ApiError> {
-    let form = body.into_inner();
-    let claim = Claim::of(&req, &sme.0.user_id, &form)?;
-    let outcome = db
-        .write(move |tx| {
-            idempotency::run(tx, &claim, |tx| {
-                let enquiry = enquire(tx, &meta, &sme.0, &form)?;
-                Ok((StatusCode::CREATED, to_value(&enquiry)?))
-            })
-        })
-        .await?;
-    Ok(outcome.into_response())
-}
-
-fn to_value(value: &impl serde::Serialize) -> Result<serde_json::Value, ApiError> {
-    serde_json::to_value(value).map_err(ApiError::internal)
+    let user_id = sme.0.user_id.clone();
+    idempotent_create(&db, &req, &user_id, body.into_inner(), move |tx, form| {
+        enquire(tx, &meta, &sme.0, form)
+    })
+    .await
 }
 
 fn enquire(
@@ -118,12 +105,13 @@ fn enquire(
         .transpose()?;
     let rules = crate::programme::store::current_rules(conn)?;
     let add_ons: Vec<Money> = chosen.iter().map(|c| c.price).collect();
-    let request = Request {
-        pricing: engine_pricing(&revision.pricing())?,
+    let pricing = revision.pricing();
+    let ask = Ask {
+        pricing: &pricing,
         add_ons: &add_ons,
         term_months: term,
     };
-    let q = quote(&request, &parameters(&rules), rules.per_sme_cap).map_err(quote_error)?;
+    let q = quoting::quote(&ask, &rules, rules.per_sme_cap)?;
     if store::open_exists(conn, &sme.id, &package.id)? {
         return Err(ApiError::Conflict(
             "You already have an enquiry awaiting the vendor's answer on this package.".to_owned(),

@@ -3,49 +3,18 @@
 
 use rust_decimal::Decimal;
 
-use super::model::{ComponentKind, PackageContent, PricingInput, PricingModel};
+use super::model::{ComponentKind, PackageContent, PricingModel};
 use crate::error::FieldError;
-use crate::matching::{Parameters, Pricing, Request, quote};
 use crate::money::Money;
 use crate::programme::model::ProgrammeRules;
 
 /// Longest minimum subscription term accepted, in months.
 const MAX_MIN_TERM_MONTHS: u32 = 120;
 
-/// The pricing as the matching engine takes it, when complete.
-pub fn pricing_of(p: &PricingInput) -> Option<Pricing> {
-    match p.model {
-        PricingModel::OneOff => p.price.map(|price| Pricing::OneOff { price }),
-        PricingModel::Subscription => match (p.monthly_price, p.min_term_months) {
-            (Some(monthly_price), Some(min_term_months)) => Some(Pricing::Subscription {
-                monthly_price,
-                min_term_months,
-            }),
-            _ => None,
-        },
-    }
-}
-
-/// The engine's parameters from one version of the rules.
-pub fn parameters(rules: &ProgrammeRules) -> Parameters {
-    Parameters {
-        matching_ratio: rules.matching_ratio(),
-        per_sme_cap: rules.per_sme_cap,
-        fundable_months: u32::try_from(rules.fundable_months).unwrap_or(24),
-    }
-}
-
 /// The reference price the catalogue sorts and filters on: the eligible cost of the basic
 /// package, a subscription at its minimum term.
 pub fn reference_price(content: &PackageContent, rules: &ProgrammeRules) -> Option<Money> {
-    let request = Request {
-        pricing: pricing_of(&content.pricing)?,
-        add_ons: &[],
-        term_months: None,
-    };
-    quote(&request, &parameters(rules), rules.per_sme_cap)
-        .ok()
-        .map(|q| q.eligible_cost)
+    crate::programme::quoting::reference_quote(&content.pricing, rules).map(|q| q.eligible_cost)
 }
 
 /// Every way `content` breaks the programme's rules in `rules`.
@@ -163,7 +132,7 @@ pub fn violations(content: &PackageContent, rules: &ProgrammeRules) -> Vec<Field
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::packages::model::{Component, OptionInput};
+    use crate::packages::model::{Component, OptionInput, PricingInput};
 
     fn rules() -> ProgrammeRules {
         let m = |s: &str| Money::parse(s).unwrap();

@@ -3,6 +3,7 @@
 
 pub mod batches;
 pub mod model;
+pub mod quoting;
 pub mod routes;
 pub mod rules;
 pub mod store;

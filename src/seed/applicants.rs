@@ -5,12 +5,10 @@
 use diesel::prelude::*;
 
 use crate::auth::Role;
-use crate::catalogue::items::{engine_pricing, quote_error};
 use crate::db::schema::{enquiries, smes};
 use crate::db::{DbConnection, write_transaction};
 use crate::error::ApiError;
-use crate::matching::{Request, quote};
-use crate::packages::rules::parameters;
+use crate::programme::quoting::{self, Ask};
 
 /// One ready applicant.
 #[derive(Debug, Clone)]
@@ -30,12 +28,8 @@ pub fn create(
         let ((package, revision, (vendor_id, _, _)), _) =
             crate::catalogue::store::find(tx, package_id)?;
         let rules = crate::programme::store::current_rules(tx)?;
-        let request = Request {
-            pricing: engine_pricing(&revision.pricing())?,
-            add_ons: &[],
-            term_months: None,
-        };
-        let q = quote(&request, &parameters(&rules), rules.per_sme_cap).map_err(quote_error)?;
+        let pricing = revision.pricing();
+        let q = quoting::quote(&Ask::basic(&pricing), &rules, rules.per_sme_cap)?;
         let now = crate::time::now();
         let run = uuid::Uuid::new_v4().simple().to_string();
         let mut made = Vec::with_capacity(n);
