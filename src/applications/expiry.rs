@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 
 use super::store;
-use super::transitions::{Actor, perform};
+use super::transitions::{Actor, TransitionError, perform};
 use super::workflow::{Action, Status};
 use crate::auth::RequestMeta;
 use crate::db::{Db, with_retries, write_transaction};
@@ -30,13 +30,21 @@ pub async fn expire_due(db: &Db, now: NaiveDateTime) -> Result<usize, ApiError> 
             let mut progressed = false;
             let due: Vec<_> = due.into_iter().filter(|r| !failed.contains(&r.id)).collect();
             for row in due {
-                match with_retries(|| write_transaction(conn, |tx| expire_one(tx, &row.id))) {
+                let attempt = || {
+                    write_transaction(conn, |tx| expire_one(tx, &row.id).map_err(ApiError::from))
+                };
+                match with_retries(attempt) {
                     Ok(true) => {
                         expired += 1;
                         progressed = true;
                     }
                     Ok(false) => {}
-                    Err(e @ (ApiError::Internal(_) | ApiError::Unavailable(_))) => return Err(e),
+                    // The database itself is failing: stop this pass.
+                    Err(
+                        e @ (ApiError::Internal(_)
+                        | ApiError::Unavailable(_)
+                        | ApiError::ConnectionLost(_)),
+                    ) => return Err(e),
                     Err(e) => {
                         tracing::warn!(application = %row.id, error = %e, "could not expire an application; rolled back");
                         failed.insert(row.id);
@@ -53,7 +61,7 @@ pub async fn expire_due(db: &Db, now: NaiveDateTime) -> Result<usize, ApiError> 
 
 /// Expires application `id` if it is still approved (false when it moved on meanwhile: another
 /// instance expired it, or the vendor delivered). Any error rolls the whole expiry back.
-fn expire_one(tx: &mut crate::db::DbConnection, id: &str) -> Result<bool, ApiError> {
+fn expire_one(tx: &mut crate::db::DbConnection, id: &str) -> Result<bool, TransitionError> {
     use diesel::OptionalExtension;
     let Some(current) = store::find(tx, id).optional()? else {
         return Ok(false);

@@ -212,7 +212,14 @@ pub async fn transition<V: From<ApplicationRow> + serde::Serialize>(
         .write(move |tx| {
             let row = find(tx, &user, &id)?;
             let changes = prepare(tx, &user, &row)?;
-            perform(tx, &meta, Actor::User(&user), &row, action, changes)
+            Ok(perform(
+                tx,
+                &meta,
+                Actor::User(&user),
+                &row,
+                action,
+                changes,
+            )?)
         })
         .await?;
     Ok(HttpResponse::Ok().json(V::from(row)))
@@ -308,7 +315,8 @@ pub async fn confirm_delivery(
         .write(move |tx| {
             let row = own_by_sme(tx, &sme.0, &id)?;
             // Only a confirmation the application could take may raise a flag.
-            step(row.status(), Action::ConfirmDelivery).map_err(ApiError::Conflict)?;
+            step(row.status(), Action::ConfirmDelivery)
+                .map_err(|e| ApiError::Conflict(e.to_string()))?;
             if form.amount_paid != row.sme_pays_cents {
                 return Err(ApiError::invalid(
                     "amount_paid",
@@ -343,15 +351,14 @@ pub async fn confirm_delivery(
                 paid_on: Some(form.paid_on.to_string()),
                 ..Changes::default()
             };
-            perform(
+            Ok(Ok(perform(
                 tx,
                 &meta,
                 Actor::User(&sme.0),
                 &row,
                 Action::ConfirmDelivery,
                 changes,
-            )
-            .map(Ok)
+            )?))
         })
         .await??;
     Ok(HttpResponse::Ok().json(Application::from(outcome)))

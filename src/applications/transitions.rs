@@ -9,14 +9,65 @@ use diesel::prelude::*;
 use super::emails;
 use super::model::{AdminApplication, ApplicationRow, Changes};
 use super::store;
-use super::workflow::{Action, Holding, Money, Status, step};
+use super::workflow::{Action, Holding, Money, NotAllowed, Status, step};
 use crate::audit::{self, NewEvent};
 use crate::auth::{AuthUser, RequestMeta};
-use crate::budget::store::{Bucket, Movement};
+use crate::budget::store::{Bucket, BudgetError, Movement};
 use crate::db::DbConnection;
 use crate::db::schema::package_revisions;
 use crate::error::ApiError;
 use crate::outbox;
+
+/// Why a step could not be taken. Mapped to HTTP only at the edge (`From` below).
+#[derive(Debug, thiserror::Error)]
+pub enum TransitionError {
+    #[error(transparent)]
+    NotAllowed(#[from] NotAllowed),
+    /// Someone else moved the application first.
+    #[error("The application changed meanwhile; reload it and retry.")]
+    Moved,
+    #[error(
+        "The vendor is suspended; the application's money stays on hold until it is reinstated, or an admin rejects the application."
+    )]
+    VendorSuspended,
+    #[error(
+        "The package is suspended; the application's money stays on hold until it is reinstated, or an admin rejects the application."
+    )]
+    PackageSuspended,
+    #[error(transparent)]
+    Budget(#[from] BudgetError),
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+impl From<TransitionError> for ApiError {
+    fn from(e: TransitionError) -> Self {
+        match e {
+            TransitionError::NotAllowed(_) | TransitionError::Moved => {
+                ApiError::Conflict(e.to_string())
+            }
+            TransitionError::VendorSuspended => ApiError::ConflictOf {
+                slug: "vendor-suspended",
+                detail: e.to_string(),
+            },
+            TransitionError::PackageSuspended => ApiError::ConflictOf {
+                slug: "package-suspended",
+                detail: e.to_string(),
+            },
+            TransitionError::Budget(e) => e.into(),
+            TransitionError::Database(e) => e.into(),
+        }
+    }
+}
+
+impl From<BudgetError> for ApiError {
+    fn from(e: BudgetError) -> Self {
+        match e {
+            BudgetError::Database(e) => e.into(),
+            bug => ApiError::internal(bug),
+        }
+    }
+}
 
 /// Who takes a step.
 #[derive(Debug, Clone, Copy)]
@@ -45,9 +96,9 @@ pub fn perform(
     row: &ApplicationRow,
     action: Action,
     mut changes: Changes,
-) -> Result<ApplicationRow, ApiError> {
+) -> Result<ApplicationRow, TransitionError> {
     let from = row.status();
-    let step = step(from, action).map_err(ApiError::Conflict)?;
+    let step = step(from, action)?;
     if action.pays_the_vendor() {
         refuse_if_suspended(conn, row)?;
     }
@@ -64,9 +115,7 @@ pub fn perform(
         changes.closed_at = Some(now);
     }
     if !store::move_status(conn, &row.id, from, step.to, &changes)? {
-        return Err(ApiError::Conflict(
-            "The application changed meanwhile; reload it and retry.".to_owned(),
-        ));
+        return Err(TransitionError::Moved);
     }
     let movement = Movement {
         application_id: &row.id,
@@ -119,7 +168,10 @@ pub fn perform(
 
 /// 409 `vendor-suspended` or `package-suspended` while the application's vendor or package is
 /// suspended: its money stays on hold, and only a release (reject, withdraw) may proceed.
-fn refuse_if_suspended(conn: &mut DbConnection, row: &ApplicationRow) -> Result<(), ApiError> {
+fn refuse_if_suspended(
+    conn: &mut DbConnection,
+    row: &ApplicationRow,
+) -> Result<(), TransitionError> {
     use crate::db::schema::{packages, vendors};
     use crate::packages::workflow::PackageStatus;
     use crate::vendors::workflow::VendorStatus;
@@ -128,24 +180,14 @@ fn refuse_if_suspended(conn: &mut DbConnection, row: &ApplicationRow) -> Result<
         .select(vendors::status)
         .first(conn)?;
     if vendor == VendorStatus::Suspended {
-        return Err(ApiError::ConflictOf {
-            slug: "vendor-suspended",
-            detail: "The vendor is suspended; the application's money stays on hold until it is \
-                     reinstated, or an admin rejects the application."
-                .to_owned(),
-        });
+        return Err(TransitionError::VendorSuspended);
     }
     let package: PackageStatus = packages::table
         .find(&row.package_id)
         .select(packages::status)
         .first(conn)?;
     if package == PackageStatus::Suspended {
-        return Err(ApiError::ConflictOf {
-            slug: "package-suspended",
-            detail: "The package is suspended; the application's money stays on hold until it \
-                     is reinstated, or an admin rejects the application."
-                .to_owned(),
-        });
+        return Err(TransitionError::PackageSuspended);
     }
     Ok(())
 }
@@ -155,7 +197,7 @@ pub fn notify(
     conn: &mut DbConnection,
     row: &ApplicationRow,
     comment: Option<&str>,
-) -> Result<(), ApiError> {
+) -> QueryResult<()> {
     let package: String = crate::db::schema::enquiries::table
         .inner_join(
             package_revisions::table

@@ -13,13 +13,12 @@ use diesel::prelude::*;
 use diesel::sql_types::{Text, Timestamp};
 
 use super::model::{ApplicationRow, Changes};
-use super::transitions::{Actor, perform};
+use super::transitions::{Actor, TransitionError, perform};
 use super::workflow::{Action, Status};
 use crate::auth::RequestMeta;
 use crate::budget::store::{Movement, Reservation, reserve};
 use crate::db::schema::applications;
 use crate::db::{Backend, DbConnection};
-use crate::error::ApiError;
 use crate::packages::workflow::PackageStatus;
 use crate::vendors::workflow::VendorStatus;
 
@@ -97,7 +96,10 @@ fn next_waiting(
 
 /// Promotes waiting applications in queue order while the budget can fund the next one; one
 /// blocked only by its own batch's quota is passed over. Returns the ids promoted.
-pub fn promote(conn: &mut DbConnection, meta: &RequestMeta) -> Result<Vec<String>, ApiError> {
+pub fn promote(
+    conn: &mut DbConnection,
+    meta: &RequestMeta,
+) -> Result<Vec<String>, TransitionError> {
     let mut promoted = Vec::new();
     let mut after = (chrono::DateTime::UNIX_EPOCH.naive_utc(), String::new());
     loop {

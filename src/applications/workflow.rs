@@ -129,8 +129,16 @@ pub struct Step {
     pub money: Money,
 }
 
-/// The step `action` takes from `from`, or why it is not allowed (a 409).
-pub fn step(from: Status, action: Action) -> Result<Step, String> {
+/// A step the state machine does not allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("An application that is {from} cannot {}.", action.as_str().replace('_', " "))]
+pub struct NotAllowed {
+    pub from: Status,
+    pub action: Action,
+}
+
+/// The step `action` takes from `from`, or why it is not allowed.
+pub fn step(from: Status, action: Action) -> Result<Step, NotAllowed> {
     use Status::*;
     let to = match (action, from) {
         (Action::Promote, Waitlisted) => Reserved,
@@ -148,12 +156,7 @@ pub fn step(from: Status, action: Action) -> Result<Step, String> {
         (Action::ConfirmDelivery, Delivered) => DeliveryConfirmed,
         (Action::VerifyClaim, DeliveryConfirmed) => ClaimVerified,
         (Action::Disburse, ClaimVerified) => Disbursed,
-        _ => {
-            return Err(format!(
-                "An application that is {from} cannot {}.",
-                action.as_str().replace('_', " ")
-            ));
-        }
+        _ => return Err(NotAllowed { from, action }),
     };
     let money = match action {
         Action::Promote => Money::Reserve,

@@ -8,8 +8,20 @@ use diesel::sql_types::{BigInt, Nullable};
 use super::model::{Balances, EntryKind, LedgerRow};
 use crate::db::DbConnection;
 use crate::db::schema::{budget_ledger, budget_pools, intake_batches, smes};
-use crate::error::ApiError;
 use crate::money::Money;
+
+/// Why a money movement failed. A guard that does not hold where the application's status says
+/// the money is means the books disagree with the applications: a bug, never the caller's
+/// fault.
+#[derive(Debug, thiserror::Error)]
+pub enum BudgetError {
+    #[error("books out of step: {0}")]
+    OutOfStep(&'static str),
+    #[error("no money moves from {from:?} to {to:?}")]
+    NoSuchMove { from: Bucket, to: Bucket },
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
 
 /// The id of the programme's budget pool.
 pub const POOL: &str = "programme";
@@ -127,7 +139,7 @@ pub fn release_sme_cap(
     conn: &mut DbConnection,
     sme_id: &str,
     amount: Money,
-) -> Result<(), ApiError> {
+) -> Result<(), BudgetError> {
     let amount_cents = amount.cents();
     let released = diesel::update(
         smes::table
@@ -165,7 +177,7 @@ fn return_quota(
     conn: &mut DbConnection,
     batch_id: &str,
     amount_cents: i64,
-) -> Result<(), ApiError> {
+) -> Result<(), BudgetError> {
     diesel::update(
         intake_batches::table
             .find(batch_id)
@@ -188,7 +200,7 @@ pub enum Reservation {
 
 /// Moves `amount` from available to reserved in the pool and takes it from the batch quota:
 /// both or neither.
-pub fn reserve(conn: &mut DbConnection, m: Movement<'_>) -> Result<Reservation, ApiError> {
+pub fn reserve(conn: &mut DbConnection, m: Movement<'_>) -> Result<Reservation, BudgetError> {
     let amount = m.amount.cents();
     let moved = diesel::update(
         budget_pools::table
@@ -221,7 +233,7 @@ pub fn reserve(conn: &mut DbConnection, m: Movement<'_>) -> Result<Reservation, 
 }
 
 /// Turns a reservation into a commitment (an approval).
-pub fn commit(conn: &mut DbConnection, m: Movement<'_>) -> Result<(), ApiError> {
+pub fn commit(conn: &mut DbConnection, m: Movement<'_>) -> Result<(), BudgetError> {
     move_between(conn, Bucket::Reserved, Bucket::Committed, m.amount.cents())?;
     append(
         conn,
@@ -235,7 +247,7 @@ pub fn commit(conn: &mut DbConnection, m: Movement<'_>) -> Result<(), ApiError> 
 }
 
 /// Pays a commitment out.
-pub fn disburse(conn: &mut DbConnection, m: Movement<'_>) -> Result<(), ApiError> {
+pub fn disburse(conn: &mut DbConnection, m: Movement<'_>) -> Result<(), BudgetError> {
     move_between(conn, Bucket::Committed, Bucket::Disbursed, m.amount.cents())?;
     append(
         conn,
@@ -249,14 +261,15 @@ pub fn disburse(conn: &mut DbConnection, m: Movement<'_>) -> Result<(), ApiError
 }
 
 /// Returns reserved or committed money to available and to the batch quota.
-pub fn release(conn: &mut DbConnection, from: Bucket, m: Movement<'_>) -> Result<(), ApiError> {
+pub fn release(conn: &mut DbConnection, from: Bucket, m: Movement<'_>) -> Result<(), BudgetError> {
     let kind = match from {
         Bucket::Reserved => EntryKind::ReleaseReserved,
         Bucket::Committed => EntryKind::ReleaseCommitted,
         other => {
-            return Err(ApiError::internal(anyhow::anyhow!(
-                "money cannot be released from {other:?}"
-            )));
+            return Err(BudgetError::NoSuchMove {
+                from: other,
+                to: Bucket::Available,
+            });
         }
     };
     move_between(conn, from, Bucket::Available, m.amount.cents())?;
@@ -278,7 +291,7 @@ pub fn adjust_total(
     conn: &mut DbConnection,
     delta_cents: i64,
     actor_id: &str,
-) -> Result<bool, ApiError> {
+) -> Result<bool, BudgetError> {
     if delta_cents == 0 {
         return Ok(true);
     }
@@ -323,7 +336,7 @@ fn move_between(
     from: Bucket,
     to: Bucket,
     amount: i64,
-) -> Result<(), ApiError> {
+) -> Result<(), BudgetError> {
     use budget_pools::dsl as b;
     let target = budget_pools::table.find(POOL);
     let now = crate::time::now();
@@ -344,24 +357,16 @@ fn move_between(
         (Bucket::Reserved, Bucket::Committed) => shift!(reserved_cents, committed_cents),
         (Bucket::Committed, Bucket::Available) => shift!(committed_cents, available_cents),
         (Bucket::Committed, Bucket::Disbursed) => shift!(committed_cents, disbursed_cents),
-        other => {
-            return Err(ApiError::internal(anyhow::anyhow!(
-                "no money moves from {:?} to {:?}",
-                other.0,
-                other.1
-            )));
-        }
+        (from, to) => return Err(BudgetError::NoSuchMove { from, to }),
     };
     expect_one(moved, "the budget bucket holds less than the amount moved")
 }
 
-fn expect_one(rows: usize, what: &str) -> Result<(), ApiError> {
+fn expect_one(rows: usize, what: &'static str) -> Result<(), BudgetError> {
     if rows == 1 {
         Ok(())
     } else {
-        Err(ApiError::internal(anyhow::anyhow!(
-            "books out of step: {what}"
-        )))
+        Err(BudgetError::OutOfStep(what))
     }
 }
 

@@ -287,7 +287,9 @@ async fn newcomers_never_overtake_a_waiter_of_another_batch(app: TestApp) {
                 .unwrap()
         };
         dtspp::db::write_transaction(&mut conn, |tx| {
-            dtspp::budget::store::adjust_total(tx, 1_900_000, &admin_id)
+            Ok(dtspp::budget::store::adjust_total(
+                tx, 1_900_000, &admin_id,
+            )?)
         })
         .unwrap();
     }
