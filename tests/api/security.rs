@@ -227,3 +227,50 @@ test_on_both_backends! {
         assert_eq!(enquiries["items"].as_array().unwrap().len(), 1);
     }
 }
+
+/// What the per-request account check costs (run by hand; it asserts nothing):
+/// `TEST_DATABASE_URL=… cargo test --test api disabled_check_cost -- --ignored --nocapture`.
+/// Each round times 2,000 checks through the pool against 2,000 empty pool round trips, on
+/// each backend; three rounds give a median and a spread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, run by hand"]
+async fn disabled_check_cost() {
+    let mut backends = vec![dtspp::db::Backend::Sqlite];
+    if std::env::var("TEST_DATABASE_URL").is_ok() {
+        backends.push(dtspp::db::Backend::Postgres);
+    }
+    for backend in backends {
+        let app = crate::helpers::spawn_app(backend).await;
+        let email = format!("timed-{}@shop.hk", uuid::Uuid::new_v4().simple());
+        app.register_sme(&email, &unique_br()).await;
+        let me = app.login(&email, PASSWORD).await;
+        let token = me["access_token"].as_str().unwrap();
+        let id = ok(app.get_as("/api/v1/me", token).await).await["user"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let mut extra = Vec::new();
+        for _ in 0..3 {
+            let start = std::time::Instant::now();
+            for _ in 0..2_000 {
+                app.db.run(|_| Ok(())).await.unwrap();
+            }
+            let empty = start.elapsed();
+            let start = std::time::Instant::now();
+            for _ in 0..2_000 {
+                let id = id.clone();
+                app.db
+                    .run(move |conn| Ok(dtspp::auth::store::is_active(conn, &id)?))
+                    .await
+                    .unwrap();
+            }
+            let checked = start.elapsed();
+            extra.push((checked.saturating_sub(empty)).as_secs_f64() * 1e6 / 2_000.0);
+        }
+        extra.sort_by(f64::total_cmp);
+        eprintln!(
+            "{backend:?}: the account check adds {:.1} µs per request (median of 3; spread {:.1}–{:.1} µs)",
+            extra[1], extra[0], extra[2]
+        );
+    }
+}
