@@ -72,6 +72,17 @@ pub fn decode_time_cursor(
         .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this API issued"))
 }
 
+/// A list's `status` filter parsed as its enum: `None` when absent, 422 naming `status` (with
+/// the known words) when it is not one of them.
+pub fn status_filter<T>(value: Option<&str>) -> Result<Option<T>, ApiError>
+where
+    T: std::str::FromStr<Err = String>,
+{
+    value
+        .map(|s| s.parse::<T>().map_err(|m| ApiError::invalid("status", m)))
+        .transpose()
+}
+
 /// Builds a page from up to `limit + 1` rows: the extra row only signals that more follow.
 pub fn page<R, T>(
     mut rows: Vec<R>,

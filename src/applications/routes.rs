@@ -89,14 +89,7 @@ pub async fn page_of<V: From<ApplicationRow> + Send + 'static>(
     query: ApplicationQuery,
 ) -> Result<Page<V>, ApiError> {
     let limit = pagination::limit(query.limit)?;
-    let status = query
-        .status
-        .as_deref()
-        .map(|s| {
-            s.parse::<Status>()
-                .map_err(|m| ApiError::invalid("status", m))
-        })
-        .transpose()?;
+    let status = pagination::status_filter::<Status>(query.status.as_deref())?;
     let after = pagination::decode_time_cursor(query.cursor.as_deref())?;
     db.run(move |conn| {
         let filter = Filter {

@@ -60,39 +60,37 @@ pub fn lock_pool(conn: &mut DbConnection) -> QueryResult<Balances> {
     balances(conn)
 }
 
-/// Appends a ledger row, dated now.
-pub fn append(
-    conn: &mut DbConnection,
-    kind: EntryKind,
-    amount_cents: i64,
-    application_id: Option<&str>,
-    batch_id: Option<&str>,
-    actor_id: Option<&str>,
-) -> QueryResult<()> {
-    let now = crate::time::now();
-    append_at(
-        conn,
-        kind,
-        amount_cents,
-        application_id,
-        batch_id,
-        actor_id,
-        now,
-    )
+/// One ledger row to append.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry<'a> {
+    pub kind: EntryKind,
+    /// Signed only for `adjust`.
+    pub amount_cents: i64,
+    pub application_id: Option<&'a str>,
+    pub batch_id: Option<&'a str>,
+    pub actor_id: Option<&'a str>,
+    /// By this instance's clock; the ledger's order is `seq`, not this.
+    pub occurred_at: chrono::NaiveDateTime,
 }
 
-/// Appends a ledger row dated `occurred_at` (by this instance's clock), numbered by the pool's
-/// counter. The counter's UPDATE locks the pool row until commit, so entries commit in number
-/// order whatever their clocks say: paging forward by number never skips one.
-pub fn append_at(
-    conn: &mut DbConnection,
-    kind: EntryKind,
-    amount_cents: i64,
-    application_id: Option<&str>,
-    batch_id: Option<&str>,
-    actor_id: Option<&str>,
-    occurred_at: chrono::NaiveDateTime,
-) -> QueryResult<()> {
+impl Movement<'_> {
+    /// The ledger row of this movement, dated now.
+    fn entry(&self, kind: EntryKind) -> Entry<'_> {
+        Entry {
+            kind,
+            amount_cents: self.amount.cents(),
+            application_id: Some(self.application_id),
+            batch_id: Some(self.batch_id),
+            actor_id: self.actor_id,
+            occurred_at: crate::time::now(),
+        }
+    }
+}
+
+/// Appends a ledger row, numbered by the pool's counter. The counter's UPDATE locks the pool
+/// row until commit, so entries commit in number order whatever their clocks say: paging
+/// forward by number never skips one.
+pub fn append(conn: &mut DbConnection, entry: &Entry<'_>) -> QueryResult<()> {
     diesel::update(budget_pools::table.find(POOL))
         .set(budget_pools::ledger_seq.eq(budget_pools::ledger_seq + 1))
         .execute(conn)?;
@@ -104,12 +102,12 @@ pub fn append_at(
         .values((
             budget_ledger::id.eq(uuid::Uuid::new_v4().to_string()),
             budget_ledger::pool_id.eq(POOL),
-            budget_ledger::kind.eq(kind.as_str()),
-            budget_ledger::amount_cents.eq(amount_cents),
-            budget_ledger::application_id.eq(application_id),
-            budget_ledger::batch_id.eq(batch_id),
-            budget_ledger::actor_id.eq(actor_id),
-            budget_ledger::occurred_at.eq(occurred_at),
+            budget_ledger::kind.eq(entry.kind.as_str()),
+            budget_ledger::amount_cents.eq(entry.amount_cents),
+            budget_ledger::application_id.eq(entry.application_id),
+            budget_ledger::batch_id.eq(entry.batch_id),
+            budget_ledger::actor_id.eq(entry.actor_id),
+            budget_ledger::occurred_at.eq(entry.occurred_at),
             budget_ledger::seq.eq(seq),
         ))
         .execute(conn)?;
@@ -221,42 +219,21 @@ pub fn reserve(conn: &mut DbConnection, m: Movement<'_>) -> Result<Reservation, 
         move_between(conn, Bucket::Reserved, Bucket::Available, amount)?;
         return Ok(Reservation::QuotaShort);
     }
-    append(
-        conn,
-        EntryKind::Reserve,
-        amount,
-        Some(m.application_id),
-        Some(m.batch_id),
-        m.actor_id,
-    )?;
+    append(conn, &m.entry(EntryKind::Reserve))?;
     Ok(Reservation::Reserved)
 }
 
 /// Turns a reservation into a commitment (an approval).
 pub fn commit(conn: &mut DbConnection, m: Movement<'_>) -> Result<(), BudgetError> {
     move_between(conn, Bucket::Reserved, Bucket::Committed, m.amount.cents())?;
-    append(
-        conn,
-        EntryKind::Commit,
-        m.amount.cents(),
-        Some(m.application_id),
-        Some(m.batch_id),
-        m.actor_id,
-    )?;
+    append(conn, &m.entry(EntryKind::Commit))?;
     Ok(())
 }
 
 /// Pays a commitment out.
 pub fn disburse(conn: &mut DbConnection, m: Movement<'_>) -> Result<(), BudgetError> {
     move_between(conn, Bucket::Committed, Bucket::Disbursed, m.amount.cents())?;
-    append(
-        conn,
-        EntryKind::Disburse,
-        m.amount.cents(),
-        Some(m.application_id),
-        Some(m.batch_id),
-        m.actor_id,
-    )?;
+    append(conn, &m.entry(EntryKind::Disburse))?;
     Ok(())
 }
 
@@ -274,14 +251,7 @@ pub fn release(conn: &mut DbConnection, from: Bucket, m: Movement<'_>) -> Result
     };
     move_between(conn, from, Bucket::Available, m.amount.cents())?;
     return_quota(conn, m.batch_id, m.amount.cents())?;
-    append(
-        conn,
-        kind,
-        m.amount.cents(),
-        Some(m.application_id),
-        Some(m.batch_id),
-        m.actor_id,
-    )?;
+    append(conn, &m.entry(kind))?;
     Ok(())
 }
 
@@ -311,11 +281,14 @@ pub fn adjust_total(
     }
     append(
         conn,
-        EntryKind::Adjust,
-        delta_cents,
-        None,
-        None,
-        Some(actor_id),
+        &Entry {
+            kind: EntryKind::Adjust,
+            amount_cents: delta_cents,
+            application_id: None,
+            batch_id: None,
+            actor_id: Some(actor_id),
+            occurred_at: crate::time::now(),
+        },
     )?;
     Ok(true)
 }

@@ -181,14 +181,7 @@ async fn list_for(
     query: EnquiryQuery,
 ) -> Result<Page<Enquiry>, ApiError> {
     let limit = pagination::limit(query.limit)?;
-    let status = query
-        .status
-        .as_deref()
-        .map(|s| {
-            s.parse::<EnquiryStatus>()
-                .map_err(|m| ApiError::invalid("status", m))
-        })
-        .transpose()?;
+    let status = pagination::status_filter::<EnquiryStatus>(query.status.as_deref())?;
     let after = pagination::decode_time_cursor(query.cursor.as_deref())?;
     db.run(move |conn| {
         let id = party(conn)?;

@@ -112,14 +112,7 @@ pub async fn list_risk_flags(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let limit = pagination::limit(query.limit)?;
-    let status = query
-        .status
-        .as_deref()
-        .map(|s| {
-            s.parse::<FlagStatus>()
-                .map_err(|m| ApiError::invalid("status", m))
-        })
-        .transpose()?;
+    let status = pagination::status_filter::<FlagStatus>(query.status.as_deref())?;
     let after = pagination::decode_time_cursor(query.cursor.as_deref())?;
     let page: Page<RiskFlag> = db
         .run(move |conn| {

@@ -111,14 +111,7 @@ pub async fn list_outbox(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let limit = pagination::limit(query.limit)?;
-    let status = query
-        .status
-        .as_deref()
-        .map(|s| {
-            s.parse::<outbox::OutboxStatus>()
-                .map_err(|m| ApiError::invalid("status", m))
-        })
-        .transpose()?;
+    let status = pagination::status_filter::<outbox::OutboxStatus>(query.status.as_deref())?;
     let after = pagination::decode_time_cursor(query.cursor.as_deref())?;
     let rows = db
         .run(move |conn| Ok(outbox::list(conn, status, after, limit + 1)?))

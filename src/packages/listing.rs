@@ -32,13 +32,7 @@ pub async fn page_of_packages(
     query: PackageQuery,
 ) -> Result<Page<Package>, ApiError> {
     let limit = pagination::limit(query.limit)?;
-    let status = match &query.status {
-        Some(s) => Some(
-            s.parse::<PackageStatus>()
-                .map_err(|m| ApiError::invalid("status", m))?,
-        ),
-        None => None,
-    };
+    let status = pagination::status_filter::<PackageStatus>(query.status.as_deref())?;
     let after = pagination::decode_time_cursor(query.cursor.as_deref())?;
     db.run(move |conn| {
         let rows = store::list(conn, vendor_id.as_deref(), status, after, limit + 1)?;

@@ -58,13 +58,7 @@ pub async fn list_vendors(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let limit = pagination::limit(query.limit)?;
-    let status = match &query.status {
-        Some(s) => Some(
-            s.parse::<VendorStatus>()
-                .map_err(|m| ApiError::invalid("status", m))?,
-        ),
-        None => None,
-    };
+    let status = pagination::status_filter::<VendorStatus>(query.status.as_deref())?;
     let after = pagination::decode_time_cursor(query.cursor.as_deref())?;
     let rows = db
         .run(move |conn| Ok(store::list(conn, status, after, limit + 1)?))

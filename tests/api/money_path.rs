@@ -536,15 +536,15 @@ async fn ledger_paging_never_skips_an_entry_that_commits_late(app: TestApp) {
         dtspp::db::write_transaction(&mut conn, |tx| {
             let behind = dtspp::time::now() - chrono::Duration::hours(1);
             let row = dtspp::applications::store::find(tx, &first)?;
-            dtspp::budget::store::append_at(
-                tx,
-                dtspp::budget::model::EntryKind::Commit,
-                1,
-                Some(&row.id),
-                Some(&row.batch_id),
-                None,
-                behind,
-            )?;
+            let entry = dtspp::budget::store::Entry {
+                kind: dtspp::budget::model::EntryKind::Commit,
+                amount_cents: 1,
+                application_id: Some(&row.id),
+                batch_id: Some(&row.batch_id),
+                actor_id: None,
+                occurred_at: behind,
+            };
+            dtspp::budget::store::append(tx, &entry)?;
             // Keep the buckets in step with the entry, as a commit of one cent would.
             diesel::sql_query(
                 "UPDATE budget_pools SET reserved_cents = reserved_cents - 1, \
