@@ -89,7 +89,7 @@ fn enquire(
         if chosen.iter().any(|c: &ChosenOption| &c.id == id) {
             return Err(ApiError::invalid(
                 format!("option_ids[{i}]"),
-                "is chosen twice",
+                format!("{id} is chosen twice; each add-on is counted once"),
             ));
         }
         chosen.push(ChosenOption {

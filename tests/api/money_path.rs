@@ -886,6 +886,13 @@ async fn bad_input_answers_422_naming_the_field_never_500(app: TestApp) {
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].0, "options");
     assert!(errors[0].1.contains(&m.option_id), "{errors:?}");
+    let sme = app.sme_token().await;
+    let body = json!({"package_id": m.package_id, "option_ids": [m.option_id, m.option_id], "message": "Twice"});
+    let res = crate::packages::post(&app, &sme, "/api/v1/sme/enquiries", Some(body)).await;
+    assert_eq!(res.status(), 422);
+    let errors = field_errors(&res.json().await.unwrap());
+    assert_eq!(errors[0].0, "option_ids[1]");
+    assert!(errors[0].1.contains(&m.option_id), "{errors:?}");
 
     // Defect 8: search text beyond the bounds, in letters, words and Chinese.
     let long = "a".repeat(3_000);
