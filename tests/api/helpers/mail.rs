@@ -1,4 +1,5 @@
-//! Reading the mail the app sends, and a real SMTP server to send it to.
+//! Reading the mail the app sends, and a real SMTP server (embedded in the test binary) to
+//! send it to.
 
 /// A delivered email: recipient, and the decoded text body.
 #[derive(Debug, Clone)]
@@ -8,10 +9,42 @@ pub struct Mail {
     pub message_id: String,
 }
 
-/// A real SMTP server (aiosmtpd, from PyPI) writing a Maildir, stopped when dropped.
+/// A real SMTP server inside the test binary (`mailin-embedded`), keeping what it receives in
+/// memory. It runs on its own thread until the test binary exits; nothing needs installing.
 pub struct SmtpServer {
-    child: std::process::Child,
-    maildir: tempfile::TempDir,
+    received: std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+}
+
+/// The server's side of one SMTP session: it collects the message and files it when the DATA
+/// command ends.
+#[derive(Clone)]
+struct Collector {
+    received: std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+    current: Vec<u8>,
+}
+
+impl mailin_embedded::Handler for Collector {
+    fn data_start(
+        &mut self,
+        _domain: &str,
+        _from: &str,
+        _is8bit: bool,
+        _to: &[String],
+    ) -> mailin_embedded::Response {
+        self.current.clear();
+        mailin_embedded::response::OK
+    }
+
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.current.extend_from_slice(buf);
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> mailin_embedded::Response {
+        let message = std::mem::take(&mut self.current);
+        self.received.lock().unwrap().push(message);
+        mailin_embedded::response::OK
+    }
 }
 
 impl SmtpServer {
@@ -24,33 +57,37 @@ impl SmtpServer {
             .port()
     }
 
-    /// Starts aiosmtpd on `port` and waits until it accepts connections.
+    /// Starts the server on `port`; it accepts connections as soon as this returns.
     pub fn start(port: u16) -> SmtpServer {
-        let maildir = tempfile::tempdir().unwrap();
-        let child = std::process::Command::new("python3")
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            // aiosmtpd's Mailbox creates a Maildir only where no directory exists yet.
-            .arg(maildir.path().join("maildir"))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("python3 must be installed, with aiosmtpd (pip install aiosmtpd)");
-        let server = SmtpServer { child, maildir };
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "aiosmtpd did not start on port {port}; is it installed (pip install aiosmtpd)?"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port))
+            .unwrap_or_else(|e| panic!("cannot listen for SMTP on port {port}: {e}"));
+        let mut server = mailin_embedded::Server::new(Collector {
+            received: received.clone(),
+            current: Vec::new(),
+        });
         server
+            .with_name("smtp.dtspp.test")
+            .with_ssl(mailin_embedded::SslConfig::None)
+            .expect("plain SMTP")
+            .with_num_threads(4)
+            .with_tcp_listener(listener);
+        std::thread::spawn(move || {
+            if let Err(e) = server.serve() {
+                eprintln!("the test SMTP server stopped: {e}");
+            }
+        });
+        SmtpServer { received }
     }
 
     /// The messages received so far.
     pub fn mail(&self) -> Vec<Mail> {
-        read_mail(&self.maildir.path().join("maildir"))
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|raw| parse_mail(&String::from_utf8_lossy(raw)))
+            .collect()
     }
 
     /// Waits up to `seconds` for at least `count` messages, and returns them all.
@@ -63,13 +100,6 @@ impl SmtpServer {
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-    }
-}
-
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
