@@ -69,6 +69,7 @@ async fn categories_body(db: web::Data<Db>) -> Result<Vec<u8>, ApiError> {
 /// its basic package, the most the programme funds of it, and what the SME pays. Facet counts
 /// honour the other filters in force.
 #[utoipa::path(
+    operation_id = "catalogue_list_packages",
     tag = "catalogue",
     params(CatalogueQuery),
     responses(
@@ -211,6 +212,7 @@ pub async fn list_packages(
 
 /// One listed package in full, with its components and add-ons.
 #[utoipa::path(
+    operation_id = "catalogue_get_package",
     tag = "catalogue",
     params(("id" = String, Path, description = "The package's id.")),
     responses(

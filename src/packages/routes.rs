@@ -115,6 +115,7 @@ pub async fn create_package(
 
 /// The calling vendor's packages, newest first.
 #[utoipa::path(
+    operation_id = "vendor_list_packages",
     tag = "packages",
     params(PackageQuery),
     security(("bearer" = [])),
@@ -137,6 +138,7 @@ pub async fn list_packages(
 
 /// One of the calling vendor's packages, with its current revision.
 #[utoipa::path(
+    operation_id = "vendor_get_package",
     tag = "packages",
     params(("id" = String, Path, description = "The package's id.")),
     security(("bearer" = [])),
