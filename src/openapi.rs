@@ -183,10 +183,18 @@ mod tests {
         let mut seen = std::collections::HashMap::new();
         for (path, item) in &doc.paths.paths {
             let operations = [
-                &item.get, &item.put, &item.post, &item.delete, &item.patch, &item.head,
+                &item.get,
+                &item.put,
+                &item.post,
+                &item.delete,
+                &item.patch,
+                &item.head,
             ];
             for operation in operations.into_iter().flatten() {
-                let id = operation.operation_id.clone().expect("every operation has an id");
+                let id = operation
+                    .operation_id
+                    .clone()
+                    .expect("every operation has an id");
                 if let Some(other) = seen.insert(id.clone(), path.clone()) {
                     panic!("operationId {id} is used by {other} and {path}");
                 }
