@@ -137,22 +137,24 @@ fn is_json(req: &HttpRequest) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-/// Parses `body` as one JSON value of type `T`: 400 when it is not JSON, 422 naming the field
-/// when it is JSON of the wrong shape.
+/// Parses `body` as one JSON object of type `T`: 400 when it is not JSON at all, 422 naming the
+/// field when it is JSON of the wrong shape (another kind of value than an object, such as
+/// `[null, null]`, is a 422 on `body`).
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::BadRequest(
             "The request body is empty; a JSON object is required.".to_owned(),
         ));
     }
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize::<_, T>(&mut deserializer).map_err(|e| {
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| malformed(&e))?;
+    if !value.is_object() {
+        return Err(ApiError::invalid("body", "must be a JSON object"));
+    }
+    serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         shape_error(&path, &inner)
-    })?;
-    deserializer.end().map_err(|e| malformed(&e))?;
-    Ok(value)
+    })
 }
 
 fn shape_error(path: &str, error: &serde_json::Error) -> ApiError {

@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::error::{FieldError, Problem};
+use crate::error::{FieldError, Problem, responses};
 
 /// The document's fixed parts: info, tags, shared schemas, the bearer scheme.
 #[derive(OpenApi)]
@@ -31,7 +31,10 @@ use crate::error::{FieldError, Problem};
             responses::Conflict,
             responses::ValidationFailed,
             responses::TooManyRequests,
-            responses::Busy,
+            responses::PayloadTooLarge,
+            responses::UnsupportedMediaType,
+            responses::InternalError,
+            responses::Unavailable,
         ),
     ),
     servers((url = "/", description = "This server")),
@@ -69,51 +72,6 @@ impl Modify for SharedComponents {
     }
 }
 
-/// The shared problem+json responses that operations refer to by name.
-pub mod responses {
-    use crate::error::Problem;
-
-    /// The body is not well-formed JSON.
-    #[derive(utoipa::ToResponse)]
-    #[response(content_type = "application/problem+json")]
-    pub struct BadRequest(pub Problem);
-
-    /// No access token, or an invalid or expired one.
-    #[derive(utoipa::ToResponse)]
-    #[response(content_type = "application/problem+json")]
-    pub struct Unauthorized(pub Problem);
-
-    /// The caller's role may not do this.
-    #[derive(utoipa::ToResponse)]
-    #[response(content_type = "application/problem+json")]
-    pub struct Forbidden(pub Problem);
-
-    /// No such resource, or not the caller's.
-    #[derive(utoipa::ToResponse)]
-    #[response(content_type = "application/problem+json")]
-    pub struct NotFound(pub Problem);
-
-    /// The resource's state forbids this, or it would duplicate another.
-    #[derive(utoipa::ToResponse)]
-    #[response(content_type = "application/problem+json")]
-    pub struct Conflict(pub Problem);
-
-    /// The input is invalid; `errors` lists each field.
-    #[derive(utoipa::ToResponse)]
-    #[response(content_type = "application/problem+json")]
-    pub struct ValidationFailed(pub Problem);
-
-    /// Rate limited; `Retry-After` gives the seconds to wait.
-    #[derive(utoipa::ToResponse)]
-    #[response(content_type = "application/problem+json")]
-    pub struct TooManyRequests(pub Problem);
-
-    /// Contention kept the transaction from completing after bounded retries; retry shortly.
-    #[derive(utoipa::ToResponse)]
-    #[response(content_type = "application/problem+json")]
-    pub struct Busy(pub Problem);
-}
-
 /// Registers every documented route. The server and [`document`] both call this.
 pub fn configure_routes(cfg: &mut ServiceConfig) {
     crate::ops::configure(cfg);
@@ -141,6 +99,7 @@ pub fn document() -> OpenApiDoc {
         .configure(configure_routes)
         .split_for_parts();
     mark_public_operations(&mut doc);
+    crate::error::declare_problem_responses(&mut doc);
     doc
 }
 

@@ -47,7 +47,10 @@ impl Application {
         let port = listener.local_addr()?.port();
         let db = web::Data::new(db);
         let metrics = web::Data::new(Metrics::new().context("cannot register metrics")?);
-        let routes = web::Data::new(RouteTable::from_openapi(&openapi::document()));
+        // The document is served exactly as `dtspp openapi` prints it, and it tells the 404/405
+        // fallback which paths exist.
+        let spec = openapi::document();
+        let routes = web::Data::new(RouteTable::from_openapi(&spec));
         let cors_origins = settings.cors_origins.clone();
         let access_tokens = web::Data::new(AccessTokens::new(
             settings.jwt_secret_bytes(),
@@ -78,7 +81,7 @@ impl Application {
         });
 
         let server = HttpServer::new(move || {
-            let (app, api) = App::new()
+            let (app, _) = App::new()
                 .into_utoipa_app()
                 .openapi(openapi::ApiDoc::openapi())
                 .configure(openapi::configure_routes)
@@ -97,7 +100,7 @@ impl Application {
                 .app_data(web::PathConfig::default().error_handler(|_, _| {
                     ApiError::NotFound("No resource exists at this path.".to_owned()).into()
                 }))
-                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", spec.clone()))
                 .service(web::redirect("/docs", "/docs/"))
                 .default_service(web::to(unmatched_route))
                 .wrap(cors(&cors_origins))

@@ -11,8 +11,8 @@ use super::workflow::Action;
 use crate::auth::{AdminUser, AuthUser, RequestMeta};
 use crate::db::{Db, DbConnection};
 use crate::error::ApiError;
+use crate::error::responses;
 use crate::extract::OptionalJson;
-use crate::openapi::responses;
 use crate::pagination::Page;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -31,8 +31,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of applications.", body = Page<AdminApplication>),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 422, response = responses::ValidationFailed),
     )
 )]
@@ -54,8 +52,6 @@ pub async fn admin_applications(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The application.", body = AdminApplication),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
     )
 )]
@@ -141,12 +137,8 @@ macro_rules! decision_route {
             security(("bearer" = [])),
             responses(
                 (status = 200, description = $ok, body = AdminApplication),
-                (status = 401, response = responses::Unauthorized),
-                (status = 403, response = responses::Forbidden),
                 (status = 404, response = responses::NotFound),
                 (status = 409, response = responses::Conflict),
-                (status = 422, response = responses::ValidationFailed),
-                (status = 503, response = responses::Busy),
             )
         )]
         #[post($path)]

@@ -17,9 +17,9 @@ use super::workflow::{Action, Status, step};
 use crate::auth::{AuthUser, RequestMeta, SmeUser, VendorUser};
 use crate::db::{Db, DbConnection, lock_name};
 use crate::error::ApiError;
+use crate::error::responses;
 use crate::extract::ValidJson;
 use crate::idempotency::idempotent_create;
-use crate::openapi::responses;
 use crate::pagination::{self, Page};
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -45,13 +45,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Reserved or waitlisted.", body = Application),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
         (status = 409, response = responses::Conflict),
-        (status = 422, response = responses::ValidationFailed),
-        (status = 503, response = responses::Busy),
     )
 )]
 #[post("/api/v1/sme/applications")]
@@ -144,8 +139,6 @@ fn own_by_vendor(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of applications.", body = Page<Application>),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 422, response = responses::ValidationFailed),
     )
 )]
@@ -172,8 +165,6 @@ pub async fn sme_applications(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The application.", body = Application),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
     )
 )]
@@ -226,11 +217,8 @@ pub async fn transition<V: From<ApplicationRow> + serde::Serialize>(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Withdrawn.", body = Application),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
         (status = 409, response = responses::Conflict),
-        (status = 503, response = responses::Busy),
     )
 )]
 #[post("/api/v1/sme/applications/{id}/withdraw")]
@@ -282,12 +270,8 @@ pub fn reference_key(reference: &str) -> String {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Delivery confirmed.", body = Application),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
         (status = 409, response = responses::Conflict),
-        (status = 422, response = responses::ValidationFailed),
     )
 )]
 #[post("/api/v1/sme/applications/{id}/confirm-delivery")]
@@ -364,8 +348,6 @@ pub async fn confirm_delivery(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of applications.", body = Page<Application>),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 422, response = responses::ValidationFailed),
     )
 )]
@@ -395,12 +377,8 @@ pub async fn vendor_applications(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Delivered.", body = Application),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
         (status = 409, response = responses::Conflict),
-        (status = 422, response = responses::ValidationFailed),
     )
 )]
 #[post("/api/v1/vendor/applications/{id}/deliver")]

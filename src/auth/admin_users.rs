@@ -15,8 +15,8 @@ use super::{AdminUser, RequestMeta};
 use crate::audit::{self, NewEvent};
 use crate::db::Db;
 use crate::error::ApiError;
+use crate::error::responses;
 use crate::extract::ValidJson;
-use crate::openapi::responses;
 use crate::validation::non_blank;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -70,12 +70,8 @@ fn managed(conn: &mut crate::db::DbConnection, id: &str) -> Result<ManagedUser, 
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Disabled.", body = ManagedUser),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
         (status = 409, response = responses::Conflict),
-        (status = 422, response = responses::ValidationFailed),
     )
 )]
 #[post("/api/v1/admin/users/{id}/disable")]
@@ -125,8 +121,6 @@ pub async fn disable_user(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Enabled.", body = ManagedUser),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
         (status = 409, response = responses::Conflict),
     )

@@ -12,9 +12,9 @@ use super::{RequestMeta, password};
 use crate::audit::{self, NewEvent};
 use crate::db::Db;
 use crate::error::ApiError;
+use crate::error::responses;
 use crate::extract::ValidJson;
 use crate::mail::templates;
-use crate::openapi::responses;
 use crate::outbox;
 use crate::validation::normalize_email;
 
@@ -31,8 +31,6 @@ pub struct Verified {
     request_body = VerifyEmailRequest,
     responses(
         (status = 200, description = "The address is verified.", body = Verified),
-        (status = 400, response = responses::BadRequest),
-        (status = 422, response = responses::ValidationFailed),
     )
 )]
 #[post("/api/v1/auth/verify-email")]
@@ -71,8 +69,6 @@ pub async fn verify_email(
     request_body = PasswordResetRequest,
     responses(
         (status = 202, description = "Accepted.", body = Accepted),
-        (status = 400, response = responses::BadRequest),
-        (status = 422, response = responses::ValidationFailed),
         (status = 429, response = responses::TooManyRequests),
     )
 )]
@@ -114,8 +110,6 @@ pub async fn request_password_reset(
     request_body = PasswordResetConfirm,
     responses(
         (status = 204, description = "The password is changed."),
-        (status = 400, response = responses::BadRequest),
-        (status = 422, response = responses::ValidationFailed),
         (status = 429, response = responses::TooManyRequests),
     )
 )]

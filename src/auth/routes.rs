@@ -17,8 +17,8 @@ use super::{AuthUser, RequestMeta, Role, password};
 use crate::audit::{self, NewEvent};
 use crate::db::{Db, DbConnection, schema::audit_events};
 use crate::error::ApiError;
+use crate::error::responses;
 use crate::extract::{OptionalJson, ValidJson};
-use crate::openapi::responses;
 use crate::smes::model::Sme;
 use crate::validation::normalize_email;
 use crate::vendors::model::Vendor;
@@ -106,10 +106,8 @@ fn record_login_failure(
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in.", body = TokenPair),
-        (status = 400, response = responses::BadRequest),
         (status = 401, response = responses::Unauthorized),
         (status = 403, response = responses::Forbidden),
-        (status = 422, response = responses::ValidationFailed),
         (status = 429, response = responses::TooManyRequests),
     )
 )]
@@ -184,9 +182,7 @@ enum Refreshed {
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "A new token pair.", body = TokenPair),
-        (status = 400, response = responses::BadRequest),
         (status = 401, response = responses::Unauthorized),
-        (status = 422, response = responses::ValidationFailed),
     )
 )]
 #[post("/api/v1/auth/refresh")]
@@ -251,8 +247,6 @@ pub async fn refresh(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Logged out."),
-        (status = 401, response = responses::Unauthorized),
-        (status = 422, response = responses::ValidationFailed),
     )
 )]
 #[post("/api/v1/auth/logout")]
@@ -301,7 +295,6 @@ pub struct Me {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller.", body = Me),
-        (status = 401, response = responses::Unauthorized),
     )
 )]
 #[get("/api/v1/me")]

@@ -15,10 +15,10 @@ use crate::audit::{self, NewEvent};
 use crate::auth::{AuthUser, RequestMeta, SmeUser, VendorUser};
 use crate::db::{Db, DbConnection};
 use crate::error::ApiError;
+use crate::error::responses;
 use crate::extract::{OptionalJson, ValidJson};
 use crate::idempotency::idempotent_create;
 use crate::money::Money;
-use crate::openapi::responses;
 use crate::outbox;
 use crate::pagination::{self, Page};
 use crate::programme::quoting::{self, Ask};
@@ -40,12 +40,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The enquiry, open.", body = Enquiry),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
         (status = 409, response = responses::Conflict),
-        (status = 422, response = responses::ValidationFailed),
     )
 )]
 #[post("/api/v1/sme/enquiries")]
@@ -208,8 +204,6 @@ async fn list_for(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of enquiries.", body = Page<Enquiry>),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 422, response = responses::ValidationFailed),
     )
 )]
@@ -232,8 +226,6 @@ pub async fn sme_enquiries(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of enquiries.", body = Page<Enquiry>),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 422, response = responses::ValidationFailed),
     )
 )]
@@ -323,11 +315,8 @@ fn answer(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Confirmed.", body = Enquiry),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
         (status = 409, response = responses::Conflict),
-        (status = 422, response = responses::ValidationFailed),
     )
 )]
 #[post("/api/v1/vendor/enquiries/{id}/confirm")]
@@ -359,12 +348,8 @@ pub async fn confirm_enquiry(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Declined.", body = Enquiry),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
         (status = 409, response = responses::Conflict),
-        (status = 422, response = responses::ValidationFailed),
     )
 )]
 #[post("/api/v1/vendor/enquiries/{id}/decline")]

@@ -10,8 +10,8 @@ use crate::budget::model::{BudgetView, LedgerEntry};
 use crate::budget::store;
 use crate::db::Db;
 use crate::error::ApiError;
+use crate::error::responses;
 use crate::money::Money;
-use crate::openapi::responses;
 use crate::pagination::{self, Page};
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -25,8 +25,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The balances.", body = BudgetView),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
     )
 )]
 #[get("/api/v1/admin/budget")]
@@ -67,8 +65,6 @@ pub struct LedgerQuery {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of entries.", body = Page<LedgerEntry>),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 422, response = responses::ValidationFailed),
     )
 )]

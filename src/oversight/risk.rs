@@ -12,7 +12,7 @@ use crate::auth::{AdminUser, AuthUser, RequestMeta};
 use crate::db::schema::risk_flags;
 use crate::db::{Db, DbConnection};
 use crate::error::ApiError;
-use crate::openapi::responses;
+use crate::error::responses;
 use crate::pagination::{self, Page};
 use crate::text_enum::text_enum;
 use actix_web::{HttpResponse, get, web};
@@ -99,8 +99,6 @@ pub struct RiskQuery {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of flags.", body = Page<RiskFlag>),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 422, response = responses::ValidationFailed),
     )
 )]

@@ -9,7 +9,7 @@ use crate::audit::{self, AuditEvent};
 use crate::auth::AdminUser;
 use crate::db::Db;
 use crate::error::ApiError;
-use crate::openapi::responses;
+use crate::error::responses;
 use crate::outbox::{self, OutboxEntry};
 use crate::pagination::{self, Page};
 
@@ -44,8 +44,6 @@ pub struct AuditQuery {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of events.", body = Page<AuditEvent>),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 422, response = responses::ValidationFailed),
     )
 )]
@@ -98,8 +96,6 @@ pub struct OutboxQuery {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of outbox rows.", body = Page<OutboxEntry>),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 422, response = responses::ValidationFailed),
     )
 )]

@@ -10,8 +10,8 @@ use super::{store, transitions};
 use crate::auth::{AdminUser, RequestMeta};
 use crate::db::Db;
 use crate::error::ApiError;
+use crate::error::responses;
 use crate::extract::OptionalJson;
-use crate::openapi::responses;
 use crate::pagination::Page;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -32,8 +32,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of packages.", body = Page<Package>),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 422, response = responses::ValidationFailed),
     )
 )]
@@ -53,8 +51,6 @@ pub async fn admin_list_packages(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The package.", body = Package),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
     )
 )]
@@ -81,8 +77,6 @@ pub async fn admin_get_package(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The history.", body = Vec<Review>),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
     )
 )]
@@ -136,11 +130,8 @@ async fn decide(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Listed.", body = Package),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
         (status = 409, response = responses::Conflict),
-        (status = 422, response = responses::ValidationFailed),
     )
 )]
 #[post("/api/v1/admin/packages/{id}/approve")]
@@ -162,11 +153,8 @@ pub async fn approve_package(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Returned for changes.", body = Package),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
         (status = 409, response = responses::Conflict),
-        (status = 422, response = responses::ValidationFailed),
     )
 )]
 #[post("/api/v1/admin/packages/{id}/request-changes")]
@@ -197,11 +185,8 @@ pub async fn request_package_changes(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Rejected.", body = Package),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
         (status = 409, response = responses::Conflict),
-        (status = 422, response = responses::ValidationFailed),
     )
 )]
 #[post("/api/v1/admin/packages/{id}/reject")]
@@ -223,11 +208,8 @@ pub async fn reject_package(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Suspended.", body = Package),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
         (status = 409, response = responses::Conflict),
-        (status = 422, response = responses::ValidationFailed),
     )
 )]
 #[post("/api/v1/admin/packages/{id}/suspend")]

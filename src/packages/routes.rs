@@ -13,9 +13,9 @@ use crate::audit::{self, NewEvent};
 use crate::auth::{RequestMeta, VendorUser};
 use crate::db::schema::package_revisions;
 use crate::db::{Db, DbConnection};
+use crate::error::responses;
 use crate::error::{ApiError, FieldError};
 use crate::extract::ValidJson;
-use crate::openapi::responses;
 use crate::pagination::Page;
 use crate::programme::model::ProgrammeRules;
 use crate::vendors::model::VendorRow;
@@ -75,11 +75,7 @@ fn check_content(
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The new draft.", body = Package),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 409, response = responses::Conflict),
-        (status = 422, response = responses::ValidationFailed),
     )
 )]
 #[post("/api/v1/vendor/packages")]
@@ -121,8 +117,6 @@ pub async fn create_package(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of packages.", body = Page<Package>),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 422, response = responses::ValidationFailed),
     )
 )]
@@ -144,8 +138,6 @@ pub async fn list_packages(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The package.", body = Package),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
     )
 )]
@@ -176,12 +168,8 @@ pub async fn get_package(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The package, with the edited revision.", body = Package),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
         (status = 409, response = responses::Conflict),
-        (status = 422, response = responses::ValidationFailed),
     )
 )]
 #[patch("/api/v1/vendor/packages/{id}")]
@@ -259,8 +247,6 @@ pub async fn patch_package(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Submitted.", body = Package),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
         (status = 409, response = responses::Conflict),
         (status = 422, response = responses::ValidationFailed),
@@ -305,8 +291,6 @@ pub async fn submit_package(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Withdrawn.", body = Package),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
         (status = 409, response = responses::Conflict),
     )
@@ -338,8 +322,6 @@ pub async fn withdraw_package(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The history.", body = Vec<Review>),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
     )
 )]

@@ -14,9 +14,9 @@ use crate::audit::{self, NewEvent};
 use crate::auth::{AdminUser, RequestMeta};
 use crate::db::Db;
 use crate::error::ApiError;
+use crate::error::responses;
 use crate::extract::ValidJson;
 use crate::money::Money;
-use crate::openapi::responses;
 use crate::pagination::{self, Page};
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -97,8 +97,6 @@ pub async fn get_programme(db: web::Data<Db>) -> Result<HttpResponse, ApiError> 
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The current version.", body = RulesView),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
     )
 )]
 #[get("/api/v1/admin/programme/rules")]
@@ -118,12 +116,7 @@ pub async fn get_rules(db: web::Data<Db>, _admin: AdminUser) -> Result<HttpRespo
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The new version.", body = RulesView),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 409, response = responses::Conflict),
-        (status = 422, response = responses::ValidationFailed),
-        (status = 503, response = responses::Busy),
     )
 )]
 #[put("/api/v1/admin/programme/rules")]
@@ -157,8 +150,6 @@ pub struct BatchQuery {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of batches.", body = Page<Batch>),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 422, response = responses::ValidationFailed),
     )
 )]
@@ -197,11 +188,7 @@ pub async fn list_batches(
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The batch.", body = Batch),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 409, response = responses::Conflict),
-        (status = 422, response = responses::ValidationFailed),
     )
 )]
 #[post("/api/v1/admin/batches")]

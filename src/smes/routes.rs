@@ -12,8 +12,8 @@ use crate::auth::rate_limit::AuthRateLimiter;
 use crate::auth::{RequestMeta, Role, password};
 use crate::db::Db;
 use crate::error::ApiError;
+use crate::error::responses;
 use crate::extract::ValidJson;
-use crate::openapi::responses;
 use crate::validation::{canonical_district, normalize_email};
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -28,9 +28,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     request_body = RegisterSme,
     responses(
         (status = 201, description = "Registered, with the eligibility verdict and the reason for each failed rule.", body = SmeRegistered),
-        (status = 400, response = responses::BadRequest),
         (status = 409, response = responses::Conflict),
-        (status = 422, response = responses::ValidationFailed),
         (status = 429, response = responses::TooManyRequests),
     )
 )]

@@ -12,9 +12,9 @@ use crate::audit::{self, NewEvent};
 use crate::auth::{AdminUser, RequestMeta};
 use crate::db::Db;
 use crate::error::ApiError;
+use crate::error::responses;
 use crate::extract::{OptionalJson, ValidJson};
 use crate::mail::templates;
-use crate::openapi::responses;
 use crate::outbox;
 use crate::pagination::{self, Page};
 
@@ -45,8 +45,6 @@ pub struct VendorQuery {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of vendors.", body = Page<AdminVendor>),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 422, response = responses::ValidationFailed),
     )
 )]
@@ -149,11 +147,8 @@ async fn decide(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Approved.", body = AdminVendor),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
         (status = 409, response = responses::Conflict),
-        (status = 422, response = responses::ValidationFailed),
     )
 )]
 #[post("/api/v1/admin/vendors/{id}/approve")]
@@ -184,11 +179,8 @@ pub async fn approve_vendor(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Rejected.", body = AdminVendor),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
         (status = 409, response = responses::Conflict),
-        (status = 422, response = responses::ValidationFailed),
     )
 )]
 #[post("/api/v1/admin/vendors/{id}/reject")]
@@ -219,11 +211,8 @@ pub async fn reject_vendor(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Suspended.", body = AdminVendor),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
         (status = 409, response = responses::Conflict),
-        (status = 422, response = responses::ValidationFailed),
     )
 )]
 #[post("/api/v1/admin/vendors/{id}/suspend")]

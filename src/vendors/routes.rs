@@ -11,8 +11,8 @@ use crate::auth::rate_limit::AuthRateLimiter;
 use crate::auth::{RequestMeta, Role, VendorUser, password};
 use crate::db::Db;
 use crate::error::ApiError;
+use crate::error::responses;
 use crate::extract::ValidJson;
-use crate::openapi::responses;
 use crate::validation::normalize_email;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -26,8 +26,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The vendor's profile.", body = Vendor),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
     )
 )]
 #[get("/api/v1/vendor/profile")]
@@ -51,9 +49,7 @@ pub async fn vendor_profile(
     request_body = RegisterVendor,
     responses(
         (status = 201, description = "Registered; the vendor awaits verification.", body = VendorRegistered),
-        (status = 400, response = responses::BadRequest),
         (status = 409, response = responses::Conflict),
-        (status = 422, response = responses::ValidationFailed),
         (status = 429, response = responses::TooManyRequests),
     )
 )]

@@ -116,3 +116,28 @@ async fn cors_admits_only_the_configured_origins() {
             .contains("x-request-id")
     );
 }
+
+test_on_both_backends! {
+    async fn json_of_the_wrong_shape_is_a_422_and_broken_json_a_400(app) {
+        let sme = app.sme_token().await;
+        let send = |body: &'static str| {
+            app.client
+                .post(app.url("/api/v1/sme/applications"))
+                .bearer_auth(&sme)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+        };
+        for body in ["[null, null]", "[]", "42", "\"text\"", "null"] {
+            let (status, _, problem) = problem_of(send(body).await.unwrap()).await;
+            assert_eq!(status, 422, "{body}");
+            assert_eq!(problem.errors[0].field, "body", "{body}");
+        }
+        for body in ["{", "[null,", "{} {}", "{\"enquiry_id\": 1,}"] {
+            let (status, _, _) = problem_of(send(body).await.unwrap()).await;
+            assert_eq!(status, 400, "{body}");
+        }
+        let (status, _, problem) = problem_of(send("{\"enquiry_id\": 7}").await.unwrap()).await;
+        assert_eq!((status, problem.errors[0].field.as_str()), (422, "enquiry_id"));
+    }
+}
