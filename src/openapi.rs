@@ -6,7 +6,6 @@ use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::{FieldError, Problem, responses};
 
@@ -72,31 +71,12 @@ impl Modify for SharedComponents {
     }
 }
 
-/// Registers every documented route. The server and [`document`] both call this.
-pub fn configure_routes(cfg: &mut ServiceConfig) {
-    crate::ops::configure(cfg);
-    crate::vendors::routes::configure(cfg);
-    crate::vendors::admin_routes::configure(cfg);
-    crate::packages::routes::configure(cfg);
-    crate::packages::admin_routes::configure(cfg);
-    crate::catalogue::routes::configure(cfg);
-    crate::smes::routes::configure(cfg);
-    crate::auth::routes::configure(cfg);
-    crate::auth::admin_users::configure(cfg);
-    crate::oversight::routes::configure(cfg);
-    crate::programme::routes::configure(cfg);
-    crate::enquiries::routes::configure(cfg);
-    crate::applications::routes::configure(cfg);
-    crate::applications::admin_routes::configure(cfg);
-    crate::oversight::budget::configure(cfg);
-}
-
 /// The full document, without starting a server.
 pub fn document() -> OpenApiDoc {
     let (_, mut doc) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
-        .configure(configure_routes)
+        .configure(crate::startup::configure_routes)
         .split_for_parts();
     mark_public_operations(&mut doc);
     crate::error::declare_problem_responses(&mut doc);

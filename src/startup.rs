@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 use tracing_actix_web::TracingLogger;
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
+use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::accounts::AuthSettings;
@@ -84,7 +85,7 @@ impl Application {
             let (app, _) = App::new()
                 .into_utoipa_app()
                 .openapi(openapi::ApiDoc::openapi())
-                .configure(openapi::configure_routes)
+                .configure(configure_routes)
                 .split_for_parts();
             app.app_data(db.clone())
                 .app_data(metrics.clone())
@@ -195,6 +196,25 @@ pub async fn serve(
     );
     app.run_until_stopped().await?;
     Ok(())
+}
+
+/// Registers every documented route. The server and [`openapi::document`] both call this.
+pub fn configure_routes(cfg: &mut ServiceConfig) {
+    crate::ops::configure(cfg);
+    crate::vendors::routes::configure(cfg);
+    crate::vendors::admin_routes::configure(cfg);
+    crate::packages::routes::configure(cfg);
+    crate::packages::admin_routes::configure(cfg);
+    crate::catalogue::routes::configure(cfg);
+    crate::smes::routes::configure(cfg);
+    crate::auth::routes::configure(cfg);
+    crate::auth::admin_users::configure(cfg);
+    crate::oversight::routes::configure(cfg);
+    crate::programme::routes::configure(cfg);
+    crate::enquiries::routes::configure(cfg);
+    crate::applications::routes::configure(cfg);
+    crate::applications::admin_routes::configure(cfg);
+    crate::oversight::budget::configure(cfg);
 }
 
 /// Cross-origin access for the configured browser origins only; `*` allows any.

@@ -38,6 +38,19 @@ pub struct RulesForm {
     /// Days from approval to the delivery deadline.
     #[schema(example = 183)]
     pub implementation_deadline_days: i64,
+    /// Read-only, as `GET` shows it: ignored here, so that a client may send back the document
+    /// it read with its changes.
+    #[serde(default)]
+    #[schema(read_only, value_type = Option<i64>)]
+    pub version: Option<serde_json::Value>,
+    /// Read-only, ignored.
+    #[serde(default)]
+    #[schema(read_only, value_type = Option<String>)]
+    pub created_at: Option<serde_json::Value>,
+    /// Read-only, ignored.
+    #[serde(default)]
+    #[schema(read_only, value_type = Option<String>)]
+    pub created_by: Option<serde_json::Value>,
 }
 
 /// One version of the rules.
