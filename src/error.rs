@@ -395,63 +395,50 @@ pub mod responses {
     pub struct Unavailable(pub Problem);
 }
 
-/// Attaches to every operation of `doc` the problem responses it can really give, decided once
+/// Attaches to `operation` (at `path`) the problem responses it can really give, decided once
 /// here from what the operation is: any can fail (500); one under `/api/` uses the database
 /// (503); one with a body can get a malformed (400), oversized (413), non-JSON (415) or invalid
 /// (422) one; one with query parameters can get invalid ones (422); one that needs a token can
 /// get none or a bad one (401) or the wrong role (403); one with a path id can name nothing
 /// (404). Operations add their own (409, 429) in their `#[utoipa::path]`.
-pub fn declare_problem_responses(doc: &mut utoipa::openapi::OpenApi) {
+pub fn declare_problem_responses(path: &str, operation: &mut utoipa::openapi::path::Operation) {
     use utoipa::openapi::path::ParameterIn;
     use utoipa::openapi::{Ref, RefOr};
-    let named = |name: &str| RefOr::Ref(Ref::from_response_name(name));
-    for (path, item) in doc.paths.paths.iter_mut() {
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-            &mut item.head,
-        ];
-        for operation in operations.into_iter().flatten() {
-            let mut add = vec![("500", "InternalError")];
-            if path.starts_with("/api/") || path == "/readyz" {
-                add.push(("503", "Unavailable"));
-            }
-            if operation.request_body.is_some() {
-                add.extend([
-                    ("400", "BadRequest"),
-                    ("413", "PayloadTooLarge"),
-                    ("415", "UnsupportedMediaType"),
-                    ("422", "ValidationFailed"),
-                ]);
-            }
-            let parameters = operation.parameters.as_deref().unwrap_or_default();
-            if parameters
-                .iter()
-                .any(|p| matches!(p.parameter_in, ParameterIn::Query))
-            {
-                add.push(("422", "ValidationFailed"));
-            }
-            if path.contains('{') {
-                add.push(("404", "NotFound"));
-            }
-            let needs_token = operation
-                .security
-                .as_ref()
-                .is_some_and(|s| s.iter().any(|r| r != &Default::default()));
-            if needs_token {
-                add.extend([("401", "Unauthorized"), ("403", "Forbidden")]);
-            }
-            for (status, name) in add {
-                operation
-                    .responses
-                    .responses
-                    .entry(status.to_owned())
-                    .or_insert_with(|| named(name));
-            }
-        }
+    let mut add = vec![("500", "InternalError")];
+    if path.starts_with("/api/") || path == "/readyz" {
+        add.push(("503", "Unavailable"));
+    }
+    if operation.request_body.is_some() {
+        add.extend([
+            ("400", "BadRequest"),
+            ("413", "PayloadTooLarge"),
+            ("415", "UnsupportedMediaType"),
+            ("422", "ValidationFailed"),
+        ]);
+    }
+    let parameters = operation.parameters.as_deref().unwrap_or_default();
+    if parameters
+        .iter()
+        .any(|p| matches!(p.parameter_in, ParameterIn::Query))
+    {
+        add.push(("422", "ValidationFailed"));
+    }
+    if path.contains('{') {
+        add.push(("404", "NotFound"));
+    }
+    let needs_token = operation
+        .security
+        .as_ref()
+        .is_some_and(|s| s.iter().any(|r| r != &Default::default()));
+    if needs_token {
+        add.extend([("401", "Unauthorized"), ("403", "Forbidden")]);
+    }
+    for (status, name) in add {
+        operation
+            .responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
     }
 }
 

@@ -3,6 +3,7 @@
 
 use actix_web::App;
 use utoipa::openapi::OpenApi as OpenApiDoc;
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
@@ -73,35 +74,38 @@ impl Modify for SharedComponents {
 
 /// The full document, without starting a server.
 pub fn document() -> OpenApiDoc {
+    use utoipa::openapi::security::SecurityRequirement;
     let (_, mut doc) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .configure(crate::startup::configure_routes)
         .split_for_parts();
-    mark_public_operations(&mut doc);
-    crate::error::declare_problem_responses(&mut doc);
+    for (path, operation) in operations_mut(&mut doc) {
+        // No security declared means public: say so (`security: [{}]`), so that clients and
+        // linters know it rather than guess.
+        operation
+            .security
+            .get_or_insert_with(|| vec![SecurityRequirement::default()]);
+        crate::error::declare_problem_responses(path, operation);
+    }
     doc
 }
 
-/// Says of every operation that declares no security that it needs none (`security: [{}]`), so
-/// that clients and linters know it is public rather than undocumented.
-fn mark_public_operations(doc: &mut OpenApiDoc) {
-    use utoipa::openapi::security::SecurityRequirement;
-    for item in doc.paths.paths.values_mut() {
-        let operations = [
+/// Every operation of `doc`, with its path.
+fn operations_mut(doc: &mut OpenApiDoc) -> impl Iterator<Item = (&str, &mut Operation)> {
+    doc.paths.paths.iter_mut().flat_map(|(path, item)| {
+        [
             &mut item.get,
             &mut item.put,
             &mut item.post,
             &mut item.delete,
             &mut item.patch,
             &mut item.head,
-        ];
-        for operation in operations.into_iter().flatten() {
-            operation
-                .security
-                .get_or_insert_with(|| vec![SecurityRequirement::default()]);
-        }
-    }
+        ]
+        .into_iter()
+        .flatten()
+        .map(move |operation| (path.as_str(), operation))
+    })
 }
 
 /// The document as pretty JSON with a trailing newline: what `dtspp openapi` prints and
@@ -118,25 +122,15 @@ mod tests {
     /// document that repeats one.
     #[test]
     fn every_operation_id_is_unique() {
-        let doc = super::document();
+        let mut doc = super::document();
         let mut seen = std::collections::HashMap::new();
-        for (path, item) in &doc.paths.paths {
-            let operations = [
-                &item.get,
-                &item.put,
-                &item.post,
-                &item.delete,
-                &item.patch,
-                &item.head,
-            ];
-            for operation in operations.into_iter().flatten() {
-                let id = operation
-                    .operation_id
-                    .clone()
-                    .expect("every operation has an id");
-                if let Some(other) = seen.insert(id.clone(), path.clone()) {
-                    panic!("operationId {id} is used by {other} and {path}");
-                }
+        for (path, operation) in super::operations_mut(&mut doc) {
+            let id = operation
+                .operation_id
+                .clone()
+                .expect("every operation has an id");
+            if let Some(other) = seen.insert(id.clone(), path.to_owned()) {
+                panic!("operationId {id} is used by {other} and {path}");
             }
         }
         assert!(seen.len() > 60, "{} operations", seen.len());

@@ -107,6 +107,21 @@ async fn until_blocked_or_done<T>(app: &TestApp, task: &tokio::task::JoinHandle<
     }
 }
 
+/// Sends applicant `i`'s application from a task of its own, to race it against something.
+fn spawn_apply(app: &TestApp, t: &Tight, i: usize) -> tokio::task::JoinHandle<reqwest::Response> {
+    let (client, url) = (app.client.clone(), app.url("/api/v1/sme/applications"));
+    let (token, enquiry) = (t.tokens[i].clone(), t.applicants[i].enquiry_id.clone());
+    tokio::spawn(async move {
+        client
+            .post(url)
+            .bearer_auth(token)
+            .json(&json!({"enquiry_id": enquiry}))
+            .send()
+            .await
+            .unwrap()
+    })
+}
+
 /// Runs `step` on application `id` in a transaction of its own connection that stays open
 /// until the returned sender is used (or dropped); `ready` fires once the step is done.
 fn hold_open(
@@ -156,17 +171,7 @@ async fn a_newcomer_is_never_stranded_beside_a_release_held_open(app: TestApp) {
     }
     let (ready, go, thread) = hold_open(&app, &holders[0], Action::Withdraw);
     ready.await.unwrap();
-    let (client, url) = (app.client.clone(), app.url("/api/v1/sme/applications"));
-    let (token, enquiry) = (t.tokens[10].clone(), t.applicants[10].enquiry_id.clone());
-    let newcomer = tokio::spawn(async move {
-        client
-            .post(url)
-            .bearer_auth(token)
-            .json(&json!({"enquiry_id": enquiry}))
-            .send()
-            .await
-            .unwrap()
-    });
+    let newcomer = spawn_apply(&app, &t, 10);
     until_blocked_or_done(&app, &newcomer).await;
     go.send(()).unwrap();
     tokio::task::spawn_blocking(move || thread.join().unwrap())
@@ -560,18 +565,7 @@ async fn ledger_paging_never_skips_an_entry_that_commits_late(app: TestApp) {
     ready_rx.await.unwrap();
     // Meanwhile another application commits its reservation, and a reader pages past it.
     let admin = t.m.admin.clone();
-    let (client, url) = (app.client.clone(), app.url("/api/v1/sme/applications"));
-    let (token, enquiry) = (t.tokens[1].clone(), t.applicants[1].enquiry_id.clone());
-    let later = tokio::spawn(async move {
-        client
-            .post(url)
-            .bearer_auth(token)
-            .json(&json!({"enquiry_id": enquiry}))
-            .send()
-            .await
-            .unwrap()
-            .status()
-    });
+    let later = spawn_apply(&app, &t, 1);
     until_blocked_or_done(&app, &later).await;
     let page = ok(app
         .get_as(
@@ -585,7 +579,7 @@ async fn ledger_paging_never_skips_an_entry_that_commits_late(app: TestApp) {
     tokio::task::spawn_blocking(move || thread.join().unwrap())
         .await
         .unwrap();
-    assert_eq!(later.await.unwrap(), 201);
+    assert_eq!(later.await.unwrap().status(), 201);
     let path = format!("/api/v1/admin/budget/ledger?limit=100&cursor={cursor}");
     let rest = ok(app.get_as(&path, &admin).await).await;
     let kinds: Vec<&str> = rest["items"]
@@ -778,8 +772,12 @@ async fn a_lost_database_answers_503_and_retries_lose_nothing(app: TestApp) {
                         .header("Idempotency-Key", format!("burst-{i}"))
                         .json(&json!({"enquiry_id": enquiry}))
                         .send()
-                        .await
-                        .unwrap();
+                        .await;
+                    // A connection the client lost is retried with the key, as a client would.
+                    let res = match res {
+                        Ok(res) => res,
+                        Err(e) => return (i, 0, true, json!({"transport": e.to_string()})),
+                    };
                     let status = res.status().as_u16();
                     let retry_after = res.headers().contains_key("retry-after");
                     let body: Value = res.json().await.unwrap_or(Value::Null);
@@ -792,6 +790,10 @@ async fn a_lost_database_answers_503_and_retries_lose_nothing(app: TestApp) {
             let (i, status, retry_after, body) = task.await.unwrap();
             match status {
                 201 => {}
+                0 => {
+                    eprintln!("a request lost its connection, retried: {body}");
+                    next.push(i);
+                }
                 503 => {
                     assert!(retry_after, "{body}");
                     let kind = body["type"].as_str().unwrap_or_default();
