@@ -124,8 +124,9 @@ pub enum ApiError {
     /// 429: too many requests; retry after the given number of seconds.
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
-    /// 503: the database kept refusing the transaction for contention (serialization
-    /// failures, deadlocks, a guarded balance that moved), even after retries.
+    /// 503 `busy`: every pooled connection stayed in use for the acquire timeout, or the
+    /// database kept refusing the transaction for contention (serialization failures,
+    /// deadlocks, a guarded balance that moved), even after retries. Not an outage.
     #[error("contention: {0}")]
     Busy(#[source] anyhow::Error),
     /// 503: a dependency (the database) cannot serve the request now.
@@ -150,6 +151,40 @@ impl ApiError {
     /// A 503 for a database that cannot be reached or gave no connection in time.
     pub fn database_unavailable(cause: impl Into<anyhow::Error>) -> ApiError {
         ApiError::Unavailable(cause.into().context("database unavailable"))
+    }
+
+    /// The same error again, for a second caller that waited on the first's work (a
+    /// coalesced cache miss). Causes are carried as their messages.
+    pub fn duplicate(&self) -> ApiError {
+        let cause = |c: &anyhow::Error| anyhow::anyhow!("{c:#}");
+        match self {
+            ApiError::BadRequest(d) => ApiError::BadRequest(d.clone()),
+            ApiError::Unauthorized(d) => ApiError::Unauthorized(d.clone()),
+            ApiError::Forbidden(d) => ApiError::Forbidden(d.clone()),
+            ApiError::ForbiddenOf { slug, detail } => ApiError::ForbiddenOf {
+                slug,
+                detail: detail.clone(),
+            },
+            ApiError::NotFound(d) => ApiError::NotFound(d.clone()),
+            ApiError::MethodNotAllowed { allowed } => ApiError::MethodNotAllowed {
+                allowed: allowed.clone(),
+            },
+            ApiError::Conflict(d) => ApiError::Conflict(d.clone()),
+            ApiError::ConflictOf { slug, detail } => ApiError::ConflictOf {
+                slug,
+                detail: detail.clone(),
+            },
+            ApiError::PayloadTooLarge { limit } => ApiError::PayloadTooLarge { limit: *limit },
+            ApiError::UnsupportedMediaType(d) => ApiError::UnsupportedMediaType(d.clone()),
+            ApiError::Validation(errors) => ApiError::Validation(errors.clone()),
+            ApiError::TooManyRequests { retry_after_secs } => ApiError::TooManyRequests {
+                retry_after_secs: *retry_after_secs,
+            },
+            ApiError::Busy(c) => ApiError::Busy(cause(c)),
+            ApiError::Unavailable(c) => ApiError::Unavailable(cause(c)),
+            ApiError::ConnectionLost(c) => ApiError::ConnectionLost(cause(c)),
+            ApiError::Internal(c) => ApiError::Internal(cause(c)),
+        }
     }
 
     /// A 422 for one field.
@@ -245,12 +280,16 @@ impl ResponseError for ApiError {
                     "request failed with an internal error"
                 );
             }
-            ApiError::Busy(cause)
-            | ApiError::Unavailable(cause)
-            | ApiError::ConnectionLost(cause) => {
+            ApiError::Busy(cause) => {
                 tracing::warn!(
                     error = format!("{cause:#}"),
-                    "request failed: dependency unavailable"
+                    "request failed: busy (no database connection free, or contention)"
+                );
+            }
+            ApiError::Unavailable(cause) | ApiError::ConnectionLost(cause) => {
+                tracing::warn!(
+                    error = format!("{cause:#}"),
+                    "request failed: database unavailable"
                 );
             }
             _ => {}

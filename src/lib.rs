@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod budget;
 pub mod catalogue;
+pub mod client_ip;
 pub mod config;
 pub mod db;
 pub mod enquiries;

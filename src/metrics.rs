@@ -2,10 +2,13 @@
 
 use std::time::Duration;
 
+use std::sync::Mutex;
+
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
 
+use crate::catalogue::cache::CacheStats;
 use crate::db::PoolState;
 
 /// Latency buckets in seconds, from 1 ms to 10 s.
@@ -21,6 +24,10 @@ pub struct Metrics {
     pool_max: IntGauge,
     pool_connections: IntGauge,
     pool_idle: IntGauge,
+    acquire_failures: IntCounterVec,
+    catalogue_cache: IntCounterVec,
+    /// Renders one at a time, so that the pool's counters are copied in exactly once.
+    rendering: Mutex<()>,
 }
 
 impl Metrics {
@@ -50,6 +57,26 @@ impl Metrics {
             "Open database connections, idle or in use.",
         )?;
         let pool_idle = IntGauge::new("db_pool_idle_connections", "Idle database connections.")?;
+        let acquire_failures = IntCounterVec::new(
+            Opts::new(
+                "db_acquire_failures_total",
+                "Requests that got no database connection: reason=\"busy\" when every \
+                 connection stayed in use for the acquire timeout (503 busy), \
+                 reason=\"unavailable\" when none could be opened (503 database-unavailable).",
+            ),
+            &["reason"],
+        )?;
+        registry.register(Box::new(acquire_failures.clone()))?;
+        let catalogue_cache = IntCounterVec::new(
+            Opts::new(
+                "catalogue_cache_total",
+                "Catalogue requests answered from the cache (outcome=\"hit\"), and responses \
+                 computed from the database (outcome=\"computed\"; concurrent misses for one \
+                 key count once).",
+            ),
+            &["outcome"],
+        )?;
+        registry.register(Box::new(catalogue_cache.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(pool_max.clone()))?;
@@ -62,6 +89,9 @@ impl Metrics {
             pool_max,
             pool_connections,
             pool_idle,
+            acquire_failures,
+            catalogue_cache,
+            rendering: Mutex::new(()),
         })
     }
 
@@ -77,10 +107,28 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition, with the pool gauges as of now.
-    pub fn render(&self, pool: PoolState) -> Result<String, prometheus::Error> {
+    pub fn render(&self, pool: PoolState, cache: CacheStats) -> Result<String, prometheus::Error> {
         self.pool_max.set(i64::from(pool.max_size));
         self.pool_connections.set(i64::from(pool.connections));
         self.pool_idle.set(i64::from(pool.idle_connections));
+        {
+            let _one_at_a_time = self
+                .rendering
+                .lock()
+                .map_err(|_| prometheus::Error::Msg("metrics lock poisoned".to_owned()))?;
+            let copy = |family: &IntCounterVec, label: &str, total: u64| {
+                let counter = family.with_label_values(&[label]);
+                counter.inc_by(total.saturating_sub(counter.get()));
+            };
+            copy(&self.acquire_failures, "busy", pool.acquire_busy);
+            copy(
+                &self.acquire_failures,
+                "unavailable",
+                pool.acquire_unavailable,
+            );
+            copy(&self.catalogue_cache, "hit", cache.hits);
+            copy(&self.catalogue_cache, "computed", cache.computations);
+        }
         let mut buffer = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
         String::from_utf8(buffer).map_err(|e| prometheus::Error::Msg(e.to_string()))

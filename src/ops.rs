@@ -78,8 +78,11 @@ pub async fn readyz(db: web::Data<Db>) -> Result<HttpResponse, ApiError> {
 pub async fn metrics(
     metrics: web::Data<Metrics>,
     db: web::Data<Db>,
+    cache: web::Data<crate::catalogue::cache::CatalogueCache>,
 ) -> Result<HttpResponse, ApiError> {
-    let text = metrics.render(db.state()).map_err(ApiError::internal)?;
+    let text = metrics
+        .render(db.state(), cache.stats())
+        .map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(text))

@@ -12,6 +12,54 @@ use crate::error::ApiError;
 pub const DEFAULT_LIMIT: i64 = 20;
 pub const MAX_LIMIT: i64 = 100;
 
+/// The spec's schema of a list's `limit` parameter: a whole number from 1 to 100, 20 when
+/// absent. Named by `#[param(value_type = Option<PageLimit>)]`; [`limit`] enforces it.
+pub struct PageLimit;
+
+impl utoipa::PartialSchema for PageLimit {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, SchemaFormat, Type};
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+            .minimum(Some(1))
+            .maximum(Some(MAX_LIMIT))
+            .default(Some(DEFAULT_LIMIT.into()))
+            .description(Some("Page size, 1 to 100 (default 20)."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for PageLimit {}
+
+/// The spec's schema of a list's `cursor` parameter: the `next_cursor` of a previous page,
+/// unpadded URL-safe base64 of a versioned key (so it always begins `djE6`, which is `v1:`).
+/// Named by `#[param(value_type = Option<PageCursor>)]`; [`decode_cursor`] enforces it.
+pub struct PageCursor;
+
+/// The longest cursor any listing issues, with room to spare.
+pub const MAX_CURSOR_LEN: usize = 512;
+
+impl utoipa::PartialSchema for PageCursor {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::Type;
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(CURSOR_PATTERN))
+            .min_length(Some(5))
+            .max_length(Some(MAX_CURSOR_LEN))
+            .description(Some(
+                "A previous page's `next_cursor`, passed back unchanged.",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for PageCursor {}
+
+/// Every cursor this API issues matches it.
+pub const CURSOR_PATTERN: &str = "^djE6[A-Za-z0-9_-]+$";
+
 /// One page of a list.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Page<T> {
@@ -39,6 +87,12 @@ pub fn encode_cursor(key: &str) -> String {
 
 /// The keyset position in `cursor`; 422 naming `cursor` when it is not one of ours.
 pub fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
+    if cursor.len() > MAX_CURSOR_LEN {
+        return Err(ApiError::invalid(
+            "cursor",
+            "is not a cursor this API issued",
+        ));
+    }
     URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
@@ -114,6 +168,17 @@ mod tests {
             Some("42".to_owned())
         );
         assert!(decode_cursor("42").is_err());
+        assert!(decode_cursor(&encode_cursor(&"9".repeat(MAX_CURSOR_LEN))).is_err());
+        for key in ["42", "2026-01-31T09:00:00.123456|abc", "seq:17", "x"] {
+            let cursor = encode_cursor(key);
+            assert!(cursor.starts_with("djE6") && cursor.len() >= 5, "{cursor}");
+            assert!(
+                cursor
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+                "{cursor} matches {CURSOR_PATTERN}"
+            );
+        }
         assert!(decode_cursor("!!!").is_err());
     }
 

@@ -63,6 +63,7 @@ impl Application {
         });
         let rate_limiter = web::Data::new(AuthRateLimiter::new(settings.auth_rate_limit));
         let catalogue_cache = web::Data::new(crate::catalogue::cache::CatalogueCache::default());
+        let trusted_proxies = web::Data::new(settings.trusted_proxies.clone());
         let outbox = Arc::new(OutboxWorker::new(
             db.get_ref().clone(),
             Mailer::from_settings(settings)?,
@@ -93,6 +94,7 @@ impl Application {
                 .app_data(auth_settings.clone())
                 .app_data(rate_limiter.clone())
                 .app_data(catalogue_cache.clone())
+                .app_data(trusted_proxies.clone())
                 .app_data(routes.clone())
                 .app_data(
                     web::QueryConfig::default()
@@ -164,7 +166,11 @@ pub async fn serve(
     run_migrations: bool,
     seed_if_empty: bool,
 ) -> anyhow::Result<()> {
-    let db = Db::open(&settings.database, settings.db_pool_size)?;
+    let db = Db::open_with(
+        &settings.database,
+        settings.db_pool_size,
+        settings.db_acquire_timeout,
+    )?;
     if seed_if_empty {
         migrate(&db).await?;
         if crate::seed::is_empty(&db).await? {

@@ -51,9 +51,15 @@ impl RootSpanBuilder for RequestSpan {
         let route = request
             .match_pattern()
             .unwrap_or_else(|| "<unmatched>".to_owned());
+        let proxies = request.app_data::<actix_web::web::Data<crate::client_ip::TrustedProxies>>();
+        let client_ip = proxies
+            .and_then(|p| p.of_request(request.request()))
+            .map(|ip| ip.to_string())
+            .unwrap_or_default();
         tracing::info_span!(
             "request",
             method = %request.method(),
+            client_ip = %client_ip,
             route = %route,
             path = %request.path(),
             request_id = %request_id,

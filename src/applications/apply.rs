@@ -124,6 +124,7 @@ pub fn apply(
             reserved_at: reserved.then_some(now),
             created_at: now,
             updated_at: now,
+            client_ip: meta.ip.as_deref(),
         },
     )?;
     if reserved {

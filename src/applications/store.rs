@@ -28,6 +28,8 @@ pub struct NewRow<'a> {
     pub reserved_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The client's address ([`crate::client_ip`]), for the risk indicators.
+    pub client_ip: Option<&'a str>,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &NewRow<'_>) -> QueryResult<()> {

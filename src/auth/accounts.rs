@@ -1,8 +1,8 @@
 //! Creating accounts: shared by vendor and SME registration and by `dtspp admin create`.
 
-use super::Role;
 use super::model::UserRow;
 use super::store::{self, EmailPurpose};
+use super::{RequestMeta, Role};
 use crate::db::DbConnection;
 use crate::error::ApiError;
 use crate::mail::templates;
@@ -22,10 +22,11 @@ pub fn check_password_not_email(password: &str, email: &str) -> Result<(), ApiEr
         .map_err(|_| ApiError::invalid("password", "must not be the email address"))
 }
 
-/// Creates a user of `role` and queues its verification email, in the caller's transaction.
-/// 409 when the email is taken.
+/// Creates a user of `role` registering from `meta`'s client address and queues its
+/// verification email, in the caller's transaction. 409 when the email is taken.
 pub fn create_account(
     conn: &mut DbConnection,
+    meta: &RequestMeta,
     email: &str,
     password_hash: &str,
     role: Role,
@@ -36,7 +37,7 @@ pub fn create_account(
             "An account with this email address already exists.".to_owned(),
         ));
     }
-    let id = store::insert_user(conn, email, password_hash, role, None)?;
+    let id = store::insert_user(conn, email, password_hash, role, None, meta.ip.as_deref())?;
     let token = store::issue_email_token(conn, &id, EmailPurpose::VerifyEmail)?;
     outbox::enqueue(conn, templates::verify_email(email, public_url, &token))?;
     Ok(store::find_user(conn, &id)?)
@@ -75,7 +76,14 @@ pub async fn create_admin(
                     "an account with the email {email} already exists"
                 )));
             }
-            let id = store::insert_user(tx, &email, &hash, Role::Admin, Some(crate::time::now()))?;
+            let id = store::insert_user(
+                tx,
+                &email,
+                &hash,
+                Role::Admin,
+                Some(crate::time::now()),
+                None,
+            )?;
             crate::audit::record(
                 tx,
                 &super::RequestMeta::default(),

@@ -10,6 +10,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
 use super::Role;
 use super::jwt::AccessTokens;
+use crate::client_ip::TrustedProxies;
 use crate::error::ApiError;
 use crate::request_context::RequestId;
 
@@ -134,7 +135,17 @@ role_extractor!(
     Role::Sme
 );
 
-/// What the audit trail records about a request: its id and the client's address.
+/// The client's address: by the trusted proxies the app was given
+/// ([`crate::client_ip::TrustedProxies`]), or the peer's when it was given none.
+fn client_ip(req: &HttpRequest) -> Option<std::net::IpAddr> {
+    match req.app_data::<web::Data<TrustedProxies>>() {
+        Some(proxies) => proxies.of_request(req),
+        None => TrustedProxies::default().of_request(req),
+    }
+}
+
+/// What the audit trail, the rate limits and the risk indicators record about a request: its
+/// id and the client's address (see [`crate::client_ip`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RequestMeta {
     pub request_id: Option<String>,
@@ -158,7 +169,7 @@ impl FromRequest for RequestMeta {
                 .extensions()
                 .get::<RequestId>()
                 .map(|id| id.as_str().to_owned()),
-            ip: req.peer_addr().map(|addr| addr.ip().to_string()),
+            ip: client_ip(req).map(|ip| ip.to_string()),
         }))
     }
 }

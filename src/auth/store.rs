@@ -34,13 +34,15 @@ pub fn email_taken(conn: &mut DbConnection, email: &str) -> QueryResult<bool> {
     .get_result(conn)
 }
 
-/// Creates a user; returns its id.
+/// Creates a user; returns its id. `registration_ip` is the registering client's address
+/// ([`crate::client_ip`]), `None` for accounts made by tools.
 pub fn insert_user(
     conn: &mut DbConnection,
     email: &str,
     password_hash: &str,
     role: Role,
     verified_at: Option<NaiveDateTime>,
+    registration_ip: Option<&str>,
 ) -> QueryResult<String> {
     let id = uuid::Uuid::new_v4().to_string();
     let now = crate::time::now();
@@ -51,6 +53,7 @@ pub fn insert_user(
             users::password_hash.eq(password_hash),
             users::role.eq(role.as_str()),
             users::email_verified_at.eq(verified_at),
+            users::registration_ip.eq(registration_ip),
             users::created_at.eq(now),
             users::updated_at.eq(now),
         ))

@@ -3,7 +3,9 @@
 //! Catalogue responses are public and may be cached for 30 seconds by anyone; this cache
 //! serves each serialised response for [`FRESH_FOR`], and after that, while one request
 //! recomputes it in the background, keeps serving the previous one for up to [`KEEP_FOR`], so
-//! that popular listings never wait for the database. Any change that can alter the catalogue
+//! that popular listings never wait for the database. Concurrent misses for one key are
+//! computed once: the first request computes, the others wait for its answer (moka's
+//! `try_get_with`), so a burst of identical requests costs one query. Any change that can alter the catalogue
 //! (a package or vendor decision, a seed) calls [`invalidate`] after its transaction commits,
 //! which retires every cached response of this process at once. Other instances see the change
 //! within [`FRESH_FOR`], or [`KEEP_FOR`] for a listing nobody has asked for meanwhile.
@@ -11,6 +13,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+use crate::error::ApiError;
 
 /// How long a response is served as it is.
 pub const FRESH_FOR: Duration = Duration::from_secs(5);
@@ -65,16 +69,30 @@ impl Cached {
 
 /// The cache, shared by the workers of one process.
 pub struct CatalogueCache {
-    entries: moka::sync::Cache<String, Cached>,
+    entries: moka::future::Cache<String, Cached>,
+    hits: AtomicU64,
+    computations: AtomicU64,
+}
+
+/// How the cache has served since start, for the metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Requests answered from a cached response (fresh or stale).
+    pub hits: u64,
+    /// Responses computed from the database (misses and background refreshes); concurrent
+    /// misses for one key count once.
+    pub computations: u64,
 }
 
 impl Default for CatalogueCache {
     fn default() -> Self {
         CatalogueCache {
-            entries: moka::sync::Cache::builder()
+            entries: moka::future::Cache::builder()
                 .max_capacity(CAPACITY)
                 .time_to_live(KEEP_FOR)
                 .build(),
+            hits: AtomicU64::new(0),
+            computations: AtomicU64::new(0),
         }
     }
 }
@@ -85,12 +103,44 @@ impl CatalogueCache {
         format!("{}|{path_and_query}", GENERATION.load(Ordering::SeqCst))
     }
 
-    pub fn get(&self, key: &str) -> Option<Cached> {
-        self.entries.get(key)
+    /// The cached response for `key`, if any (counted as a hit).
+    pub async fn get(&self, key: &str) -> Option<Cached> {
+        let found = self.entries.get(key).await;
+        if found.is_some() {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+        }
+        found
     }
 
-    pub fn insert(&self, key: String, value: Cached) {
-        self.entries.insert(key, value);
+    /// Counts one response computed from the database.
+    pub fn count_computation(&self) {
+        self.computations.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn stats(&self) -> CacheStats {
+        CacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            computations: self.computations.load(Ordering::Relaxed),
+        }
+    }
+
+    pub async fn insert(&self, key: String, value: Cached) {
+        self.entries.insert(key, value).await;
+    }
+
+    /// The entry for `key`, computing it with `compute` when there is none. Concurrent callers
+    /// for the same key wait for one computation and share its result, or its error.
+    pub async fn get_or_compute<F>(&self, key: String, compute: F) -> Result<Cached, ApiError>
+    where
+        F: Future<Output = Result<Cached, ApiError>>,
+    {
+        self.entries
+            .try_get_with(key, async {
+                self.count_computation();
+                compute.await
+            })
+            .await
+            .map_err(|shared| Arc::try_unwrap(shared).unwrap_or_else(|e| e.duplicate()))
     }
 }
 
@@ -98,16 +148,74 @@ impl CatalogueCache {
 mod tests {
     use super::*;
 
-    #[test]
-    fn invalidation_changes_every_key() {
+    #[actix_web::test]
+    async fn invalidation_changes_every_key() {
         let cache = CatalogueCache::default();
         let key = CatalogueCache::key("/api/v1/catalogue/packages");
-        cache.insert(key.clone(), Cached::new(b"[]".to_vec(), "\"x\"".to_owned()));
-        assert!(cache.get(&key).is_some());
+        cache
+            .insert(key.clone(), Cached::new(b"[]".to_vec(), "\"x\"".to_owned()))
+            .await;
+        assert!(cache.get(&key).await.is_some());
         invalidate();
         let fresh = CatalogueCache::key("/api/v1/catalogue/packages");
         assert_ne!(key, fresh);
-        assert!(cache.get(&fresh).is_none());
+        assert!(cache.get(&fresh).await.is_none());
+    }
+
+    /// Many concurrent misses for one key, each from its own thread: one computation, and
+    /// every caller gets its result.
+    #[test]
+    fn concurrent_misses_for_one_key_compute_once() {
+        use std::sync::atomic::AtomicUsize;
+        let cache = Arc::new(CatalogueCache::default());
+        let computed = Arc::new(AtomicUsize::new(0));
+        let barrier = Arc::new(std::sync::Barrier::new(16));
+        let threads: Vec<_> = (0..16)
+            .map(|_| {
+                let (cache, computed, barrier) = (cache.clone(), computed.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    actix_web::rt::System::new().block_on(async move {
+                        barrier.wait();
+                        cache
+                            .get_or_compute("k".to_owned(), async {
+                                computed.fetch_add(1, Ordering::SeqCst);
+                                actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+                                Ok(Cached::new(b"body".to_vec(), "\"e\"".to_owned()))
+                            })
+                            .await
+                    })
+                })
+            })
+            .collect();
+        for thread in threads {
+            let entry = thread.join().unwrap().unwrap();
+            assert_eq!(entry.body.as_slice(), b"body");
+        }
+        assert_eq!(computed.load(Ordering::SeqCst), 1);
+        assert_eq!(cache.stats().computations, 1);
+    }
+
+    /// Concurrent misses that fail share the one failure, and the next miss computes again.
+    #[actix_web::test]
+    async fn a_failed_computation_is_shared_then_retried() {
+        let cache = CatalogueCache::default();
+        let fail = || async {
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+            Err::<Cached, _>(ApiError::Busy(anyhow::anyhow!("no connection")))
+        };
+        let (a, b) = futures_util::future::join(
+            cache.get_or_compute("k".to_owned(), fail()),
+            cache.get_or_compute("k".to_owned(), fail()),
+        )
+        .await;
+        assert!(matches!(a, Err(ApiError::Busy(_))));
+        assert!(matches!(b, Err(ApiError::Busy(_))));
+        let ok = cache
+            .get_or_compute("k".to_owned(), async {
+                Ok(Cached::new(Vec::new(), String::new()))
+            })
+            .await;
+        assert!(ok.is_ok());
     }
 
     #[test]

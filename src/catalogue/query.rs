@@ -16,6 +16,7 @@ use crate::pagination;
 pub struct CatalogueQuery {
     /// Free text, English or Chinese: every word must match; the last English word also
     /// matches as a prefix. `收銀` finds 「雲端收銀系統」, `pos` finds "POS".
+    #[param(max_length = 200)]
     pub q: Option<String>,
     /// A category code, e.g. `e_payment_pos`.
     pub category: Option<String>,
@@ -24,15 +25,20 @@ pub struct CatalogueQuery {
     /// Only this vendor's packages.
     pub vendor_id: Option<String>,
     /// Lowest eligible cost of the basic package, e.g. `10000.00`.
+    #[param(pattern = r"^[0-9]+(\.[0-9]{1,2})?$")]
     pub min_price: Option<String>,
     /// Highest eligible cost of the basic package.
+    #[param(pattern = r"^[0-9]+(\.[0-9]{1,2})?$")]
     pub max_price: Option<String>,
     /// `relevance` (the default with `q`; best match first), `newest` (the default without),
     /// `price_asc` or `price_desc`. Without `q`, `relevance` orders as `newest`.
+    #[param(inline, value_type = Option<SortParam>)]
     pub sort: Option<String>,
     /// From a previous page's `next_cursor`, with the same filters and sort.
+    #[param(inline, value_type = Option<crate::pagination::PageCursor>)]
     pub cursor: Option<String>,
     /// Page size, 1 to 100 (default 20).
+    #[param(inline, value_type = Option<crate::pagination::PageLimit>)]
     pub limit: Option<String>,
 }
 
@@ -51,6 +57,20 @@ pub(super) fn parse_money(field: &str, value: Option<&str>) -> Result<Option<Mon
         .map(|v| Money::parse(v).map_err(|e| ApiError::invalid(field, format!("{e}"))))
         .transpose()
 }
+
+/// The spec's schema of the catalogue's `sort` parameter; [`parse_order`] enforces it.
+pub struct SortParam;
+
+impl utoipa::PartialSchema for SortParam {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(["relevance", "newest", "price_asc", "price_desc"]))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for SortParam {}
 
 /// How a listing is ordered: by a column, or by search relevance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

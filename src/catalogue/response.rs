@@ -35,16 +35,17 @@ where
 {
     // The key is taken before computing: a change committed meanwhile retires it.
     let key = CatalogueCache::key(&req.uri().to_string());
-    let entry = match cache.get(&key) {
+    let entry = match cache.get(&key).await {
         Some(entry) if entry.is_fresh() => entry,
         Some(entry) => {
             if entry.start_refresh() {
                 let (cache, stale) = (cache.clone(), entry.clone());
                 actix_web::rt::spawn(async move {
+                    cache.count_computation();
                     match compute().await {
                         Ok(body) => {
                             let etag = etag_of(&body);
-                            cache.insert(key, Cached::new(body, etag));
+                            cache.insert(key, Cached::new(body, etag)).await;
                         }
                         Err(error) => {
                             tracing::warn!(%error, "refreshing a cached catalogue response failed");
@@ -56,11 +57,13 @@ where
             entry
         }
         None => {
-            let body = compute().await?;
-            let etag = etag_of(&body);
-            let entry = Cached::new(body, etag);
-            cache.insert(key, entry.clone());
-            entry
+            cache
+                .get_or_compute(key, async move {
+                    let body = compute().await?;
+                    let etag = etag_of(&body);
+                    Ok(Cached::new(body, etag))
+                })
+                .await?
         }
     };
     let etag = entry.etag.to_string();

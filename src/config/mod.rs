@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use lettre::message::Mailbox;
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::client_ip::TrustedProxies;
 use crate::db::DatabaseTarget;
 
 mod parse;
@@ -34,6 +35,7 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("DTSPP_BIND", "bind"),
     ("DATABASE_URL", "database_url"),
     ("DTSPP_DB_POOL_SIZE", "db_pool_size"),
+    ("DTSPP_DB_ACQUIRE_TIMEOUT_MS", "db_acquire_timeout_ms"),
     ("DTSPP_ENV", "env"),
     ("DTSPP_JWT_SECRET", "jwt_secret"),
     ("DTSPP_LOG", "log"),
@@ -49,6 +51,7 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("DTSPP_OUTBOX_MAX_ATTEMPTS", "outbox_max_attempts"),
     ("DTSPP_OUTBOX_POLL_MS", "outbox_poll_ms"),
     ("DTSPP_EXPIRY_INTERVAL_SECS", "expiry_interval_secs"),
+    ("DTSPP_TRUSTED_PROXIES", "trusted_proxies"),
 ];
 
 /// Development or production. Production refuses unsafe defaults.
@@ -73,6 +76,8 @@ pub struct Settings {
     pub bind: SocketAddr,
     pub database: DatabaseTarget,
     pub db_pool_size: u32,
+    /// How long a request queues for a pooled connection before it answers 503 `busy`.
+    pub db_acquire_timeout: std::time::Duration,
     pub environment: Environment,
     pub jwt_secret: SecretString,
     pub log_filter: String,
@@ -92,6 +97,8 @@ pub struct Settings {
     /// Seconds between passes of the job that expires approved applications past their
     /// deadline; 0 turns the job off in this process (another instance may run it).
     pub expiry_interval_secs: u32,
+    /// The reverse proxies whose `X-Forwarded-For` names the client; none by default.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// A setting that cannot be used, named by where it came from.
@@ -248,6 +255,11 @@ impl Settings {
             db_pool_size: layers
                 .get("DTSPP_DB_POOL_SIZE", parse_pool_size)?
                 .unwrap_or(10),
+            db_acquire_timeout: std::time::Duration::from_millis(u64::from(
+                layers
+                    .get("DTSPP_DB_ACQUIRE_TIMEOUT_MS", range(1, 60_000))?
+                    .unwrap_or(5_000),
+            )),
             environment,
             jwt_secret,
             log_filter: layers
@@ -293,6 +305,9 @@ impl Settings {
             expiry_interval_secs: layers
                 .get("DTSPP_EXPIRY_INTERVAL_SECS", range(0, 86_400))?
                 .unwrap_or(300),
+            trusted_proxies: layers
+                .get("DTSPP_TRUSTED_PROXIES", TrustedProxies::parse)?
+                .unwrap_or_default(),
         })
     }
 

@@ -1,7 +1,9 @@
 //! The connection pool and the one path by which queries run.
 
 use std::path::Path;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use diesel::Connection;
 use diesel::connection::SimpleConnection;
@@ -56,13 +58,17 @@ impl ManageConnection for ConnectionFactory {
     }
 }
 
-/// Sends the pool's connection failures to the log instead of the `log` crate's default sink.
+/// Sends the pool's connection failures to the log instead of the `log` crate's default sink,
+/// and notes when the last one happened.
 #[derive(Debug)]
-struct TracingErrorHandler;
+struct TracingErrorHandler(Arc<AcquireFailures>);
 
 impl r2d2::HandleError<r2d2::Error> for TracingErrorHandler {
     fn handle_error(&self, error: r2d2::Error) {
         tracing::warn!(%error, "database connection failed");
+        if let Ok(mut last) = self.0.last_connect_failure.lock() {
+            *last = Some(Instant::now());
+        }
     }
 }
 
@@ -75,6 +81,30 @@ pub struct PoolState {
     pub max_size: u32,
     pub connections: u32,
     pub idle_connections: u32,
+    /// Requests that found every connection in use until the acquire timeout (answered 503
+    /// `busy`), since start.
+    pub acquire_busy: u64,
+    /// Requests that got no connection because none could be opened (answered 503
+    /// `database-unavailable`), since start.
+    pub acquire_unavailable: u64,
+}
+
+/// Why a request got no connection.
+#[derive(Debug, Default)]
+struct AcquireFailures {
+    busy: AtomicU64,
+    unavailable: AtomicU64,
+    last_connect_failure: Mutex<Option<Instant>>,
+}
+
+impl AcquireFailures {
+    /// Whether opening a connection failed within `window`.
+    fn connect_failed_within(&self, window: Duration) -> bool {
+        self.last_connect_failure
+            .lock()
+            .map(|last| last.is_some_and(|at| at.elapsed() <= window))
+            .unwrap_or(false)
+    }
 }
 
 /// Why the pool could not be set up.
@@ -94,6 +124,8 @@ pub enum OpenError {
 pub struct Db {
     pool: Pool<ConnectionFactory>,
     backend: Backend,
+    failures: Arc<AcquireFailures>,
+    acquire_timeout: Duration,
 }
 
 impl std::fmt::Debug for Db {
@@ -106,25 +138,39 @@ impl std::fmt::Debug for Db {
 }
 
 impl Db {
-    /// Sets up a pool of at most `max_size` connections. Connections open lazily, so the service
-    /// can start (and report itself unready) while the database is down; `migrate` and `serve`
-    /// fail fast by running the migrations first.
+    /// Sets up a pool of at most `max_size` connections that requests wait for up to
+    /// [`ACQUIRE_TIMEOUT`]; see [`Db::open_with`].
     pub fn open(target: &DatabaseTarget, max_size: u32) -> Result<Db, OpenError> {
+        Db::open_with(target, max_size, ACQUIRE_TIMEOUT)
+    }
+
+    /// Sets up a pool of at most `max_size` connections, for which a request queues up to
+    /// `acquire_timeout` (`DTSPP_DB_ACQUIRE_TIMEOUT_MS`). Connections open lazily, so the
+    /// service can start (and report itself unready) while the database is down; `migrate` and
+    /// `serve` fail fast by running the migrations first.
+    pub fn open_with(
+        target: &DatabaseTarget,
+        max_size: u32,
+        acquire_timeout: Duration,
+    ) -> Result<Db, OpenError> {
         if let DatabaseTarget::Sqlite { path } = target {
             create_parent_dir(path)?;
         }
         let manager = ConnectionFactory {
             target: target.clone(),
         };
+        let failures = Arc::new(AcquireFailures::default());
         let pool = Pool::builder()
             .max_size(max_size)
             .min_idle(Some(1))
-            .connection_timeout(ACQUIRE_TIMEOUT)
-            .error_handler(Box::new(TracingErrorHandler))
+            .connection_timeout(acquire_timeout)
+            .error_handler(Box::new(TracingErrorHandler(failures.clone())))
             .build_unchecked(manager);
         Ok(Db {
             pool,
             backend: target.backend(),
+            failures,
+            acquire_timeout,
         })
     }
 
@@ -133,18 +179,43 @@ impl Db {
         self.backend
     }
 
+    /// A connection from the pool, waiting up to the acquire timeout. When none comes, tells a
+    /// busy pool (every connection in use: 503 `busy`, [`ApiError::Busy`]) from a database
+    /// that cannot be reached (no connection could be opened: 503 `database-unavailable`), and
+    /// counts each for the metrics.
+    fn acquire(&self) -> Result<DbPooledConnection, ApiError> {
+        self.pool.get().map_err(|error| {
+            // A pool that is merely busy has all its connections open and none to give, and
+            // opened every connection it tried to while this request waited.
+            let state = self.pool.state();
+            if state.connections >= self.pool.max_size()
+                && !self.failures.connect_failed_within(self.acquire_timeout)
+            {
+                self.failures.busy.fetch_add(1, Ordering::Relaxed);
+                ApiError::Busy(anyhow::Error::new(error).context(format!(
+                    "all {} database connections stayed in use for the acquire timeout",
+                    state.connections
+                )))
+            } else {
+                self.failures.unavailable.fetch_add(1, Ordering::Relaxed);
+                ApiError::database_unavailable(error)
+            }
+        })
+    }
+
     /// Runs `f` with a pooled connection on the blocking thread pool, in the caller's span.
     ///
     /// Every query in a request goes through here, so no async worker ever blocks on the
-    /// database. When no connection can be had in time the request fails with 503.
+    /// database. When no connection can be had in time the request fails with 503
+    /// ([`Db::acquire`] says which).
     pub async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.pool.clone();
+        let db = self.clone();
         run_blocking(move || {
-            let mut conn = pool.get().map_err(ApiError::database_unavailable)?;
+            let mut conn = db.acquire()?;
             f(&mut conn)
         })
         .await
@@ -162,11 +233,11 @@ impl Db {
         F: FnMut(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.pool.clone();
+        let db = self.clone();
         run_blocking(move || {
             let mut fresh_connections = 1;
             loop {
-                let mut conn = pool.get().map_err(ApiError::database_unavailable)?;
+                let mut conn = db.acquire()?;
                 match super::with_retries(|| super::write_transaction(&mut conn, &mut f)) {
                     Err(ApiError::ConnectionLost(cause)) if fresh_connections > 0 => {
                         fresh_connections -= 1;
@@ -206,6 +277,8 @@ impl Db {
             max_size: self.pool.max_size(),
             connections: state.connections,
             idle_connections: state.idle_connections,
+            acquire_busy: self.failures.busy.load(Ordering::Relaxed),
+            acquire_unavailable: self.failures.unavailable.load(Ordering::Relaxed),
         }
     }
 }

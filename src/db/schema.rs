@@ -55,6 +55,7 @@ diesel::table! {
         updated_at -> Timestamp,
         disabled_at -> Nullable<Timestamp>,
         disabled_reason -> Nullable<Text>,
+        registration_ip -> Nullable<Text>,
     }
 }
 
@@ -319,6 +320,7 @@ diesel::table! {
         last_comment -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        client_ip -> Nullable<Text>,
     }
 }
 

@@ -165,8 +165,10 @@ pub struct EnquiryQuery {
     /// One status; all when absent.
     #[param(value_type = Option<EnquiryStatus>)]
     pub status: Option<String>,
+    #[param(inline, value_type = Option<crate::pagination::PageCursor>)]
     pub cursor: Option<String>,
     /// Page size, 1 to 100 (default 20).
+    #[param(inline, value_type = Option<crate::pagination::PageLimit>)]
     pub limit: Option<i64>,
 }
 

@@ -87,8 +87,10 @@ pub struct RiskQuery {
     /// One status; all when absent.
     #[param(value_type = Option<FlagStatus>)]
     pub status: Option<String>,
+    #[param(inline, value_type = Option<crate::pagination::PageCursor>)]
     pub cursor: Option<String>,
     /// Page size, 1 to 100 (default 20).
+    #[param(inline, value_type = Option<crate::pagination::PageLimit>)]
     pub limit: Option<i64>,
 }
 

@@ -32,8 +32,10 @@ pub struct AuditQuery {
     /// Only this action, e.g. `auth.refresh_token_reused`.
     pub action: Option<String>,
     /// From a previous page's `next_cursor`.
+    #[param(inline, value_type = Option<crate::pagination::PageCursor>)]
     pub cursor: Option<String>,
     /// Page size, 1 to 100 (default 20).
+    #[param(inline, value_type = Option<crate::pagination::PageLimit>)]
     pub limit: Option<i64>,
 }
 
@@ -84,8 +86,10 @@ pub struct OutboxQuery {
     #[param(value_type = Option<crate::outbox::OutboxStatus>)]
     pub status: Option<String>,
     /// From a previous page's `next_cursor`.
+    #[param(inline, value_type = Option<crate::pagination::PageCursor>)]
     pub cursor: Option<String>,
     /// Page size, 1 to 100 (default 20).
+    #[param(inline, value_type = Option<crate::pagination::PageLimit>)]
     pub limit: Option<i64>,
 }
 

@@ -19,8 +19,10 @@ pub struct PackageQuery {
     #[param(value_type = Option<super::workflow::PackageStatus>)]
     pub status: Option<String>,
     /// From a previous page's `next_cursor`.
+    #[param(inline, value_type = Option<crate::pagination::PageCursor>)]
     pub cursor: Option<String>,
     /// Page size, 1 to 100 (default 20).
+    #[param(inline, value_type = Option<crate::pagination::PageLimit>)]
     pub limit: Option<i64>,
 }
 

@@ -138,8 +138,10 @@ pub async fn put_rules(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct BatchQuery {
+    #[param(inline, value_type = Option<crate::pagination::PageCursor>)]
     pub cursor: Option<String>,
     /// Page size, 1 to 100 (default 20).
+    #[param(inline, value_type = Option<crate::pagination::PageLimit>)]
     pub limit: Option<i64>,
 }
 

@@ -36,7 +36,8 @@ pub fn create(
         for i in 0..n {
             let email = format!("applicant-{run}-{i}@load.dtspp.test");
             // "!" is no password hash: these accounts cannot log in.
-            let user_id = crate::auth::store::insert_user(tx, &email, "!", Role::Sme, Some(now))?;
+            let user_id =
+                crate::auth::store::insert_user(tx, &email, "!", Role::Sme, Some(now), None)?;
             let sme_id = uuid::Uuid::new_v4().to_string();
             diesel::insert_into(smes::table)
                 .values((

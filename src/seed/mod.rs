@@ -188,6 +188,7 @@ fn seed_vendor(
         password_hash,
         Role::Vendor,
         Some(crate::time::now()),
+        None,
     )?;
     let form = RegisterVendor {
         email: fixture.email.clone(),
@@ -267,7 +268,14 @@ fn seed_demo_accounts(
 ) -> Result<(), ApiError> {
     let verified = Some(crate::time::now());
     if !accounts::email_taken(tx, &demo.admin.email)? {
-        accounts::insert_user(tx, &demo.admin.email, admin_hash, Role::Admin, verified)?;
+        accounts::insert_user(
+            tx,
+            &demo.admin.email,
+            admin_hash,
+            Role::Admin,
+            verified,
+            None,
+        )?;
         report.accounts_created += 1;
     }
     // The demo vendor is the first fixture vendor; it gets a known password.
@@ -278,7 +286,7 @@ fn seed_demo_accounts(
     if !accounts::email_taken(tx, &s.email)?
         && !crate::smes::store::br_number_taken(tx, &s.br_number)?
     {
-        let user_id = accounts::insert_user(tx, &s.email, sme_hash, Role::Sme, verified)?;
+        let user_id = accounts::insert_user(tx, &s.email, sme_hash, Role::Sme, verified, None)?;
         let form = RegisterSme {
             email: s.email.clone(),
             password: String::new(),

@@ -82,7 +82,8 @@ pub async fn register_sme(
                 statutory_body: form.declarations.statutory_body,
                 government_subvented: form.declarations.government_subvented,
             });
-            let user = accounts::create_account(tx, &form.email, &hash, Role::Sme, &public_url)?;
+            let user =
+                accounts::create_account(tx, &meta, &form.email, &hash, Role::Sme, &public_url)?;
             let sme = store::insert_sme(tx, &user.id, &form, district, &verdict)?;
             audit::record(
                 tx,

@@ -33,8 +33,10 @@ pub struct VendorQuery {
     #[param(value_type = Option<VendorStatus>)]
     pub status: Option<String>,
     /// From a previous page's `next_cursor`.
+    #[param(inline, value_type = Option<crate::pagination::PageCursor>)]
     pub cursor: Option<String>,
     /// Page size, 1 to 100 (default 20).
+    #[param(inline, value_type = Option<crate::pagination::PageLimit>)]
     pub limit: Option<i64>,
 }
 

@@ -80,7 +80,8 @@ pub async fn register_vendor(
                     "A vendor with this BR number is already registered.".to_owned(),
                 ));
             }
-            let user = accounts::create_account(tx, &form.email, &hash, Role::Vendor, &public_url)?;
+            let user =
+                accounts::create_account(tx, &meta, &form.email, &hash, Role::Vendor, &public_url)?;
             let vendor = store::insert_vendor(tx, &user.id, &form)?;
             audit::record(
                 tx,

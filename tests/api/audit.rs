@@ -24,7 +24,7 @@ test_on_both_backends! {
         let mut conn = app.conn();
         let attempt = |conn: &mut _, email: &str, fail: bool| {
             write_transaction(conn, |tx| {
-                let id = store::insert_user(tx, email, "hash", Role::Sme, None)?;
+                let id = store::insert_user(tx, email, "hash", Role::Sme, None, None)?;
                 audit::record(tx, &RequestMeta::default(), NewEvent::new("test.user_created", "user", Some(&id)))?;
                 if fail {
                     return Err(ApiError::Conflict("rolled back on purpose".to_owned()));

@@ -199,7 +199,12 @@ impl TestApp {
     /// run; it stops when dropped.
     pub fn sibling(&self) -> Sibling {
         let settings = self.settings.clone();
-        let db = Db::open(&settings.database, settings.db_pool_size).expect("open the pool");
+        let db = Db::open_with(
+            &settings.database,
+            settings.db_pool_size,
+            settings.db_acquire_timeout,
+        )
+        .expect("open the pool");
         let app = Application::build(&settings, db).expect("build the sibling");
         let address = format!("http://127.0.0.1:{}", app.port());
         let handle = app.handle();
@@ -279,7 +284,12 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Tes
     let database = TestDatabase::create(backend);
     let mail_dir = tempfile::tempdir().expect("a mail directory");
     let settings = test_settings(database.url(), mail_dir.path(), overrides);
-    let db = Db::open(&settings.database, settings.db_pool_size).expect("open the pool");
+    let db = Db::open_with(
+        &settings.database,
+        settings.db_pool_size,
+        settings.db_acquire_timeout,
+    )
+    .expect("open the pool");
     dtspp::startup::migrate(&db)
         .await
         .expect("migrate the test database");
@@ -289,9 +299,19 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Tes
 /// Starts the application over `database` exactly as given: no migrations, no checks, so
 /// that tests can point it at a database that is missing or unreachable.
 pub fn spawn_app_unmigrated(database: TestDatabase) -> TestApp {
+    spawn_app_unmigrated_with(database, &[])
+}
+
+/// Like [`spawn_app_unmigrated`], with some settings overridden (by environment variable name).
+pub fn spawn_app_unmigrated_with(database: TestDatabase, overrides: &[(&str, &str)]) -> TestApp {
     let mail_dir = tempfile::tempdir().expect("a mail directory");
-    let settings = test_settings(database.url(), mail_dir.path(), &[]);
-    let db = Db::open(&settings.database, settings.db_pool_size).expect("open the pool");
+    let settings = test_settings(database.url(), mail_dir.path(), overrides);
+    let db = Db::open_with(
+        &settings.database,
+        settings.db_pool_size,
+        settings.db_acquire_timeout,
+    )
+    .expect("open the pool");
     start(settings, db, database, mail_dir)
 }
 
