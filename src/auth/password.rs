@@ -14,6 +14,9 @@ use tokio::sync::Semaphore;
 use crate::db::run_blocking;
 use crate::error::ApiError;
 
+#[cfg(feature = "argon2-block-pool")]
+mod block_pool;
+
 /// OWASP's first recommended argon2id configuration: m = 19 MiB, t = 2, p = 1.
 const MEMORY_KIB: u32 = 19 * 1024;
 const PASSES: u32 = 2;
@@ -44,6 +47,7 @@ pub fn verify_blocking(password: &str, hash: &str) -> bool {
 
 /// At most this many hashes run at once (one per core), so that a burst of logins queues
 /// instead of taking every core and 19 MiB per hash.
+#[cfg(not(feature = "argon2-block-pool"))]
 fn hashing_permits() -> &'static Semaphore {
     static PERMITS: OnceLock<Semaphore> = OnceLock::new();
     PERMITS.get_or_init(|| {
@@ -51,6 +55,7 @@ fn hashing_permits() -> &'static Semaphore {
     })
 }
 
+#[cfg(not(feature = "argon2-block-pool"))]
 async fn run_hashing<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
@@ -62,17 +67,38 @@ async fn run_hashing<T: Send + 'static>(
 }
 
 /// Hashes `password` on the blocking pool.
+#[cfg(not(feature = "argon2-block-pool"))]
 pub async fn hash(password: String) -> Result<String, ApiError> {
     run_hashing(move || hash_blocking(&password)).await
 }
 
+/// Hashes `password` on a hashing thread, in its reused memory block.
+#[cfg(feature = "argon2-block-pool")]
+pub async fn hash(password: String) -> Result<String, ApiError> {
+    block_pool::run(move |blocks| block_pool::hash_with(blocks, &password)).await
+}
+
 /// Verifies `password` against `hash` on the blocking pool; with no hash (an unknown email),
 /// verifies against a dummy so that the answer takes the same time, and is `false`.
+#[cfg(not(feature = "argon2-block-pool"))]
 pub async fn verify(password: String, hash: Option<String>) -> Result<bool, ApiError> {
     run_hashing(move || match hash {
         Some(hash) => Ok(verify_blocking(&password, &hash)),
         None => {
             let _ = verify_blocking(&password, dummy_hash());
+            Ok(false)
+        }
+    })
+    .await
+}
+
+/// [`verify`], on a hashing thread in its reused memory block.
+#[cfg(feature = "argon2-block-pool")]
+pub async fn verify(password: String, hash: Option<String>) -> Result<bool, ApiError> {
+    block_pool::run(move |blocks| match hash {
+        Some(hash) => Ok(block_pool::verify_with(blocks, &password, &hash)),
+        None => {
+            let _ = block_pool::verify_with(blocks, &password, dummy_hash());
             Ok(false)
         }
     })

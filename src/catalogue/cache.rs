@@ -22,8 +22,10 @@ pub const FRESH_FOR: Duration = Duration::from_secs(5);
 /// How long a response may be served at all (while a fresh one is computed).
 pub const KEEP_FOR: Duration = Duration::from_secs(30);
 
-/// How many responses are kept.
-const CAPACITY: u64 = 10_000;
+/// How many bytes of responses (bodies and keys) are kept: about 700 pages of 20 packages.
+/// Bounded by size, not count, because pages differ a hundredfold (a category list against a
+/// page of 100 packages) and every cursor is a key of its own.
+const CAPACITY_BYTES: u64 = 16 * 1024 * 1024;
 
 static GENERATION: AtomicU64 = AtomicU64::new(0);
 
@@ -88,7 +90,11 @@ impl Default for CatalogueCache {
     fn default() -> Self {
         CatalogueCache {
             entries: moka::future::Cache::builder()
-                .max_capacity(CAPACITY)
+                .max_capacity(CAPACITY_BYTES)
+                .weigher(|key: &String, value: &Cached| {
+                    u32::try_from(key.len() + value.body.len() + value.etag.len())
+                        .unwrap_or(u32::MAX)
+                })
                 .time_to_live(KEEP_FOR)
                 .build(),
             hits: AtomicU64::new(0),

@@ -268,6 +268,7 @@ pub struct QuoteQuery {
     /// Comma-separated add-on ids from the package.
     pub options: Option<String>,
     /// For a subscription: the term in months (the minimum term by default).
+    #[param(pattern = "^[0-9]+$")]
     pub term_months: Option<String>,
 }
 
@@ -296,8 +297,11 @@ pub async fn quote_package(
         .term_months
         .as_deref()
         .map(|t| {
-            t.parse::<u32>()
-                .map_err(|_| ApiError::invalid("term_months", "must be a whole number of months"))
+            t.bytes()
+                .all(|b| b.is_ascii_digit())
+                .then(|| t.parse::<u32>().ok())
+                .flatten()
+                .ok_or_else(|| ApiError::invalid("term_months", "must be a whole number of months"))
         })
         .transpose()?;
     let wanted: Vec<String> = query

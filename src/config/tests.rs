@@ -24,6 +24,11 @@ fn defaults_serve_sqlite_on_localhost_8080_in_development() {
     assert_eq!(s.environment, Environment::Development);
     assert_eq!(s.log_format, LogFormat::Pretty);
     assert_eq!(s.db_pool_size, 10);
+    assert_eq!(s.db_acquire_timeout, std::time::Duration::from_secs(5));
+    assert_eq!(
+        s.trusted_proxies,
+        crate::client_ip::TrustedProxies::default()
+    );
     assert!(s.smtp_url.is_none());
 }
 
@@ -47,6 +52,10 @@ fn each_invalid_variable_is_named_in_the_error() {
         ("DTSPP_AUTH_RATE_LIMIT", "-1"),
         ("DTSPP_OUTBOX_MAX_ATTEMPTS", "0"),
         ("DTSPP_OUTBOX_POLL_MS", "soon"),
+        ("DTSPP_DB_ACQUIRE_TIMEOUT_MS", "0"),
+        ("DTSPP_DB_ACQUIRE_TIMEOUT_MS", "600000"),
+        ("DTSPP_TRUSTED_PROXIES", "10.0.0.0/33"),
+        ("DTSPP_TRUSTED_PROXIES", "proxy.internal"),
     ] {
         let err = load(&[(var, value)]).unwrap_err();
         assert_eq!(err.origin, var, "{var}={value:?} gave {err}");
