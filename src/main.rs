@@ -4,13 +4,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-
-/// mimalloc returns freed memory to the system, where glibc's malloc keeps each thread's
-/// 19 MiB argon2 block in that thread's arena (README.md, "Memory"). Built without the
-/// `mimalloc` feature, the process uses the system allocator.
-#[cfg(feature = "mimalloc")]
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use dtspp::config::Settings;
 use dtspp::db::Db;
 use dtspp::{openapi, startup, telemetry};

@@ -1,20 +1,19 @@
 //! Password hashing with argon2id at OWASP's recommended cost (19 MiB, 2 passes, 1 lane).
 //!
-//! Hashing and verifying take tens of milliseconds of CPU, so they run on the blocking pool.
-//! A login for an unknown email verifies a dummy hash, so that it takes as long as a wrong
-//! password and does not reveal which emails exist.
+//! Hashing and verifying take tens of milliseconds of CPU and 19 MiB, so they run on a fixed
+//! pool of hashing threads, one per core, each reusing one memory block for every hash
+//! ([`block_pool`]): a burst of logins queues instead of taking every core, and the memory
+//! stays at (cores x 19 MiB) whatever the allocator does with freed blocks (glibc's malloc
+//! kept one such block in each blocking thread's arena: README.md, "Memory"). A login for an
+//! unknown email verifies a dummy hash, so that it takes as long as a wrong password and does
+//! not reveal which emails exist.
 
 use std::sync::OnceLock;
 
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::Semaphore;
-
-use crate::db::run_blocking;
 use crate::error::ApiError;
+use argon2::password_hash::{PasswordHash, PasswordVerifier};
+use argon2::{Algorithm, Argon2, Params, Version};
 
-#[cfg(feature = "argon2-block-pool")]
 mod block_pool;
 
 /// OWASP's first recommended argon2id configuration: m = 19 MiB, t = 2, p = 1.
@@ -28,8 +27,12 @@ fn argon2() -> Result<Argon2<'static>, ApiError> {
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
-/// Hashes `password` into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`). Blocks.
+/// Hashes `password` into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`) in memory of its
+/// own. Blocks. The service hashes on the pool ([`hash`]); this is the reference it matches.
+#[cfg(test)]
 pub fn hash_blocking(password: &str) -> Result<String, ApiError> {
+    use argon2::password_hash::rand_core::OsRng;
+    use argon2::password_hash::{PasswordHasher, SaltString};
     let salt = SaltString::generate(&mut OsRng);
     argon2()?
         .hash_password(password.as_bytes(), &salt)
@@ -37,7 +40,8 @@ pub fn hash_blocking(password: &str) -> Result<String, ApiError> {
         .map_err(|e| ApiError::internal(anyhow::anyhow!("password hashing failed: {e}")))
 }
 
-/// Whether `password` matches the PHC string `hash`. Blocks.
+/// Whether `password` matches the PHC string `hash`, in memory of its own. Blocks. The pool
+/// uses it for a hash made with other parameters than ours.
 pub fn verify_blocking(password: &str, hash: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(hash) else {
         return false;
@@ -45,73 +49,34 @@ pub fn verify_blocking(password: &str, hash: &str) -> bool {
     argon2().is_ok_and(|a| a.verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
-/// At most this many hashes run at once (one per core), so that a burst of logins queues
-/// instead of taking every core and 19 MiB per hash.
-#[cfg(not(feature = "argon2-block-pool"))]
-fn hashing_permits() -> &'static Semaphore {
-    static PERMITS: OnceLock<Semaphore> = OnceLock::new();
-    PERMITS.get_or_init(|| {
-        Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get))
-    })
-}
-
-#[cfg(not(feature = "argon2-block-pool"))]
-async fn run_hashing<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let _permit = hashing_permits()
-        .acquire()
-        .await
-        .map_err(|e| ApiError::internal(anyhow::anyhow!("hashing semaphore closed: {e}")))?;
-    run_blocking(f).await
-}
-
-/// Hashes `password` on the blocking pool.
-#[cfg(not(feature = "argon2-block-pool"))]
-pub async fn hash(password: String) -> Result<String, ApiError> {
-    run_hashing(move || hash_blocking(&password)).await
-}
-
 /// Hashes `password` on a hashing thread, in its reused memory block.
-#[cfg(feature = "argon2-block-pool")]
 pub async fn hash(password: String) -> Result<String, ApiError> {
     block_pool::run(move |blocks| block_pool::hash_with(blocks, &password)).await
 }
 
-/// Verifies `password` against `hash` on the blocking pool; with no hash (an unknown email),
-/// verifies against a dummy so that the answer takes the same time, and is `false`.
-#[cfg(not(feature = "argon2-block-pool"))]
-pub async fn verify(password: String, hash: Option<String>) -> Result<bool, ApiError> {
-    run_hashing(move || match hash {
-        Some(hash) => Ok(verify_blocking(&password, &hash)),
-        None => {
-            let _ = verify_blocking(&password, dummy_hash());
-            Ok(false)
-        }
-    })
-    .await
-}
-
-/// [`verify`], on a hashing thread in its reused memory block.
-#[cfg(feature = "argon2-block-pool")]
+/// Verifies `password` against `hash` on a hashing thread, in its reused memory block; with
+/// no hash (an unknown email), verifies against a dummy so that the answer takes the same
+/// time, and is `false`.
 pub async fn verify(password: String, hash: Option<String>) -> Result<bool, ApiError> {
     block_pool::run(move |blocks| match hash {
         Some(hash) => Ok(block_pool::verify_with(blocks, &password, &hash)),
         None => {
-            let _ = block_pool::verify_with(blocks, &password, dummy_hash());
+            let dummy = dummy_hash(blocks)?;
+            let _ = block_pool::verify_with(blocks, &password, dummy);
             Ok(false)
         }
     })
     .await
 }
 
-/// A hash of a random password, made once per process at the real cost.
-fn dummy_hash() -> &'static str {
+/// A hash of a random password, made once per process at the real cost, in `blocks`.
+fn dummy_hash(blocks: &mut [argon2::Block]) -> Result<&'static str, ApiError> {
     static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| {
-        let random = crate::auth::tokens::random_token();
-        hash_blocking(&random).unwrap_or_default()
-    })
+    if let Some(dummy) = DUMMY.get() {
+        return Ok(dummy);
+    }
+    let made = block_pool::hash_with(blocks, &crate::auth::tokens::random_token())?;
+    Ok(DUMMY.get_or_init(|| made))
 }
 
 #[cfg(test)]

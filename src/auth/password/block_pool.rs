@@ -1,7 +1,7 @@
-//! The other memory remedy that `scripts/bench-memory` measures (feature `argon2-block-pool`):
-//! a fixed pool of hashing threads, one per core, each reusing one argon2 memory block for
-//! every hash, so that hashing holds at most (cores x 19 MiB) whatever the allocator. The
-//! default build uses mimalloc instead (README.md, "Memory").
+//! A fixed pool of hashing threads, one per core, each reusing one argon2 memory block for
+//! every hash, so that hashing holds at most (cores x 19 MiB) whatever the allocator; at most
+//! that many hashes run at once, and the rest queue. The blocks are allocated when the first
+//! hash runs, not at start.
 
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
 
