@@ -27,6 +27,7 @@ pub mod oversight;
 pub mod packages;
 pub mod pagination;
 pub mod programme;
+pub mod reports;
 pub mod request_context;
 pub mod seed;
 pub mod smes;

@@ -221,6 +221,7 @@ pub fn configure_routes(cfg: &mut ServiceConfig) {
     crate::applications::routes::configure(cfg);
     crate::applications::admin_routes::configure(cfg);
     crate::oversight::budget::configure(cfg);
+    crate::reports::routes::configure(cfg);
 }
 
 /// Cross-origin access for the configured browser origins only; `*` allows any.

@@ -82,6 +82,31 @@ where
     }
 }
 
+/// Runs `f` in a read-only transaction that sees one snapshot throughout, so that a report's
+/// several queries agree with each other: `REPEATABLE READ READ ONLY` on PostgreSQL; on SQLite
+/// (WAL) a deferred transaction reads one snapshot from its first read.
+pub fn read_snapshot<T, F>(conn: &mut DbConnection, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError>,
+{
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    match conn {
+        DbConnection::Pg(inner) => AnsiTransactionManager::begin_transaction_sql(
+            inner,
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        )?,
+        DbConnection::Sqlite(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN")?
+        }
+    }
+    let result = f(conn);
+    // Nothing was written: ending the transaction either way is the same.
+    if let Err(e) = Manager::rollback_transaction(conn) {
+        tracing::debug!(error = %e, "ending a read transaction failed");
+    }
+    result
+}
+
 /// Serialises the transactions that check-then-insert intake batches (no overlapping windows):
 /// a transaction-scoped advisory lock on PostgreSQL; SQLite's write transactions are already
 /// serial.

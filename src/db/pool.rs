@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use actix_web::web::Bytes;
 use diesel::Connection;
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
@@ -251,6 +252,61 @@ impl Db {
             }
         })
         .await
+    }
+
+    /// Runs `produce` with a pooled connection on a blocking thread, streaming what it emits:
+    /// a body that is written while it is read, never held whole. `produce` calls its sink with
+    /// each chunk; the sink answers false once the client has gone, and `produce` should stop.
+    ///
+    /// Failing to get a connection is an error before any byte is sent (a 503 as for
+    /// [`Db::run`]). A failure once streaming has begun ends the body with an error, so the
+    /// client sees a broken transfer rather than a silently short file. The channel holds a
+    /// few chunks, so a slow reader holds one connection, not memory.
+    pub async fn stream<F>(
+        &self,
+        produce: F,
+    ) -> Result<impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + 'static, ApiError>
+    where
+        F: FnOnce(&mut DbConnection, &mut dyn FnMut(Bytes) -> bool) -> Result<(), ApiError>
+            + Send
+            + 'static,
+    {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<Result<(), ApiError>>();
+        let db = self.clone();
+        let span = tracing::Span::current();
+        // The handle is dropped: the task runs to its end on its own, and the channel is how it
+        // reports.
+        drop(actix_web::rt::task::spawn_blocking(move || {
+            span.in_scope(|| {
+                let mut conn = match db.acquire() {
+                    Ok(conn) => conn,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                if ready_tx.send(Ok(())).is_err() {
+                    return;
+                }
+                let mut sink = |chunk: Bytes| tx.blocking_send(Ok(chunk)).is_ok();
+                if let Err(e) = produce(&mut conn, &mut sink) {
+                    tracing::error!(
+                        error = format!("{e:#}"),
+                        "a streamed response failed part way"
+                    );
+                    let _ = tx.blocking_send(Err(std::io::Error::other(
+                        "the response could not be completed",
+                    )));
+                }
+            })
+        }));
+        ready_rx
+            .await
+            .map_err(|_| ApiError::internal(anyhow::anyhow!("the streaming task ended early")))??;
+        Ok(futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        }))
     }
 
     /// Answers whether the database can run a query within `timeout`.

@@ -21,6 +21,7 @@ mod ops;
 mod overload;
 mod packages;
 mod proxies;
+mod reports;
 mod search;
 mod security;
 mod seed;

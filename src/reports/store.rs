@@ -1,0 +1,397 @@
+//! Gathers the drawdown report's sums: one pass over the ledger and one over the applications
+//! per report, aggregated in SQL, all read from one snapshot.
+//!
+//! Periods are Hong Kong weeks and months, computed by the database (the expressions differ by
+//! backend; [`period_sql`] keeps them side by side).
+
+use std::collections::BTreeMap;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Timestamp};
+
+use super::drawdown::{Counts, GroupBy, GroupFacts, KindSums, PeriodFacts, StateMoves};
+use crate::db::{Backend, DbConnection};
+
+/// The window a report covers: money moved before `until` (exclusive), and, for attribute
+/// groups, applications queued at or after `since`.
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    pub since: NaiveDateTime,
+    pub until: NaiveDateTime,
+}
+
+/// The SQL for the Hong Kong period (its first day, `YYYY-MM-DD`) holding timestamp `column`.
+fn period_sql(backend: Backend, unit: GroupBy, column: &str) -> String {
+    match (backend, unit) {
+        (Backend::Postgres, GroupBy::Month) => {
+            format!("to_char(date_trunc('month', {column} + interval '8 hours'), 'YYYY-MM-DD')")
+        }
+        (Backend::Postgres, _) => {
+            format!("to_char(date_trunc('week', {column} + interval '8 hours'), 'YYYY-MM-DD')")
+        }
+        (Backend::Sqlite, GroupBy::Month) => {
+            format!("date({column}, '+8 hours', 'start of month')")
+        }
+        // `weekday 0` moves forward to Sunday (or stays on one); six days back is its Monday.
+        (Backend::Sqlite, _) => format!("date({column}, '+8 hours', 'weekday 0', '-6 days')"),
+    }
+}
+
+/// The grouping key of an attribute report, and the joins it needs.
+fn attribute_sql(group_by: GroupBy) -> (&'static str, &'static str) {
+    match group_by {
+        GroupBy::Category => ("p.category", " JOIN packages p ON p.id = a.package_id"),
+        GroupBy::Sector => ("s.sector", " JOIN smes s ON s.id = a.sme_id"),
+        GroupBy::District => ("s.district", " JOIN smes s ON s.id = a.sme_id"),
+        GroupBy::Vendor => ("a.vendor_id", ""),
+        GroupBy::Batch | GroupBy::Week | GroupBy::Month => ("a.batch_id", ""),
+    }
+}
+
+/// The ledger's money by kind, one column each, in cents.
+const KIND_SUMS: &str = "\
+    CAST(COALESCE(SUM(CASE WHEN l.kind = 'reserve' THEN l.amount_cents ELSE 0 END), 0) AS BIGINT) AS reserve, \
+    CAST(COALESCE(SUM(CASE WHEN l.kind = 'commit' THEN l.amount_cents ELSE 0 END), 0) AS BIGINT) AS commit_, \
+    CAST(COALESCE(SUM(CASE WHEN l.kind = 'release_reserved' THEN l.amount_cents ELSE 0 END), 0) AS BIGINT) AS release_reserved, \
+    CAST(COALESCE(SUM(CASE WHEN l.kind = 'release_committed' THEN l.amount_cents ELSE 0 END), 0) AS BIGINT) AS release_committed, \
+    CAST(COALESCE(SUM(CASE WHEN l.kind = 'disburse' THEN l.amount_cents ELSE 0 END), 0) AS BIGINT) AS disburse";
+
+#[derive(QueryableByName)]
+struct SumsRow {
+    #[diesel(sql_type = Text)]
+    key: String,
+    #[diesel(sql_type = BigInt)]
+    reserve: i64,
+    #[diesel(sql_type = BigInt)]
+    commit_: i64,
+    #[diesel(sql_type = BigInt)]
+    release_reserved: i64,
+    #[diesel(sql_type = BigInt)]
+    release_committed: i64,
+    #[diesel(sql_type = BigInt)]
+    disburse: i64,
+}
+
+impl SumsRow {
+    fn sums(&self) -> KindSums {
+        KindSums {
+            reserve: self.reserve,
+            commit: self.commit_,
+            release_reserved: self.release_reserved,
+            release_committed: self.release_committed,
+            disburse: self.disburse,
+        }
+    }
+}
+
+#[derive(QueryableByName)]
+struct CountsRow {
+    #[diesel(sql_type = Text)]
+    key: String,
+    #[diesel(sql_type = BigInt)]
+    applications: i64,
+    #[diesel(sql_type = BigInt)]
+    smes: i64,
+    #[diesel(sql_type = BigInt)]
+    waitlisted_count: i64,
+    #[diesel(sql_type = BigInt)]
+    waitlisted_cents: i64,
+    #[diesel(sql_type = BigInt)]
+    funded: i64,
+}
+
+impl CountsRow {
+    fn counts(&self) -> Counts {
+        Counts {
+            applications: self.applications,
+            smes: self.smes,
+            waitlisted_count: self.waitlisted_count,
+            waitlisted_cents: self.waitlisted_cents,
+            funded: self.funded,
+        }
+    }
+}
+
+/// Counts over the applications queued in the window, by `key`: waiting and funded as at the
+/// window's end. `$1` is the end, `$2` the start.
+fn counts_sql(key: &str, joins: &str, grouped: bool) -> String {
+    const WAITING: &str = "(a.reserved_at IS NULL OR a.reserved_at >= $1) \
+                           AND (a.closed_at IS NULL OR a.closed_at >= $1)";
+    const FUNDED: &str = "a.reserved_at < $1 AND (a.closed_at IS NULL OR a.closed_at >= $1)";
+    format!(
+        "SELECT {key} AS key, CAST(COUNT(*) AS BIGINT) AS applications, \
+         CAST(COUNT(DISTINCT a.sme_id) AS BIGINT) AS smes, \
+         CAST(COALESCE(SUM(CASE WHEN {WAITING} THEN 1 ELSE 0 END), 0) AS BIGINT) AS waitlisted_count, \
+         CAST(COALESCE(SUM(CASE WHEN {WAITING} THEN a.subsidy_cents ELSE 0 END), 0) AS BIGINT) AS waitlisted_cents, \
+         CAST(COALESCE(SUM(CASE WHEN {FUNDED} THEN 1 ELSE 0 END), 0) AS BIGINT) AS funded \
+         FROM applications a{joins} \
+         WHERE a.queued_at < $1 AND a.queued_at >= $2{group_by}",
+        group_by = if grouped {
+            format!(" GROUP BY {key}")
+        } else {
+            String::new()
+        }
+    )
+}
+
+/// The cohort's counts over all groups together (SMEs are counted once).
+pub fn total_counts(conn: &mut DbConnection, w: Window) -> QueryResult<Counts> {
+    let rows: Vec<CountsRow> = diesel::sql_query(counts_sql("'total'", "", false))
+        .bind::<Timestamp, _>(w.until)
+        .bind::<Timestamp, _>(w.since)
+        .load(conn)?;
+    Ok(rows.first().map(CountsRow::counts).unwrap_or_default())
+}
+
+/// Attribute groups: the ledger's money and the applications' counts by batch, category,
+/// sector, vendor or district, with labels.
+pub fn attribute_facts(
+    conn: &mut DbConnection,
+    group_by: GroupBy,
+    w: Window,
+) -> QueryResult<Vec<GroupFacts>> {
+    let (key, joins) = attribute_sql(group_by);
+    let money: Vec<SumsRow> = diesel::sql_query(format!(
+        "SELECT {key} AS key, {KIND_SUMS} \
+         FROM budget_ledger l JOIN applications a ON a.id = l.application_id{joins} \
+         WHERE l.occurred_at < $1 AND a.queued_at >= $2 \
+         GROUP BY {key}"
+    ))
+    .bind::<Timestamp, _>(w.until)
+    .bind::<Timestamp, _>(w.since)
+    .load(conn)?;
+    let counts: Vec<CountsRow> = diesel::sql_query(counts_sql(key, joins, true))
+        .bind::<Timestamp, _>(w.until)
+        .bind::<Timestamp, _>(w.since)
+        .load(conn)?;
+    let labels = labels(conn, group_by)?;
+    let mut groups: BTreeMap<String, GroupFacts> = BTreeMap::new();
+    let entry = |key: &str| -> GroupFacts {
+        let (en, zh) = labels
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| (key.to_owned(), key.to_owned()));
+        GroupFacts {
+            key: key.to_owned(),
+            label_en: en,
+            label_zh: zh,
+            ..Default::default()
+        }
+    };
+    for row in counts {
+        let mut g = entry(&row.key);
+        g.counts = row.counts();
+        groups.insert(row.key, g);
+    }
+    for row in money {
+        let g = match groups.get_mut(&row.key) {
+            Some(g) => g,
+            None => groups
+                .entry(row.key.clone())
+                .or_insert_with(|| entry(&row.key)),
+        };
+        g.sums = row.sums();
+    }
+    Ok(groups.into_values().collect())
+}
+
+#[derive(QueryableByName)]
+struct LabelRow {
+    #[diesel(sql_type = Text)]
+    key: String,
+    #[diesel(sql_type = Text)]
+    en: String,
+    #[diesel(sql_type = Text)]
+    zh: String,
+}
+
+/// Each group key's English and Chinese label.
+fn labels(
+    conn: &mut DbConnection,
+    group_by: GroupBy,
+) -> QueryResult<BTreeMap<String, (String, String)>> {
+    let sql = match group_by {
+        GroupBy::Batch => "SELECT id AS key, name AS en, name AS zh FROM intake_batches",
+        GroupBy::Category => "SELECT code AS key, name_en AS en, name_zh AS zh FROM categories",
+        GroupBy::Sector => "SELECT code AS key, name_en AS en, name_zh AS zh FROM sectors",
+        GroupBy::Vendor => {
+            "SELECT id AS key, company_name_en AS en, \
+             COALESCE(company_name_zh, company_name_en) AS zh FROM vendors"
+        }
+        GroupBy::District | GroupBy::Week | GroupBy::Month => {
+            return Ok(crate::validation::DISTRICTS
+                .iter()
+                .map(|(en, zh)| ((*en).to_owned(), ((*en).to_owned(), (*zh).to_owned())))
+                .collect());
+        }
+    };
+    let rows: Vec<LabelRow> = diesel::sql_query(sql).load(conn)?;
+    Ok(rows.into_iter().map(|r| (r.key, (r.en, r.zh))).collect())
+}
+
+#[derive(QueryableByName)]
+struct PeriodRow {
+    #[diesel(sql_type = Text)]
+    key: String,
+    #[diesel(sql_type = BigInt)]
+    applications: i64,
+    #[diesel(sql_type = BigInt)]
+    smes: i64,
+    #[diesel(sql_type = BigInt)]
+    reserve: i64,
+    #[diesel(sql_type = BigInt)]
+    commit_: i64,
+    #[diesel(sql_type = BigInt)]
+    release_reserved: i64,
+    #[diesel(sql_type = BigInt)]
+    release_committed: i64,
+    #[diesel(sql_type = BigInt)]
+    disburse: i64,
+}
+
+#[derive(QueryableByName)]
+struct MoveRow {
+    #[diesel(sql_type = Text)]
+    key: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+    #[diesel(sql_type = BigInt)]
+    cents: i64,
+}
+
+fn parse_day(key: &str) -> QueryResult<NaiveDate> {
+    NaiveDate::parse_from_str(key, "%Y-%m-%d").map_err(|e| {
+        diesel::result::Error::DeserializationError(
+            format!("a period key that is not a date: {key:?}: {e}").into(),
+        )
+    })
+}
+
+/// Records one kind of state change (its count and subsidy) in a period's facts.
+type SetMove = fn(&mut StateMoves, i64, i64);
+
+/// Time groups: every period's ledger flows (dated by when the money moved), the applications
+/// and SMEs whose money moved in it, and the waitlist and funding changes, up to `until`.
+pub fn period_facts(
+    conn: &mut DbConnection,
+    unit: GroupBy,
+    until: NaiveDateTime,
+) -> QueryResult<BTreeMap<NaiveDate, PeriodFacts>> {
+    let backend = conn.backend();
+    let ledger_period = period_sql(backend, unit, "l.occurred_at");
+    let rows: Vec<PeriodRow> = diesel::sql_query(format!(
+        "SELECT {ledger_period} AS key, \
+         CAST(COUNT(DISTINCT l.application_id) AS BIGINT) AS applications, \
+         CAST(COUNT(DISTINCT a.sme_id) AS BIGINT) AS smes, {KIND_SUMS} \
+         FROM budget_ledger l JOIN applications a ON a.id = l.application_id \
+         WHERE l.occurred_at < $1 \
+         GROUP BY {ledger_period}"
+    ))
+    .bind::<Timestamp, _>(until)
+    .load(conn)?;
+    let mut facts: BTreeMap<NaiveDate, PeriodFacts> = BTreeMap::new();
+    for r in rows {
+        let p = facts.entry(parse_day(&r.key)?).or_default();
+        p.applications = r.applications;
+        p.smes = r.smes;
+        p.sums = KindSums {
+            reserve: r.reserve,
+            commit: r.commit_,
+            release_reserved: r.release_reserved,
+            release_committed: r.release_committed,
+            disburse: r.disburse,
+        };
+    }
+    // When applications joined and left the waitlist, and started and stopped holding money.
+    // An application reserved on arrival has `reserved_at = queued_at` and never waited.
+    const WAITED: &str = "(a.reserved_at IS NULL OR a.reserved_at > a.queued_at)";
+    let moves: [(&str, &str, SetMove); 4] = [
+        ("a.queued_at", WAITED, |m, n, c| m.waitlist_in = (n, c)),
+        ("COALESCE(a.reserved_at, a.closed_at)", WAITED, |m, n, c| {
+            m.waitlist_out = (n, c)
+        }),
+        ("a.reserved_at", "a.reserved_at IS NOT NULL", |m, n, _| {
+            m.funded_in = n
+        }),
+        (
+            "a.closed_at",
+            "a.reserved_at IS NOT NULL AND a.closed_at IS NOT NULL",
+            |m, n, _| m.funded_out = n,
+        ),
+    ];
+    for (at, condition, set) in moves {
+        let period = period_sql(backend, unit, at);
+        let rows: Vec<MoveRow> = diesel::sql_query(format!(
+            "SELECT {period} AS key, CAST(COUNT(*) AS BIGINT) AS n, \
+             CAST(COALESCE(SUM(a.subsidy_cents), 0) AS BIGINT) AS cents \
+             FROM applications a WHERE {condition} AND {at} < $1 GROUP BY {period}"
+        ))
+        .bind::<Timestamp, _>(until)
+        .load(conn)?;
+        for r in rows {
+            set(
+                &mut facts.entry(parse_day(&r.key)?).or_default().moves,
+                r.n,
+                r.cents,
+            );
+        }
+    }
+    let ledger_period = period_sql(backend, unit, "occurred_at");
+    let adjusts: Vec<MoveRow> = diesel::sql_query(format!(
+        "SELECT {ledger_period} AS key, CAST(COUNT(*) AS BIGINT) AS n, \
+         CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT) AS cents \
+         FROM budget_ledger WHERE kind = 'adjust' AND occurred_at < $1 GROUP BY {ledger_period}"
+    ))
+    .bind::<Timestamp, _>(until)
+    .load(conn)?;
+    for r in adjusts {
+        facts.entry(parse_day(&r.key)?).or_default().adjust = r.cents;
+    }
+    Ok(facts)
+}
+
+/// Money held by all applications (whatever their cohort) at `until`, by ledger kind.
+pub fn held_at(conn: &mut DbConnection, until: NaiveDateTime) -> QueryResult<KindSums> {
+    let rows: Vec<SumsRow> = diesel::sql_query(format!(
+        "SELECT 'all' AS key, {KIND_SUMS} FROM budget_ledger l \
+         WHERE l.application_id IS NOT NULL AND l.occurred_at < $1"
+    ))
+    .bind::<Timestamp, _>(until)
+    .load(conn)?;
+    Ok(rows.first().map(SumsRow::sums).unwrap_or_default())
+}
+
+#[derive(QueryableByName)]
+struct Cents {
+    #[diesel(sql_type = BigInt)]
+    cents: i64,
+}
+
+/// The budget's total at `until`: today's, less the adjustments made since.
+pub fn total_at(conn: &mut DbConnection, until: NaiveDateTime) -> QueryResult<i64> {
+    let now = crate::budget::store::balances(conn)?.total_cents;
+    let later: Cents = diesel::sql_query(
+        "SELECT CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT) AS cents FROM budget_ledger \
+         WHERE kind = 'adjust' AND occurred_at >= $1",
+    )
+    .bind::<Timestamp, _>(until)
+    .get_result(conn)?;
+    Ok(now - later.cents)
+}
+
+/// Money committed in `[since, until)`.
+pub fn committed_between(
+    conn: &mut DbConnection,
+    since: NaiveDateTime,
+    until: NaiveDateTime,
+) -> QueryResult<i64> {
+    let c: Cents = diesel::sql_query(
+        "SELECT CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT) AS cents FROM budget_ledger \
+         WHERE kind = 'commit' AND occurred_at >= $1 AND occurred_at < $2",
+    )
+    .bind::<Timestamp, _>(since)
+    .bind::<Timestamp, _>(until)
+    .get_result(conn)?;
+    Ok(c.cents)
+}
