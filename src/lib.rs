@@ -29,6 +29,7 @@ pub mod pagination;
 pub mod programme;
 pub mod reports;
 pub mod request_context;
+pub mod risk;
 pub mod seed;
 pub mod smes;
 pub mod startup;

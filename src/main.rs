@@ -144,6 +144,12 @@ fn main() -> ExitCode {
                     report.accounts_created,
                     report.batches_created
                 );
+                if report.ring_applications + report.honest_applications > 0 {
+                    println!(
+                        "oversight demo: {} applications of a fraud ring, {} honest, {} risk flags raised",
+                        report.ring_applications, report.honest_applications, report.flags_raised
+                    );
+                }
                 Ok(())
             }
             Command::BenchApplicants {

@@ -49,6 +49,7 @@ use crate::error::{FieldError, Problem, responses};
         (name = "sme journey", description = "Enquiries, applications and their lifecycle, from reservation to disbursement."),
         (name = "budget", description = "The budget's drawdown and its append-only ledger."),
         (name = "oversight", description = "What programme admins watch: the audit trail and the outbox."),
+        (name = "risk", description = "Risk flags raised by the fraud indicators, their review (maker-checker), the scan, and conflicts of interest."),
         (name = "reports", description = "The budget's drawdown (JSON, CSV, chart) and the grants in 360Giving's fields."),
     ),
 )]

@@ -37,6 +37,7 @@ pub struct Application {
     outbox: Arc<OutboxWorker>,
     outbox_task: JoinHandle<()>,
     expiry_task: Option<JoinHandle<()>>,
+    risk_scan_task: Option<JoinHandle<()>>,
 }
 
 impl Application {
@@ -81,6 +82,12 @@ impl Application {
                 Duration::from_secs(u64::from(settings.expiry_interval_secs)),
             ))
         });
+        let risk_scan_task = (settings.risk_scan_secs > 0).then(|| {
+            tokio::spawn(crate::risk::scan::run(
+                db.get_ref().clone(),
+                Duration::from_secs(u64::from(settings.risk_scan_secs)),
+            ))
+        });
 
         let server = HttpServer::new(move || {
             let (app, _) = App::new()
@@ -120,6 +127,7 @@ impl Application {
             outbox,
             outbox_task,
             expiry_task,
+            risk_scan_task,
         })
     }
 
@@ -142,7 +150,10 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         self.outbox_task.abort();
-        if let Some(task) = self.expiry_task {
+        for task in [self.expiry_task, self.risk_scan_task]
+            .into_iter()
+            .flatten()
+        {
             task.abort();
         }
         result
@@ -222,6 +233,7 @@ pub fn configure_routes(cfg: &mut ServiceConfig) {
     crate::applications::admin_routes::configure(cfg);
     crate::oversight::budget::configure(cfg);
     crate::reports::routes::configure(cfg);
+    crate::risk::routes::configure(cfg);
 }
 
 /// Cross-origin access for the configured browser origins only; `*` allows any.

@@ -42,7 +42,11 @@ pub async fn admin_applications(
 ) -> Result<HttpResponse, ApiError> {
     let owner = |_: &mut DbConnection| Ok(Filter::default());
     let page: Page<AdminApplication> = page_of(&db, owner, query.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(page))
+    let Page { items, next_cursor } = page;
+    let items = db
+        .run(move |conn| Ok(AdminApplication::with_flags(conn, items)?))
+        .await?;
+    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }
 
 /// One application.
@@ -62,8 +66,16 @@ pub async fn admin_application(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let row = db.run(move |conn| Ok(store::find(conn, &id)?)).await?;
-    Ok(HttpResponse::Ok().json(AdminApplication::from(row)))
+    let view = db
+        .run(move |conn| {
+            let row = store::find(conn, &id)?;
+            Ok(AdminApplication::with_flags(
+                conn,
+                vec![AdminApplication::from(row)],
+            )?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(&view[0]))
 }
 
 fn any_application(
@@ -100,13 +112,23 @@ async fn decide(
     if action == Action::Reject && comment.is_none() {
         return Err(ApiError::invalid("comment", "is required to reject"));
     }
-    let prepare = move |_: &mut DbConnection, user: &AuthUser, row: &ApplicationRow| {
+    let prepare = move |conn: &mut DbConnection, user: &AuthUser, row: &ApplicationRow| {
         let now = crate::time::now();
+        if matches!(
+            action,
+            Action::Approve | Action::VerifyClaim | Action::Disburse
+        ) {
+            crate::risk::review::refuse_if_conflicted(conn, &user.user_id, &row.vendor_id)?;
+        }
+        if matches!(action, Action::VerifyClaim | Action::Disburse) {
+            crate::risk::review::refuse_if_held(conn, &row.id)?;
+        }
         let mut changes = Changes {
             last_comment: comment.clone(),
             ..Changes::default()
         };
         match action {
+            Action::Approve => changes.approved_by = Some(user.user_id.clone()),
             Action::VerifyClaim => {
                 changes.verified_by = Some(user.user_id.clone());
                 changes.verified_at = Some(now);

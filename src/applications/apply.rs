@@ -74,6 +74,25 @@ pub fn apply(
         add_ons: &add_ons,
         term_months: term,
     };
+    // The risk checks a new application triggers read their facts now, before the locks; their
+    // flags are raised below, once the application row exists.
+    let id = uuid::Uuid::new_v4().to_string();
+    let ceiling_cents = if revision.pricing_model == "subscription" {
+        rules.subscription_ceiling.cents()
+    } else {
+        rules.one_off_ceiling.cents()
+    };
+    let hits = crate::risk::store::before_apply(
+        conn,
+        &crate::risk::store::NewApplication {
+            id: id.clone(),
+            sme_id: sme.id.clone(),
+            vendor_id: enquiry.vendor_id.clone(),
+            client_ip: meta.ip.clone(),
+            eligible_cost_cents: enquiry.eligible_cost_cents,
+            ceiling_cents,
+        },
+    )?;
     // The lock order of src/budget/mod.rs: the SME, then the pool (the batch comes last, in
     // `reserve`). Everything the decision reads is read under those locks, so a release that
     // commits meanwhile is either seen here or sees this application on its waitlist.
@@ -100,7 +119,6 @@ pub fn apply(
             "the SME's cap moved while its row was locked"
         )));
     }
-    let id = uuid::Uuid::new_v4().to_string();
     let reserved = decision.outcome == Outcome::Reserve;
     store::insert(
         conn,
@@ -125,6 +143,7 @@ pub fn apply(
             created_at: now,
             updated_at: now,
             client_ip: meta.ip.as_deref(),
+            ceiling_cents: Some(ceiling_cents),
         },
     )?;
     if reserved {
@@ -149,5 +168,6 @@ pub fn apply(
             .after(Application::from(row.clone())),
     )?;
     notify(conn, &row, None)?;
+    crate::risk::store::raise_all(conn, meta, &hits, Some(&row.vendor_id))?;
     Ok(Application::from(row))
 }

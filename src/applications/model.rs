@@ -42,6 +42,7 @@ pub struct ApplicationRow {
     pub last_comment: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub approved_by: Option<String>,
 }
 
 crate::db::text_column!(Status);
@@ -71,6 +72,7 @@ pub struct Changes {
     pub disbursed_at: Option<NaiveDateTime>,
     pub closed_at: Option<NaiveDateTime>,
     pub last_comment: Option<String>,
+    pub approved_by: Option<String>,
 }
 
 /// `POST /sme/applications`.
@@ -192,23 +194,63 @@ impl From<ApplicationRow> for Application {
     }
 }
 
-/// An application as admins see it: everything the SME and the vendor see, and which admins
-/// verified and disbursed it (never shown to SMEs or vendors).
+/// An application as admins see it: everything the SME and the vendor see, which admins
+/// approved, verified and disbursed it (never shown to SMEs or vendors), and its risk hold.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AdminApplication {
     #[serde(flatten)]
     pub application: Application,
+    pub approved_by: Option<String>,
     pub verified_by: Option<String>,
     pub disbursed_by: Option<String>,
+    /// True while an open flag of severity medium or high concerns it: it can then be neither
+    /// claim-verified nor disbursed.
+    pub risk_hold: bool,
+    /// The open risk flags that concern it.
+    pub open_flag_ids: Vec<String>,
+    /// Set when a confirmed flag marked its disbursed money for recovery.
+    #[schema(value_type = Option<String>)]
+    #[serde(serialize_with = "crate::time::serialize_option")]
+    pub recovery_due_at: Option<NaiveDateTime>,
 }
 
 impl From<ApplicationRow> for AdminApplication {
     fn from(r: ApplicationRow) -> Self {
-        let (verified_by, disbursed_by) = (r.verified_by.clone(), r.disbursed_by.clone());
+        let (approved_by, verified_by, disbursed_by) = (
+            r.approved_by.clone(),
+            r.verified_by.clone(),
+            r.disbursed_by.clone(),
+        );
         AdminApplication {
             application: Application::from(r),
+            approved_by,
             verified_by,
             disbursed_by,
+            risk_hold: false,
+            open_flag_ids: Vec::new(),
+            recovery_due_at: None,
         }
+    }
+}
+
+impl AdminApplication {
+    /// Fills in the open flags and the hold of each of `views`, in one query.
+    pub fn with_flags(
+        conn: &mut crate::db::DbConnection,
+        mut views: Vec<AdminApplication>,
+    ) -> diesel::QueryResult<Vec<AdminApplication>> {
+        let ids: Vec<String> = views.iter().map(|v| v.application.id.clone()).collect();
+        for (app, flag, severity) in crate::risk::store::open_flags_of(conn, &ids)? {
+            if let Some(v) = views.iter_mut().find(|v| v.application.id == app) {
+                v.open_flag_ids.push(flag);
+                v.risk_hold |= severity != "low";
+            }
+        }
+        for (app, at) in crate::risk::store::recoveries_of(conn, &ids)? {
+            if let Some(v) = views.iter_mut().find(|v| v.application.id == app) {
+                v.recovery_due_at = Some(at);
+            }
+        }
+        Ok(views)
     }
 }

@@ -315,7 +315,14 @@ pub async fn confirm_delivery(
             if let Some(other) = store::payment_reference_user(tx, &key, &row.id)? {
                 // The flag must outlive the refusal: commit it, then answer 409. The
                 // answer does not say that another SME used the reference.
-                crate::oversight::risk::flag_payment_reuse(tx, &meta, &sme.0, &row, &other)?;
+                crate::risk::store::payment_reuse(
+                    tx,
+                    &meta,
+                    &row.id,
+                    &row.vendor_id,
+                    std::slice::from_ref(&other),
+                    &key,
+                )?;
                 return Ok(Err(ApiError::ConflictOf {
                     slug: "payment-reference-refused",
                     detail: "This payment reference cannot be accepted. The programme \

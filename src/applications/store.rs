@@ -30,6 +30,8 @@ pub struct NewRow<'a> {
     pub updated_at: NaiveDateTime,
     /// The client's address ([`crate::client_ip`]), for the risk indicators.
     pub client_ip: Option<&'a str>,
+    /// The price ceiling in force for the package's pricing model, for `ceiling_clustering`.
+    pub ceiling_cents: Option<i64>,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &NewRow<'_>) -> QueryResult<()> {

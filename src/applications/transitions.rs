@@ -38,6 +38,9 @@ pub enum TransitionError {
     Budget(#[from] BudgetError),
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
+    /// A check outside the state machine refused the step (a risk hold, say), or failed.
+    #[error(transparent)]
+    Refused(#[from] ApiError),
 }
 
 impl From<TransitionError> for ApiError {
@@ -56,6 +59,7 @@ impl From<TransitionError> for ApiError {
             },
             TransitionError::Budget(e) => e.into(),
             TransitionError::Database(e) => e.into(),
+            TransitionError::Refused(e) => e,
         }
     }
 }
@@ -157,6 +161,19 @@ pub fn perform(
     };
     audit::record(conn, meta, event)?;
     notify(conn, &after, changes.last_comment.as_deref())?;
+    // The indicators whose facts this step changed, in the same transaction.
+    match action {
+        Action::Approve => {
+            crate::risk::store::after_approval(conn, meta, &row.vendor_id)?;
+        }
+        Action::Deliver => {
+            crate::risk::store::after_delivery(conn, meta, &row.id)?;
+        }
+        Action::ConfirmDelivery => {
+            crate::risk::store::after_payment(conn, meta, &row.id)?;
+        }
+        _ => {}
+    }
     if matches!(
         step.money,
         Money::Release(Holding::Reserved | Holding::Committed)

@@ -51,6 +51,7 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("DTSPP_OUTBOX_MAX_ATTEMPTS", "outbox_max_attempts"),
     ("DTSPP_OUTBOX_POLL_MS", "outbox_poll_ms"),
     ("DTSPP_EXPIRY_INTERVAL_SECS", "expiry_interval_secs"),
+    ("DTSPP_RISK_SCAN_SECS", "risk_scan_secs"),
     ("DTSPP_TRUSTED_PROXIES", "trusted_proxies"),
 ];
 
@@ -97,6 +98,9 @@ pub struct Settings {
     /// Seconds between passes of the job that expires approved applications past their
     /// deadline; 0 turns the job off in this process (another instance may run it).
     pub expiry_interval_secs: u32,
+    /// Seconds between the periodic risk scans (every indicator over the population); 0 turns
+    /// the scan off in this process (`POST /admin/risk/scan` still runs it).
+    pub risk_scan_secs: u32,
     /// The reverse proxies whose `X-Forwarded-For` names the client; none by default.
     pub trusted_proxies: TrustedProxies,
 }
@@ -304,6 +308,9 @@ impl Settings {
                 .unwrap_or(2000),
             expiry_interval_secs: layers
                 .get("DTSPP_EXPIRY_INTERVAL_SECS", range(0, 86_400))?
+                .unwrap_or(300),
+            risk_scan_secs: layers
+                .get("DTSPP_RISK_SCAN_SECS", range(0, 86_400))?
                 .unwrap_or(300),
             trusted_proxies: layers
                 .get("DTSPP_TRUSTED_PROXIES", TrustedProxies::parse)?

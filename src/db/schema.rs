@@ -40,6 +40,8 @@ diesel::table! {
         implementation_deadline_days -> BigInt,
         created_at -> Timestamp,
         created_by -> Nullable<Text>,
+        /// The risk indicators' thresholds (JSON); NULL for the defaults.
+        risk_thresholds_json -> Nullable<Text>,
     }
 }
 
@@ -76,6 +78,11 @@ diesel::table! {
         status_reason -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        /// Contact keys for the risk indicators (src/risk/normalise.rs).
+        phone_key -> Nullable<Text>,
+        address_key -> Nullable<Text>,
+        email_domain -> Nullable<Text>,
+        contact_name_key -> Nullable<Text>,
     }
 }
 
@@ -101,6 +108,11 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         subsidy_held_cents -> BigInt,
+        /// Contact keys for the risk indicators (src/risk/normalise.rs).
+        phone_key -> Nullable<Text>,
+        address_key -> Nullable<Text>,
+        /// The domain of the SME's email, unless a public one.
+        email_domain -> Nullable<Text>,
     }
 }
 
@@ -321,6 +333,10 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         client_ip -> Nullable<Text>,
+        /// The admin who approved it.
+        approved_by -> Nullable<Text>,
+        /// The price ceiling in force for its pricing model when it was made, in cents.
+        ceiling_cents -> Nullable<BigInt>,
     }
 }
 
@@ -353,16 +369,52 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// Signals of possible fraud for admins to review.
+    /// Signals of possible fraud for admins to review: one open flag per indicator and subject.
     risk_flags (id) {
         id -> Text,
-        kind -> Text,
+        indicator -> Text,
+        severity -> Text,
         status -> Text,
-        application_id -> Nullable<Text>,
+        subject_type -> Text,
+        subject_id -> Text,
         vendor_id -> Nullable<Text>,
-        sme_id -> Nullable<Text>,
-        detail -> Text,
-        created_at -> Timestamp,
+        evidence_json -> Text,
+        raised_at -> Timestamp,
+        updated_at -> Timestamp,
+        resolved_by -> Nullable<Text>,
+        resolved_at -> Nullable<Timestamp>,
+        resolution_comment -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// The applications a flag concerns.
+    risk_flag_applications (flag_id, application_id) {
+        flag_id -> Text,
+        application_id -> Text,
+        added_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Disbursed applications a confirmed risk flag marked for recovery.
+    application_recoveries (application_id) {
+        application_id -> Text,
+        flag_id -> Text,
+        amount_cents -> BigInt,
+        marked_by -> Text,
+        marked_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Conflicts of interest admins declared with vendors.
+    admin_conflicts (id) {
+        id -> Text,
+        admin_id -> Text,
+        vendor_id -> Text,
+        reason -> Text,
+        declared_at -> Timestamp,
     }
 }
 
@@ -377,6 +429,8 @@ diesel::joinable!(applications -> smes (sme_id));
 diesel::joinable!(applications -> packages (package_id));
 diesel::joinable!(enquiries -> smes (sme_id));
 diesel::joinable!(enquiries -> packages (package_id));
+diesel::joinable!(risk_flag_applications -> risk_flags (flag_id));
+diesel::joinable!(risk_flag_applications -> applications (application_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     sectors,
@@ -400,4 +454,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     budget_ledger,
     idempotency_keys,
     risk_flags,
+    risk_flag_applications,
+    admin_conflicts,
+    application_recoveries,
 );

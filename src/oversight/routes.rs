@@ -14,9 +14,7 @@ use crate::outbox::{self, OutboxEntry};
 use crate::pagination::{self, Page};
 
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(list_audit_events)
-        .service(list_outbox)
-        .service(super::risk::list_risk_flags);
+    cfg.service(list_audit_events).service(list_outbox);
 }
 
 /// Filters and position for the audit trail.

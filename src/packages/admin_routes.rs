@@ -114,6 +114,7 @@ async fn decide(
     let package = db
         .write(move |tx| {
             let row = store::find(tx, &id)?;
+            crate::risk::review::refuse_if_conflicted(tx, &admin.0.user_id, &row.vendor_id)?;
             transitions::perform(tx, &meta, &admin.0, &row, action, comment.as_deref())
         })
         .await?;

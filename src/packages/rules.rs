@@ -147,6 +147,7 @@ mod tests {
             implementation_deadline_days: 183,
             created_at: chrono::NaiveDateTime::default(),
             created_by: None,
+            risk_thresholds_json: None,
         }
     }
 

@@ -40,9 +40,18 @@ pub struct ProgrammeRules {
     pub implementation_deadline_days: i64,
     pub created_at: NaiveDateTime,
     pub created_by: Option<String>,
+    pub risk_thresholds_json: Option<String>,
 }
 
 impl ProgrammeRules {
+    /// The risk indicators' thresholds of this version (the defaults when none were set).
+    pub fn risk_thresholds(&self) -> crate::risk::engine::Thresholds {
+        self.risk_thresholds_json
+            .as_deref()
+            .and_then(|j| serde_json::from_str(j).ok())
+            .unwrap_or_default()
+    }
+
     /// The matching ratio as an exact fraction of the eligible cost (5000 bps = 0.50).
     pub fn matching_ratio(&self) -> Decimal {
         Decimal::new(self.matching_ratio_bps, 4)

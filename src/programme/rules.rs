@@ -38,6 +38,10 @@ pub struct RulesForm {
     /// Days from approval to the delivery deadline.
     #[schema(example = 183)]
     pub implementation_deadline_days: i64,
+    /// The risk indicators' thresholds; fields left out keep PROGRAMME-RULES.md's defaults,
+    /// and leaving the object out keeps the thresholds in force.
+    #[serde(default)]
+    pub risk_thresholds: Option<crate::risk::engine::Thresholds>,
     /// Read-only, as `GET` shows it: ignored here, so that a client may send back the document
     /// it read with its changes.
     #[serde(default)]
@@ -70,6 +74,8 @@ pub struct RulesView {
     pub created_at: NaiveDateTime,
     /// The admin who made this version; `null` for the programme's defaults.
     pub created_by: Option<String>,
+    /// The risk indicators' thresholds of this version.
+    pub risk_thresholds: crate::risk::engine::Thresholds,
 }
 
 impl From<ProgrammeRules> for RulesView {
@@ -83,6 +89,7 @@ impl From<ProgrammeRules> for RulesView {
             subscription_ceiling: r.subscription_ceiling,
             fundable_months: r.fundable_months,
             implementation_deadline_days: r.implementation_deadline_days,
+            risk_thresholds: r.risk_thresholds(),
             created_at: r.created_at,
             created_by: r.created_by,
         }
@@ -139,6 +146,11 @@ fn check(form: &RulesForm) -> Result<i64, ApiError> {
             "must be from 1 to 3650",
         ));
     }
+    if let Some(t) = &form.risk_thresholds {
+        for (field, message) in t.problems() {
+            errors.push(FieldError::new(format!("risk_thresholds.{field}"), message));
+        }
+    }
     match bps {
         Some(bps) if errors.is_empty() => Ok(bps),
         _ => Err(ApiError::Validation(errors)),
@@ -170,6 +182,10 @@ pub fn update(
         )));
     }
     let version = before.version + 1;
+    let thresholds_json = match &form.risk_thresholds {
+        Some(t) => Some(serde_json::to_string(t).map_err(ApiError::internal)?),
+        None => before.risk_thresholds_json.clone(),
+    };
     diesel::insert_into(programme_rules::table)
         .values((
             programme_rules::version.eq(version),
@@ -182,6 +198,7 @@ pub fn update(
             programme_rules::implementation_deadline_days.eq(form.implementation_deadline_days),
             programme_rules::created_at.eq(crate::time::now()),
             programme_rules::created_by.eq(&admin.user_id),
+            programme_rules::risk_thresholds_json.eq(thresholds_json),
         ))
         .execute(conn)?;
     let after = RulesView::from(current_rules(conn)?);

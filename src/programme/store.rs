@@ -14,6 +14,13 @@ pub fn current_rules(conn: &mut DbConnection) -> QueryResult<ProgrammeRules> {
         .first(conn)
 }
 
+/// The risk indicators' thresholds in force.
+pub fn risk_thresholds(
+    conn: &mut DbConnection,
+) -> Result<crate::risk::engine::Thresholds, crate::error::ApiError> {
+    Ok(current_rules(conn)?.risk_thresholds())
+}
+
 /// One version of the rules.
 pub fn rules_version(conn: &mut DbConnection, version: i64) -> QueryResult<ProgrammeRules> {
     programme_rules::table

@@ -150,6 +150,8 @@ pub struct Counts {
     /// Applications holding money (reserved, committed or disbursed): the divisor of the
     /// average subsidy.
     pub funded: i64,
+    /// Disbursed money a confirmed risk flag marked for recovery, in cents.
+    pub on_recovery_cents: i64,
 }
 
 /// What the store gathered for one attribute group (a batch, a vendor, …).
@@ -170,6 +172,8 @@ pub struct StateMoves {
     pub waitlist_out: (i64, i64),
     pub funded_in: i64,
     pub funded_out: i64,
+    /// Disbursed money marked for recovery in the period, in cents.
+    pub recovery_in: i64,
 }
 
 /// What the store gathered for one period, keyed by the period's first (Hong Kong) day.
@@ -205,6 +209,8 @@ pub struct Group {
     pub waitlisted_amount: Money,
     /// Money held divided by the applications holding it, rounded half-up to the cent.
     pub average_subsidy: Money,
+    /// Disbursed money that a confirmed risk flag marked for recovery (part of `disbursed`).
+    pub amount_on_recovery: Money,
     /// Periods only: money that moved into reservations in the period.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reserved_in: Option<Money>,
@@ -272,6 +278,7 @@ fn group(
         waitlisted_count: counts.waitlisted_count,
         waitlisted_amount: money(counts.waitlisted_cents, "waitlisted_amount")?,
         average_subsidy: money(average(held.sum(), counts.funded), "average_subsidy")?,
+        amount_on_recovery: money(counts.on_recovery_cents, "amount_on_recovery")?,
         reserved_in: flow(f.reserve, "reserved_in")?,
         released_in: flow(f.release_reserved + f.release_committed, "released_in")?,
         committed_in: flow(f.commit, "committed_in")?,
@@ -325,15 +332,17 @@ pub fn time_groups(
     let mut running = KindSums::default();
     let mut waitlist = (0i64, 0i64);
     let mut funded = 0i64;
+    let mut recovery = 0i64;
     let mut listed = KindSums::default();
     let mut carry = |p: &PeriodFacts, running: &mut KindSums| {
         *running = running.plus(p.sums);
         waitlist.0 += p.moves.waitlist_in.0 - p.moves.waitlist_out.0;
         waitlist.1 += p.moves.waitlist_in.1 - p.moves.waitlist_out.1;
         funded += p.moves.funded_in - p.moves.funded_out;
-        (waitlist, funded)
+        recovery += p.moves.recovery_in;
+        (waitlist, funded, recovery)
     };
-    let mut state = ((0, 0), 0);
+    let mut state = ((0, 0), 0, 0);
     for (_, p) in facts.range(..first) {
         state = carry(p, &mut running);
     }
@@ -351,6 +360,7 @@ pub fn time_groups(
             waitlisted_count: state.0.0,
             waitlisted_cents: state.0.1,
             funded: state.1,
+            on_recovery_cents: state.2,
         };
         groups.push(group(key, en, zh, running.held(), counts, Some(p.sums))?);
         if end <= start {
@@ -362,6 +372,7 @@ pub fn time_groups(
         waitlisted_count: state.0.0,
         waitlisted_cents: state.0.1,
         funded: state.1,
+        on_recovery_cents: state.2,
         ..totals
     };
     let totals = group(

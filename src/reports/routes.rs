@@ -213,7 +213,7 @@ fn far_future() -> NaiveDateTime {
         .unwrap_or(NaiveDateTime::MAX)
 }
 
-/// A group as a CSV row: attribute groups have the first 11 columns, periods all 15.
+/// A group as a CSV row: attribute groups have the first 12 columns, periods all 16.
 struct GroupRow(Group);
 
 const GROUP_HEADER: &[&str] = &[
@@ -228,6 +228,7 @@ const GROUP_HEADER: &[&str] = &[
     "waitlisted_count",
     "waitlisted_amount",
     "average_subsidy",
+    "amount_on_recovery",
     "reserved_in",
     "released_in",
     "committed_in",
@@ -249,6 +250,7 @@ impl CsvRow for GroupRow {
             Cell::plain(g.waitlisted_count.to_string()),
             Cell::plain(g.waitlisted_amount.to_string()),
             Cell::plain(g.average_subsidy.to_string()),
+            Cell::plain(g.amount_on_recovery.to_string()),
         ];
         for flow in [g.reserved_in, g.released_in, g.committed_in, g.disbursed_in]
             .into_iter()
@@ -291,7 +293,7 @@ pub async fn drawdown_report(
     match format {
         Format::Json => Ok(HttpResponse::Ok().json(report)),
         Format::Csv => {
-            let columns = if report.group_by.is_time() { 15 } else { 11 };
+            let columns = if report.group_by.is_time() { 16 } else { 12 };
             let filename = format!(
                 "dtspp-drawdown-by-{}-{}.csv",
                 report.group_by,

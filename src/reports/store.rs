@@ -99,6 +99,8 @@ struct CountsRow {
     waitlisted_cents: i64,
     #[diesel(sql_type = BigInt)]
     funded: i64,
+    #[diesel(sql_type = BigInt)]
+    on_recovery_cents: i64,
 }
 
 impl CountsRow {
@@ -109,6 +111,7 @@ impl CountsRow {
             waitlisted_count: self.waitlisted_count,
             waitlisted_cents: self.waitlisted_cents,
             funded: self.funded,
+            on_recovery_cents: self.on_recovery_cents,
         }
     }
 }
@@ -124,8 +127,9 @@ fn counts_sql(key: &str, joins: &str, grouped: bool) -> String {
          CAST(COUNT(DISTINCT a.sme_id) AS BIGINT) AS smes, \
          CAST(COALESCE(SUM(CASE WHEN {WAITING} THEN 1 ELSE 0 END), 0) AS BIGINT) AS waitlisted_count, \
          CAST(COALESCE(SUM(CASE WHEN {WAITING} THEN a.subsidy_cents ELSE 0 END), 0) AS BIGINT) AS waitlisted_cents, \
-         CAST(COALESCE(SUM(CASE WHEN {FUNDED} THEN 1 ELSE 0 END), 0) AS BIGINT) AS funded \
-         FROM applications a{joins} \
+         CAST(COALESCE(SUM(CASE WHEN {FUNDED} THEN 1 ELSE 0 END), 0) AS BIGINT) AS funded, \
+         CAST(COALESCE(SUM(CASE WHEN rc.marked_at < $1 THEN rc.amount_cents ELSE 0 END), 0) AS BIGINT) AS on_recovery_cents \
+         FROM applications a LEFT JOIN application_recoveries rc ON rc.application_id = a.id{joins} \
          WHERE a.queued_at < $1 AND a.queued_at >= $2{group_by}",
         group_by = if grouped {
             format!(" GROUP BY {key}")
@@ -336,6 +340,21 @@ pub fn period_facts(
                 r.cents,
             );
         }
+    }
+    let marked = period_sql(backend, unit, "marked_at");
+    let recoveries: Vec<MoveRow> = diesel::sql_query(format!(
+        "SELECT {marked} AS key, CAST(COUNT(*) AS BIGINT) AS n, \
+         CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT) AS cents \
+         FROM application_recoveries WHERE marked_at < $1 GROUP BY {marked}"
+    ))
+    .bind::<Timestamp, _>(until)
+    .load(conn)?;
+    for r in recoveries {
+        facts
+            .entry(parse_day(&r.key)?)
+            .or_default()
+            .moves
+            .recovery_in = r.cents;
     }
     let ledger_period = period_sql(backend, unit, "occurred_at");
     let adjusts: Vec<MoveRow> = diesel::sql_query(format!(

@@ -39,6 +39,9 @@ pub fn create(
             let user_id =
                 crate::auth::store::insert_user(tx, &email, "!", Role::Sme, Some(now), None)?;
             let sme_id = uuid::Uuid::new_v4().to_string();
+            // Distinct contact details, as distinct businesses have.
+            let phone = format!("+852 3{:07}", uuid::Uuid::new_v4().as_u128() % 10_000_000);
+            let address = format!("Shop {i}, Block {run}, 1 Queen's Road Central");
             diesel::insert_into(smes::table)
                 .values((
                     smes::id.eq(&sme_id),
@@ -48,8 +51,8 @@ pub fn create(
                     smes::sector.eq(&package.target_sector),
                     smes::full_time_employees.eq(5),
                     smes::district.eq("Central and Western"),
-                    smes::address.eq("1 Queen's Road Central"),
-                    smes::phone.eq("+852 2000 0000"),
+                    smes::address.eq(&address),
+                    smes::phone.eq(&phone),
                     smes::declared_listed_company.eq(false),
                     smes::declared_statutory_body.eq(false),
                     smes::declared_government_subvented.eq(false),
@@ -59,6 +62,7 @@ pub fn create(
                     smes::updated_at.eq(now),
                 ))
                 .execute(tx)?;
+            crate::risk::store::set_sme_keys(tx, &sme_id, &phone, &address, &email)?;
             let enquiry_id = uuid::Uuid::new_v4().to_string();
             diesel::insert_into(enquiries::table)
                 .values((

@@ -7,6 +7,7 @@
 use serde::Deserialize;
 
 pub mod applicants;
+pub mod oversight;
 
 use crate::audit::{self, NewEvent};
 use crate::auth::{RequestMeta, Role, password, store as accounts};
@@ -88,7 +89,16 @@ pub struct SeedReport {
     pub packages_created: usize,
     pub accounts_created: usize,
     pub batches_created: usize,
+    /// The oversight demo (with the demo accounts, on a database without applications): ring
+    /// and honest applications, and the flags the risk scan raised over them.
+    pub ring_applications: usize,
+    pub honest_applications: usize,
+    pub flags_raised: i64,
 }
+
+/// The demo checker: a second admin, so that disbursement (maker-checker) can be shown. It
+/// shares the demo admin's published password.
+pub const DEMO_CHECKER: &str = "checker@dtspp.demo";
 
 /// The demo intake batch: open from a day before seeding for 90 days, without a quota, unless
 /// some batch's window already covers that time (seeding again adds none).
@@ -117,6 +127,7 @@ fn seed_open_batch(conn: &mut DbConnection, report: &mut SeedReport) -> Result<(
 pub async fn seed(db: &Db, fixtures: &str, demo_accounts: bool) -> anyhow::Result<SeedReport> {
     let fixtures: Fixtures = serde_json::from_str(fixtures)
         .map_err(|e| anyhow::anyhow!("the fixtures are not valid: {e}"))?;
+    let fixtures_admin = fixtures.demo_accounts.admin.email.clone();
     // Fixture vendors cannot log in: their hash is of a random secret nobody knows.
     let unusable = password::hash(crate::auth::tokens::random_token()).await?;
     let demo = if demo_accounts {
@@ -166,6 +177,26 @@ pub async fn seed(db: &Db, fixtures: &str, demo_accounts: bool) -> anyhow::Resul
     .await
     .map_err(|e| anyhow::anyhow!("ANALYZE after seeding failed: {e}"))?;
     crate::catalogue::cache::invalidate();
+    let mut report = report;
+    if demo_accounts {
+        let admin_email = fixtures_admin.clone();
+        let ids = db
+            .run(move |conn| {
+                let admin = accounts::find_user_by_email(conn, &admin_email)?;
+                let checker = accounts::find_user_by_email(conn, DEMO_CHECKER)?;
+                Ok(admin.zip(checker).map(|(a, c)| (a.id, c.id)))
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("finding the demo admins failed: {e}"))?;
+        if let Some((admin, checker)) = ids {
+            let demo = oversight::load(db, &admin, &checker)
+                .await
+                .map_err(|e| anyhow::anyhow!("loading the oversight demo failed: {e}"))?;
+            report.ring_applications = demo.ring_applications;
+            report.honest_applications = demo.honest_applications;
+            report.flags_raised = demo.flags_raised;
+        }
+    }
     Ok(report)
 }
 
@@ -267,16 +298,11 @@ fn seed_demo_accounts(
     report: &mut SeedReport,
 ) -> Result<(), ApiError> {
     let verified = Some(crate::time::now());
-    if !accounts::email_taken(tx, &demo.admin.email)? {
-        accounts::insert_user(
-            tx,
-            &demo.admin.email,
-            admin_hash,
-            Role::Admin,
-            verified,
-            None,
-        )?;
-        report.accounts_created += 1;
+    for email in [demo.admin.email.as_str(), DEMO_CHECKER] {
+        if !accounts::email_taken(tx, email)? {
+            accounts::insert_user(tx, email, admin_hash, Role::Admin, verified, None)?;
+            report.accounts_created += 1;
+        }
     }
     // The demo vendor is the first fixture vendor; it gets a known password.
     if let Some(user) = accounts::find_user_by_email(tx, &demo.vendor.email)? {

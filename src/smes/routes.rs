@@ -92,6 +92,7 @@ pub async fn register_sme(
                     .by(&user.id, Role::Sme)
                     .after(Sme::from(&sme)),
             )?;
+            crate::risk::store::after_registration(tx, &meta, &sme.id)?;
             Ok((user, sme))
         })
         .await?;

@@ -57,6 +57,7 @@ pub fn insert_sme(
             smes::updated_at.eq(now),
         ))
         .execute(conn)?;
+    crate::risk::store::set_sme_keys(conn, &id, &form.phone, &form.address, &form.email)?;
     smes::table
         .find(&id)
         .select(SmeRow::as_select())

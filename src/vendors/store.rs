@@ -41,6 +41,14 @@ pub fn insert_vendor(
             vendors::updated_at.eq(now),
         ))
         .execute(conn)?;
+    crate::risk::store::set_vendor_keys(
+        conn,
+        &id,
+        &form.phone,
+        &form.address,
+        &form.email,
+        &form.contact_name,
+    )?;
     vendors::table
         .find(&id)
         .select(VendorRow::as_select())

@@ -464,8 +464,12 @@ test_on_both_backends! {
         assert_eq!(res.status(), 409);
         let flags = ok(app.get_as("/api/v1/admin/risk-flags?status=open", &m.admin).await).await;
         assert_eq!(flags["items"].as_array().unwrap().len(), 1);
-        assert_eq!(flags["items"][0]["kind"], "payment_reference_reuse");
-        assert_eq!(flags["items"][0]["application_id"], b.1.as_str());
+        assert_eq!(flags["items"][0]["indicator"], "payment_reference_reuse");
+        assert_eq!(flags["items"][0]["severity"], "high");
+        assert_eq!(flags["items"][0]["subject"], json!({"type": "application", "id": b.1}));
+        let mut both = vec![a.1.clone(), b.1.clone()];
+        both.sort();
+        assert_eq!(flags["items"][0]["application_ids"], json!(both), "both applications");
         assert_eq!(status_of(&app, &b.0, &b.1).await, "delivered");
         assert_books_balance(&app, &m.admin).await;
     }

@@ -22,6 +22,7 @@ mod overload;
 mod packages;
 mod proxies;
 mod reports;
+mod risk;
 mod search;
 mod security;
 mod seed;

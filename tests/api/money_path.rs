@@ -710,7 +710,7 @@ async fn one_payment_reference_twice_at_once_is_accepted_once_and_flagged(app: T
     .await;
     let flags = flags["items"].as_array().unwrap();
     assert_eq!(flags.len(), 1, "{flags:?}");
-    assert_eq!(flags[0]["kind"], "payment_reference_reuse");
+    assert_eq!(flags[0]["indicator"], "payment_reference_reuse");
     // A reserved application cannot confirm delivery, so its reuse of the reference raises
     // no flag either.
     let (reserved, _) = apply_for(&app, &t, 2).await;

@@ -22,7 +22,9 @@ pub fn package_form(category: &str, sector: &str) -> Value {
             {"kind": "training", "description": "On-site staff training", "quantity": 1}
         ],
         "options": [{"name_en": "Kitchen printer", "name_zh": "廚房打印機", "price": "1800.00"}],
-        "deployment_days": 30
+        // Delivered in days, as the tests' journeys deliver at once: a package that declared
+        // weeks would be flagged `fast_delivery`, as it should be.
+        "deployment_days": 10
     })
 }
 

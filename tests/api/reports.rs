@@ -376,7 +376,7 @@ test_on_both_backends! {
         assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "a BOM for Excel");
         let mut reader = csv::Reader::from_reader(&bytes[3..]);
         let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
-        assert_eq!(header, ["key", "label_en", "label_zh", "applications", "smes", "reserved", "committed", "disbursed", "waitlisted_count", "waitlisted_amount", "average_subsidy"]);
+        assert_eq!(header, ["key", "label_en", "label_zh", "applications", "smes", "reserved", "committed", "disbursed", "waitlisted_count", "waitlisted_amount", "average_subsidy", "amount_on_recovery"]);
         let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
         let json = report(&app, &m.admin, "group_by=vendor").await;
         let groups = json["groups"].as_array().unwrap();
@@ -396,7 +396,7 @@ test_on_both_backends! {
         let weeks = app.get_as("/api/v1/admin/reports/drawdown?group_by=week&format=csv", &m.admin).await;
         let bytes = weeks.bytes().await.unwrap();
         let mut reader = csv::Reader::from_reader(&bytes[3..]);
-        assert_eq!(reader.headers().unwrap().len(), 15, "periods carry their flows");
+        assert_eq!(reader.headers().unwrap().len(), 16, "periods carry their flows");
     }
 
     async fn bad_report_parameters_answer_422_naming_the_field(app) {

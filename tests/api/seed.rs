@@ -9,14 +9,16 @@ test_on_both_backends! {
         let first = dtspp::seed::seed(&app.db, dtspp::seed::BUILT_IN, true).await.unwrap();
         assert_eq!(first.vendors_created, 44);
         assert!(first.packages_created >= 150);
-        assert_eq!(first.accounts_created, 2, "admin and SME; the demo vendor is a fixture vendor");
+        assert_eq!(first.accounts_created, 3, "admin, checker and SME; the demo vendor is a fixture vendor");
+        assert_eq!((first.ring_applications, first.honest_applications), (24, 36), "the oversight demo");
+        assert!(first.flags_raised > 0);
         assert_eq!(first.batches_created, 1, "an open intake batch");
         let programme: Value = app.get("/api/v1/programme").await.json().await.unwrap();
         assert!(programme["open_batch"]["id"].is_string(), "{programme}");
         let again = dtspp::seed::seed(&app.db, dtspp::seed::BUILT_IN, true).await.unwrap();
         assert_eq!(
             again,
-            dtspp::seed::SeedReport { vendors_created: 0, vendors_existing: 44, packages_created: 0, accounts_created: 0, batches_created: 0 }
+            dtspp::seed::SeedReport { vendors_created: 0, vendors_existing: 44, packages_created: 0, accounts_created: 0, batches_created: 0, ring_applications: 0, honest_applications: 0, flags_raised: 0 }
         );
 
         let page: Value = app.get("/api/v1/catalogue/packages?limit=100").await.json().await.unwrap();

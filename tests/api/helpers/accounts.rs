@@ -144,6 +144,14 @@ impl TestApp {
 pub const PASSWORD: &str = "correct horse battery staple";
 
 /// A BR number no other test uses.
+/// Seven digits that follow from `seed`: a distinct phone number per BR number.
+fn digits7(seed: &str) -> String {
+    let n = seed
+        .bytes()
+        .fold(7u64, |h, b| h.wrapping_mul(131).wrapping_add(u64::from(b)));
+    format!("{:07}", n % 10_000_000)
+}
+
 pub fn unique_br() -> String {
     format!("{:08}", uuid::Uuid::new_v4().as_u128() % 100_000_000)
 }
@@ -156,8 +164,9 @@ pub fn vendor_form(email: &str, br_number: &str) -> serde_json::Value {
         "company_name_zh": "雲端收銀方案有限公司",
         "br_number": br_number,
         "contact_name": "Chan Tai Man",
-        "phone": "+852 2345 6789",
-        "address": "Unit 1201, Cyberport 3, Pok Fu Lam",
+        // Distinct businesses have distinct contact details (the risk indicators compare them).
+        "phone": format!("+852 2{}", digits7(br_number)),
+        "address": format!("Unit {br_number}, Cyberport 3, Pok Fu Lam"),
         "net_equity_positive": true,
         "track_record": "POS systems for 120 restaurants since 2019."
     })
@@ -173,8 +182,8 @@ pub fn sme_form(email: &str, br_number: &str) -> serde_json::Value {
         "sector": "food_and_beverage",
         "full_time_employees": 12,
         "district": "Wan Chai",
-        "address": "G/F, 8 Spring Garden Lane, Wan Chai",
-        "phone": "+852 2345 6789",
+        "address": format!("G/F, {br_number} Spring Garden Lane, Wan Chai"),
+        "phone": format!("+852 9{}", digits7(br_number)),
         "declarations": {"listed_company": false, "statutory_body": false, "government_subvented": false}
     })
 }

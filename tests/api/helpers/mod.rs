@@ -264,6 +264,8 @@ pub fn test_settings(
         ("DTSPP_AUTH_RATE_LIMIT", "0".to_owned()),
         ("DTSPP_OUTBOX_POLL_MS", "50".to_owned()),
         ("DTSPP_PUBLIC_URL", "https://portal.dtspp.test".to_owned()),
+        // Tests run the risk scan themselves (POST /admin/risk/scan), when they mean to.
+        ("DTSPP_RISK_SCAN_SECS", "0".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
