@@ -408,6 +408,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// The ledger's applications' money summed by Hong Kong day and kind (the report's rollup).
+    ledger_daily (day, kind) {
+        day -> Text,
+        kind -> Text,
+        cents -> BigInt,
+        entries -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// How far `ledger_daily` has summed the ledger.
+    ledger_daily_state (id) {
+        id -> Text,
+        through_seq -> BigInt,
+    }
+}
+
+diesel::table! {
     /// Conflicts of interest admins declared with vendors.
     admin_conflicts (id) {
         id -> Text,
@@ -457,4 +475,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     risk_flag_applications,
     admin_conflicts,
     application_recoveries,
+    ledger_daily,
+    ledger_daily_state,
 );

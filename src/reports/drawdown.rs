@@ -106,7 +106,7 @@ impl KindSums {
         *slot = slot.saturating_add(cents);
     }
 
-    fn plus(self, o: KindSums) -> KindSums {
+    pub fn plus(self, o: KindSums) -> KindSums {
         KindSums {
             reserve: self.reserve + o.reserve,
             commit: self.commit + o.commit,

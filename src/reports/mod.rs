@@ -6,6 +6,7 @@
 
 pub mod chart;
 pub mod csv_out;
+pub mod daily;
 pub mod drawdown;
 pub mod grants;
 pub mod routes;

@@ -137,6 +137,13 @@ impl Request {
     }
 }
 
+/// Brings the ledger's daily rollup up to date (a short write), then gathers the report from one
+/// snapshot.
+async fn report(db: &Db, request: Request) -> Result<Gathered, ApiError> {
+    db.write(|tx| Ok(super::daily::refresh(tx)?)).await?;
+    db.run(move |conn| gather(conn, request)).await
+}
+
 /// Everything one report needs, read from one snapshot.
 struct Gathered {
     report: DrawdownReport,
@@ -160,12 +167,18 @@ fn gather(conn: &mut crate::db::DbConnection, r: Request) -> Result<Gathered, Ap
     let window = Window { since, until };
     crate::db::read_snapshot(conn, |conn| {
         let books = |e: drawdown::BooksError| ApiError::internal(e);
-        let total = store::total_at(conn, until)?;
-        let held = store::held_at(conn, until)?.held();
-        let available = total - held.sum();
-        let committed_4w = store::committed_between(conn, as_of - Duration::days(28), until)?;
         let as_of_day = drawdown::hk_date(as_of);
-        let burn = drawdown::burn(committed_4w, available, as_of_day).map_err(books)?;
+        let ledger = store::books_at(conn, until, as_of_day)?;
+        // Today's books are the pool's balances; a past day's are the ledger's up to then.
+        let (total, available) = match r.to {
+            None => {
+                let b = crate::budget::store::balances(conn)?;
+                (b.total_cents, b.available_cents)
+            }
+            Some(_) => (ledger.total, ledger.total - ledger.held.held().sum()),
+        };
+        let burn =
+            drawdown::burn(ledger.committed_last_4_weeks, available, as_of_day).map_err(books)?;
         let (groups, totals, budgets) = if r.group_by.is_time() {
             let facts = store::period_facts(conn, r.group_by, until)?;
             let first = r
@@ -186,7 +199,7 @@ fn gather(conn: &mut crate::db::DbConnection, r: Request) -> Result<Gathered, Ap
             let budgets = drawdown::period_budgets(r.group_by, &facts, first, as_of_day, total);
             (groups, totals, budgets)
         } else {
-            let facts = store::attribute_facts(conn, r.group_by, window)?;
+            let facts = store::attribute_facts(conn, r.group_by, window, r.to.is_none())?;
             let counts = store::total_counts(conn, window)?;
             let (groups, totals) = drawdown::attribute_groups(facts, counts).map_err(books)?;
             (groups, totals, Vec::new())
@@ -288,7 +301,7 @@ pub async fn drawdown_report(
 ) -> Result<HttpResponse, ApiError> {
     let request = Request::parse(&query)?;
     let format = parse_enum("format", query.format.as_deref(), Format::Json)?;
-    let gathered = db.run(move |conn| gather(conn, request)).await?;
+    let gathered = report(&db, request).await?;
     let report = gathered.report;
     match format {
         Format::Json => Ok(HttpResponse::Ok().json(report)),
@@ -359,7 +372,7 @@ pub async fn drawdown_chart(
         to: query.to.clone(),
         format: None,
     })?;
-    let gathered = db.run(move |conn| gather(conn, request)).await?;
+    let gathered = report(&db, request).await?;
     let points: Vec<super::chart::Point> = gathered
         .report
         .groups

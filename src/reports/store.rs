@@ -101,9 +101,26 @@ struct CountsRow {
     funded: i64,
     #[diesel(sql_type = BigInt)]
     on_recovery_cents: i64,
+    #[diesel(sql_type = BigInt)]
+    reserved_cents: i64,
+    #[diesel(sql_type = BigInt)]
+    committed_cents: i64,
+    #[diesel(sql_type = BigInt)]
+    disbursed_cents: i64,
 }
 
 impl CountsRow {
+    /// The money the applications hold now, by their status, as ledger sums (every status
+    /// change moves exactly the application's subsidy; the books-balance tests hold to it).
+    fn sums_now(&self) -> KindSums {
+        KindSums {
+            reserve: self.reserved_cents + self.committed_cents + self.disbursed_cents,
+            commit: self.committed_cents + self.disbursed_cents,
+            disburse: self.disbursed_cents,
+            ..KindSums::default()
+        }
+    }
+
     fn counts(&self) -> Counts {
         Counts {
             applications: self.applications,
@@ -128,7 +145,10 @@ fn counts_sql(key: &str, joins: &str, grouped: bool) -> String {
          CAST(COALESCE(SUM(CASE WHEN {WAITING} THEN 1 ELSE 0 END), 0) AS BIGINT) AS waitlisted_count, \
          CAST(COALESCE(SUM(CASE WHEN {WAITING} THEN a.subsidy_cents ELSE 0 END), 0) AS BIGINT) AS waitlisted_cents, \
          CAST(COALESCE(SUM(CASE WHEN {FUNDED} THEN 1 ELSE 0 END), 0) AS BIGINT) AS funded, \
-         CAST(COALESCE(SUM(CASE WHEN rc.marked_at < $1 THEN rc.amount_cents ELSE 0 END), 0) AS BIGINT) AS on_recovery_cents \
+         CAST(COALESCE(SUM(CASE WHEN rc.marked_at < $1 THEN rc.amount_cents ELSE 0 END), 0) AS BIGINT) AS on_recovery_cents, \
+         CAST(COALESCE(SUM(CASE WHEN a.status = 'reserved' THEN a.subsidy_cents ELSE 0 END), 0) AS BIGINT) AS reserved_cents, \
+         CAST(COALESCE(SUM(CASE WHEN a.status IN ('approved', 'delivered', 'delivery_confirmed', 'claim_verified') THEN a.subsidy_cents ELSE 0 END), 0) AS BIGINT) AS committed_cents, \
+         CAST(COALESCE(SUM(CASE WHEN a.status = 'disbursed' THEN a.subsidy_cents ELSE 0 END), 0) AS BIGINT) AS disbursed_cents \
          FROM applications a LEFT JOIN application_recoveries rc ON rc.application_id = a.id{joins} \
          WHERE a.queued_at < $1 AND a.queued_at >= $2{group_by}",
         group_by = if grouped {
@@ -154,8 +174,37 @@ pub fn attribute_facts(
     conn: &mut DbConnection,
     group_by: GroupBy,
     w: Window,
+    now: bool,
 ) -> QueryResult<Vec<GroupFacts>> {
     let (key, joins) = attribute_sql(group_by);
+    let counts: Vec<CountsRow> = diesel::sql_query(counts_sql(key, joins, true))
+        .bind::<Timestamp, _>(w.until)
+        .bind::<Timestamp, _>(w.since)
+        .load(conn)?;
+    let labels = labels(conn, group_by)?;
+    let label = |key: &str| {
+        labels
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| (key.to_owned(), key.to_owned()))
+    };
+    if now {
+        // As of now, each application's money is where its status says: one pass over the
+        // applications, no pass over the ledger.
+        return Ok(counts
+            .into_iter()
+            .map(|row| {
+                let (label_en, label_zh) = label(&row.key);
+                GroupFacts {
+                    sums: row.sums_now(),
+                    counts: row.counts(),
+                    key: row.key,
+                    label_en,
+                    label_zh,
+                }
+            })
+            .collect());
+    }
     let money: Vec<SumsRow> = diesel::sql_query(format!(
         "SELECT {key} AS key, {KIND_SUMS} \
          FROM budget_ledger l JOIN applications a ON a.id = l.application_id{joins} \
@@ -165,17 +214,9 @@ pub fn attribute_facts(
     .bind::<Timestamp, _>(w.until)
     .bind::<Timestamp, _>(w.since)
     .load(conn)?;
-    let counts: Vec<CountsRow> = diesel::sql_query(counts_sql(key, joins, true))
-        .bind::<Timestamp, _>(w.until)
-        .bind::<Timestamp, _>(w.since)
-        .load(conn)?;
-    let labels = labels(conn, group_by)?;
     let mut groups: BTreeMap<String, GroupFacts> = BTreeMap::new();
     let entry = |key: &str| -> GroupFacts {
-        let (en, zh) = labels
-            .get(key)
-            .cloned()
-            .unwrap_or_else(|| (key.to_owned(), key.to_owned()));
+        let (en, zh) = label(key);
         GroupFacts {
             key: key.to_owned(),
             label_en: en,
@@ -242,16 +283,6 @@ struct PeriodRow {
     applications: i64,
     #[diesel(sql_type = BigInt)]
     smes: i64,
-    #[diesel(sql_type = BigInt)]
-    reserve: i64,
-    #[diesel(sql_type = BigInt)]
-    commit_: i64,
-    #[diesel(sql_type = BigInt)]
-    release_reserved: i64,
-    #[diesel(sql_type = BigInt)]
-    release_committed: i64,
-    #[diesel(sql_type = BigInt)]
-    disburse: i64,
 }
 
 #[derive(QueryableByName)]
@@ -283,29 +314,27 @@ pub fn period_facts(
     until: NaiveDateTime,
 ) -> QueryResult<BTreeMap<NaiveDate, PeriodFacts>> {
     let backend = conn.backend();
-    let ledger_period = period_sql(backend, unit, "l.occurred_at");
+    let mut facts: BTreeMap<NaiveDate, PeriodFacts> = BTreeMap::new();
+    for (day, (sums, adjust)) in super::daily::sums_before(conn, until)? {
+        let p = facts
+            .entry(super::drawdown::period_start(unit, day))
+            .or_default();
+        p.sums = p.sums.plus(sums);
+        p.adjust += adjust;
+    }
+    // Applications made in each period, and their distinct SMEs.
+    let made = period_sql(backend, unit, "a.queued_at");
     let rows: Vec<PeriodRow> = diesel::sql_query(format!(
-        "SELECT {ledger_period} AS key, \
-         CAST(COUNT(DISTINCT l.application_id) AS BIGINT) AS applications, \
-         CAST(COUNT(DISTINCT a.sme_id) AS BIGINT) AS smes, {KIND_SUMS} \
-         FROM budget_ledger l JOIN applications a ON a.id = l.application_id \
-         WHERE l.occurred_at < $1 \
-         GROUP BY {ledger_period}"
+        "SELECT {made} AS key, CAST(COUNT(*) AS BIGINT) AS applications, \
+         CAST(COUNT(DISTINCT a.sme_id) AS BIGINT) AS smes FROM applications a \
+         WHERE a.queued_at < $1 GROUP BY {made}"
     ))
     .bind::<Timestamp, _>(until)
     .load(conn)?;
-    let mut facts: BTreeMap<NaiveDate, PeriodFacts> = BTreeMap::new();
     for r in rows {
         let p = facts.entry(parse_day(&r.key)?).or_default();
         p.applications = r.applications;
         p.smes = r.smes;
-        p.sums = KindSums {
-            reserve: r.reserve,
-            commit: r.commit_,
-            release_reserved: r.release_reserved,
-            release_committed: r.release_committed,
-            disburse: r.disburse,
-        };
     }
     // When applications joined and left the waitlist, and started and stopped holding money.
     // An application reserved on arrival has `reserved_at = queued_at` and never waited.
@@ -356,61 +385,35 @@ pub fn period_facts(
             .moves
             .recovery_in = r.cents;
     }
-    let ledger_period = period_sql(backend, unit, "occurred_at");
-    let adjusts: Vec<MoveRow> = diesel::sql_query(format!(
-        "SELECT {ledger_period} AS key, CAST(COUNT(*) AS BIGINT) AS n, \
-         CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT) AS cents \
-         FROM budget_ledger WHERE kind = 'adjust' AND occurred_at < $1 GROUP BY {ledger_period}"
-    ))
-    .bind::<Timestamp, _>(until)
-    .load(conn)?;
-    for r in adjusts {
-        facts.entry(parse_day(&r.key)?).or_default().adjust = r.cents;
-    }
     Ok(facts)
 }
 
-/// Money held by all applications (whatever their cohort) at `until`, by ledger kind.
-pub fn held_at(conn: &mut DbConnection, until: NaiveDateTime) -> QueryResult<KindSums> {
-    let rows: Vec<SumsRow> = diesel::sql_query(format!(
-        "SELECT 'all' AS key, {KIND_SUMS} FROM budget_ledger l \
-         WHERE l.application_id IS NOT NULL AND l.occurred_at < $1"
-    ))
-    .bind::<Timestamp, _>(until)
-    .load(conn)?;
-    Ok(rows.first().map(SumsRow::sums).unwrap_or_default())
+/// The ledger as at `until`, from the daily rollup: money held by all applications (whatever
+/// the cohort), the budget's total (its adjustments, the opening balance among them), and the
+/// money committed in the 28 Hong Kong days before `until`'s day.
+pub struct Books {
+    pub held: KindSums,
+    pub total: i64,
+    pub committed_last_4_weeks: i64,
 }
 
-#[derive(QueryableByName)]
-struct Cents {
-    #[diesel(sql_type = BigInt)]
-    cents: i64,
-}
-
-/// The budget's total at `until`: today's, less the adjustments made since.
-pub fn total_at(conn: &mut DbConnection, until: NaiveDateTime) -> QueryResult<i64> {
-    let now = crate::budget::store::balances(conn)?.total_cents;
-    let later: Cents = diesel::sql_query(
-        "SELECT CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT) AS cents FROM budget_ledger \
-         WHERE kind = 'adjust' AND occurred_at >= $1",
-    )
-    .bind::<Timestamp, _>(until)
-    .get_result(conn)?;
-    Ok(now - later.cents)
-}
-
-/// Money committed in `[since, until)`.
-pub fn committed_between(
+pub fn books_at(
     conn: &mut DbConnection,
-    since: NaiveDateTime,
     until: NaiveDateTime,
-) -> QueryResult<i64> {
-    let c: Cents = diesel::sql_query(
-        "SELECT CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT) AS cents FROM budget_ledger \
-         WHERE kind = 'commit' AND occurred_at >= $1 AND occurred_at < $2",
-    )
-    .bind::<Timestamp, _>(since)
-    .bind::<Timestamp, _>(until)
-    .get_result(conn)?;
-    Ok(c.cents)
+    as_of: NaiveDate,
+) -> QueryResult<Books> {
+    let since = as_of - chrono::Duration::days(27);
+    let mut books = Books {
+        held: KindSums::default(),
+        total: 0,
+        committed_last_4_weeks: 0,
+    };
+    for (day, (sums, adjust)) in super::daily::sums_before(conn, until)? {
+        books.held = books.held.plus(sums);
+        books.total += adjust;
+        if day >= since && day <= as_of {
+            books.committed_last_4_weeks += sums.commit;
+        }
+    }
+    Ok(books)
 }

@@ -189,7 +189,8 @@ struct Entry {
 
 /// Spreads the ledger over the last `weeks` weeks, in its own order, so that periods differ.
 /// The ledger is append-only (a trigger refuses updates); the test lifts the trigger for this
-/// backdating and puts it back, which the application itself never does.
+/// backdating and puts it back, which the application itself never does, and rebuilds the
+/// daily rollup that the application derives from it.
 fn spread_ledger(app: &TestApp, weeks: i64) {
     let mut conn = app.conn();
     let ids: Vec<Entry> = diesel::sql_query("SELECT id FROM budget_ledger ORDER BY seq")
@@ -217,6 +218,14 @@ fn spread_ledger(app: &TestApp, weeks: i64) {
             .unwrap();
     }
     diesel::sql_query(restore).execute(&mut conn).unwrap();
+    // The daily rollup is derived from the ledger on the premise that entries never change;
+    // having rewritten history, the test rebuilds it from scratch.
+    diesel::sql_query("DELETE FROM ledger_daily")
+        .execute(&mut conn)
+        .unwrap();
+    diesel::sql_query("UPDATE ledger_daily_state SET through_seq = 0")
+        .execute(&mut conn)
+        .unwrap();
 }
 
 async fn report(app: &TestApp, admin: &str, query: &str) -> Value {

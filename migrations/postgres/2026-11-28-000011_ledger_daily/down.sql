@@ -1,0 +1,2 @@
+DROP TABLE ledger_daily_state;
+DROP TABLE ledger_daily;
