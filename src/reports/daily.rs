@@ -81,13 +81,23 @@ pub fn refresh(conn: &mut DbConnection) -> QueryResult<()> {
     Ok(())
 }
 
+/// One day of the ledger: the applications' money by kind, the total's adjustments, and the
+/// change in the number of applications holding money (a reservation starts holding, a release
+/// stops).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Day {
+    pub sums: KindSums,
+    pub adjust: i64,
+    pub funded_delta: i64,
+}
+
 /// Every day's money by kind (applications' movements and the total's adjustments), for
 /// movements before `until`: the rollup's days before `until`'s Hong Kong day, and the
 /// entries not summed yet. `until` is the start of a Hong Kong day, or later than any entry.
 pub fn sums_before(
     conn: &mut DbConnection,
     until: NaiveDateTime,
-) -> QueryResult<BTreeMap<NaiveDate, (KindSums, i64)>> {
+) -> QueryResult<BTreeMap<NaiveDate, Day>> {
     let until_day = hk_date(until).format("%Y-%m-%d").to_string();
     let rolled: Vec<DayRow> =
         diesel::sql_query("SELECT day, kind, cents, entries FROM ledger_daily WHERE day < $1")
@@ -102,7 +112,7 @@ pub fn sums_before(
     ))
     .bind::<Timestamp, _>(until)
     .load(conn)?;
-    let mut out: BTreeMap<NaiveDate, (KindSums, i64)> = BTreeMap::new();
+    let mut out: BTreeMap<NaiveDate, Day> = BTreeMap::new();
     for r in rolled.into_iter().chain(fresh) {
         let d = NaiveDate::parse_from_str(&r.day, "%Y-%m-%d").map_err(|e| {
             diesel::result::Error::DeserializationError(
@@ -110,12 +120,17 @@ pub fn sums_before(
             )
         })?;
         let slot = out.entry(d).or_default();
-        if r.kind == "adjust" {
-            slot.1 += r.cents;
-        } else {
-            slot.0.add(&r.kind, r.cents);
+        match r.kind.as_str() {
+            "adjust" => slot.adjust += r.cents,
+            kind => {
+                slot.sums.add(kind, r.cents);
+                match kind {
+                    "reserve" => slot.funded_delta += r.entries,
+                    "release_reserved" | "release_committed" => slot.funded_delta -= r.entries,
+                    _ => {}
+                }
+            }
         }
-        let _ = r.entries;
     }
     Ok(out)
 }

@@ -166,6 +166,7 @@ fn gather(conn: &mut crate::db::DbConnection, r: Request) -> Result<Gathered, Ap
     let until = until.min(far_future());
     let window = Window { since, until };
     crate::db::read_snapshot(conn, |conn| {
+        store::tune(conn)?;
         let books = |e: drawdown::BooksError| ApiError::internal(e);
         let as_of_day = drawdown::hk_date(as_of);
         let ledger = store::books_at(conn, until, as_of_day)?;

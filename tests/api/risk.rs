@@ -194,6 +194,21 @@ test_on_both_backends! {
 
         let flag_id = flag["id"].as_str().unwrap();
         let dismiss = format!("/api/v1/admin/risk-flags/{flag_id}/dismiss");
+        // The authorisation matrix on real resources: admins only.
+        let comment = json!({"comment": "Nothing to see here at all."});
+        for path in [format!("/api/v1/admin/risk-flags/{flag_id}"), format!("/api/v1/admin/vendors/{vendor_id}/risk")] {
+            assert_eq!(app.get(&path).await.status(), 401, "{path}");
+            assert_eq!(app.get_as(&path, &sme).await.status(), 403, "{path}");
+            assert_eq!(app.get_as(&path, &vendor).await.status(), 403, "{path}");
+            assert_eq!(app.get_as(&path, &admin).await.status(), 200, "{path}");
+        }
+        for path in [dismiss.clone(), format!("/api/v1/admin/risk-flags/{flag_id}/confirm")] {
+            assert_eq!(act(&app, &sme, &path, Some(comment.clone())).await.status(), 403, "{path}");
+            assert_eq!(act(&app, &vendor, &path, Some(comment.clone())).await.status(), 403, "{path}");
+        }
+        let profile = ok(app.get_as(&format!("/api/v1/admin/vendors/{vendor_id}/risk"), &admin).await).await;
+        assert_eq!(profile["flags"][0]["id"], flag["id"]);
+        assert_eq!(profile["applications_by_price_band"].as_array().unwrap().len(), 4);
         let res = act(&app, &admin, &dismiss, Some(json!({"comment": "short"}))).await;
         assert_eq!(res.status(), 422, "a comment of at least 10 characters");
         let (status, kind, _) = problem(act(&app, &admin, &dismiss, Some(json!({"comment": "Checked: a shared switchboard."}))).await).await;

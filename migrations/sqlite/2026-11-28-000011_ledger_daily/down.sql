@@ -1,2 +1,3 @@
+DROP INDEX applications_waited;
 DROP TABLE ledger_daily_state;
 DROP TABLE ledger_daily;

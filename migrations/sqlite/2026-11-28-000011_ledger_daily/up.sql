@@ -13,3 +13,7 @@ CREATE TABLE ledger_daily_state (
     through_seq  BIGINT NOT NULL CHECK (through_seq >= 0)
 );
 INSERT INTO ledger_daily_state (id, through_seq) VALUES ('ledger', 0);
+
+-- Applications that waited for money (the report's waitlist by period reads only these).
+CREATE INDEX applications_waited ON applications (queued_at)
+    WHERE reserved_at IS NULL OR reserved_at > queued_at;
