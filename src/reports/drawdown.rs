@@ -65,6 +65,24 @@ pub fn next_period(unit: GroupBy, start: NaiveDate) -> NaiveDate {
     }
 }
 
+/// The first days of the periods of `unit` from the one holding `first` to the one holding
+/// `last` (at least one).
+pub fn period_starts(unit: GroupBy, first: NaiveDate, last: NaiveDate) -> Vec<NaiveDate> {
+    let first = period_start(unit, first);
+    let last = period_start(unit, last.max(first));
+    let mut starts = Vec::new();
+    let mut start = first;
+    while start <= last {
+        starts.push(start);
+        let next = next_period(unit, start);
+        if next <= start {
+            break;
+        }
+        start = next;
+    }
+    starts
+}
+
 /// A period's key and its labels in English and Chinese.
 pub fn period_labels(unit: GroupBy, start: NaiveDate) -> (String, String, String) {
     let key = start.format("%Y-%m-%d").to_string();
@@ -327,8 +345,8 @@ pub fn time_groups(
     last: NaiveDate,
     totals: Counts,
 ) -> Result<(Vec<Group>, Group), BooksError> {
-    let first = period_start(unit, first);
-    let last = period_start(unit, last.max(first));
+    let starts = period_starts(unit, first, last);
+    let first = starts.first().copied().unwrap_or(first);
     let mut running = KindSums::default();
     let mut waitlist = (0i64, 0i64);
     let mut funded = 0i64;
@@ -347,9 +365,7 @@ pub fn time_groups(
         state = carry(p, &mut running);
     }
     let mut groups = Vec::new();
-    let mut start = first;
-    while start <= last {
-        let end = next_period(unit, start);
+    for start in starts {
         let p = facts.get(&start).copied().unwrap_or_default();
         state = carry(&p, &mut running);
         listed = listed.plus(p.sums);
@@ -363,10 +379,6 @@ pub fn time_groups(
             on_recovery_cents: state.2,
         };
         groups.push(group(key, en, zh, running.held(), counts, Some(p.sums))?);
-        if end <= start {
-            break;
-        }
-        start = end;
     }
     let totals = Counts {
         waitlisted_count: state.0.0,
@@ -395,18 +407,7 @@ pub fn period_budgets(
     last: NaiveDate,
     total_at_end: i64,
 ) -> Vec<(NaiveDate, i64)> {
-    let first = period_start(unit, first);
-    let last = period_start(unit, last.max(first));
-    let mut starts = Vec::new();
-    let mut start = first;
-    while start <= last {
-        starts.push(start);
-        let next = next_period(unit, start);
-        if next <= start {
-            break;
-        }
-        start = next;
-    }
+    let starts = period_starts(unit, first, last);
     // Walk back from the end, undoing each later period's adjustments.
     let mut total = total_at_end;
     let mut out: Vec<(NaiveDate, i64)> = starts

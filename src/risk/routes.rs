@@ -316,11 +316,36 @@ pub async fn dismiss_flag(
     id: web::Path<String>,
     body: ValidJson<ReviewForm>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    let form = body.into_inner();
+    decide(
+        &db,
+        admin,
+        meta,
+        id.into_inner(),
+        body.into_inner(),
+        review::dismiss,
+    )
+    .await
+}
+
+/// A reviewer's decision on a flag ([`review::dismiss`] or [`review::confirm`]), in one
+/// transaction, answering the flag as it now stands.
+async fn decide(
+    db: &Db,
+    admin: AdminUser,
+    meta: RequestMeta,
+    id: String,
+    form: ReviewForm,
+    decision: fn(
+        &mut DbConnection,
+        &RequestMeta,
+        &crate::auth::AuthUser,
+        &str,
+        &str,
+    ) -> Result<(), ApiError>,
+) -> Result<HttpResponse, ApiError> {
     let flag = db
         .write(move |tx| {
-            review::dismiss(tx, &meta, &admin.0, &id, form.comment.trim())?;
+            decision(tx, &meta, &admin.0, &id, form.comment.trim())?;
             find_flag(tx, &id)
         })
         .await?;
@@ -349,15 +374,15 @@ pub async fn confirm_flag(
     id: web::Path<String>,
     body: ValidJson<ReviewForm>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    let form = body.into_inner();
-    let flag = db
-        .write(move |tx| {
-            review::confirm(tx, &meta, &admin.0, &id, form.comment.trim())?;
-            find_flag(tx, &id)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(flag))
+    decide(
+        &db,
+        admin,
+        meta,
+        id.into_inner(),
+        body.into_inner(),
+        review::confirm,
+    )
+    .await
 }
 
 /// Runs the periodic scan now: every indicator over the whole population.
