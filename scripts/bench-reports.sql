@@ -81,5 +81,11 @@ SELECT 'bl-adjust', 'programme', 'adjust',
        now() AT TIME ZONE 'UTC' - interval '365 days',
        (SELECT ledger_seq FROM budget_pools WHERE id = 'programme') + 1;
 UPDATE budget_pools SET ledger_seq = ledger_seq + 1 WHERE id = 'programme';
+-- The opening balance was entered when the database was migrated (today); the programme's
+-- money was there from its start, a year ago. (A fixture only: the ledger is append-only.)
+ALTER TABLE budget_ledger DISABLE TRIGGER budget_ledger_no_update;
+UPDATE budget_ledger SET occurred_at = now() AT TIME ZONE 'UTC' - interval '366 days'
+WHERE kind = 'adjust' AND application_id IS NULL;
+ALTER TABLE budget_ledger ENABLE TRIGGER budget_ledger_no_update;
 COMMIT;
 ANALYZE;

@@ -134,7 +134,9 @@ pub fn render(points: &[Point], period_en: &str, period_zh: &str, as_of: &str) -
     // Tick labels: at most about 12, evenly spread.
     let every = points.len().div_ceil(12).max(1);
     for (i, p) in points.iter().enumerate() {
-        if i % every == 0 || i + 1 == points.len() {
+        // The last period is labelled too, unless that would crowd the label before it.
+        let last_fits = i + 1 == points.len() && i % every > every / 2;
+        if i % every == 0 || last_fits {
             let _ = write!(
                 s,
                 r##"<text x="{tx:.1}" y="{ty:.1}" font-size="12" fill="#555555" text-anchor="middle">{label}</text>"##,

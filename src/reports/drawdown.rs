@@ -305,17 +305,26 @@ fn group(
 }
 
 /// Attribute groups and their totals. The groups are ordered by money held, most first, then
-/// by key; `totals` are gathered over the whole cohort by the store (distinct SMEs do not add
-/// up across groups), and their money equals the groups' sum.
+/// by key; the totals are the groups' sums, but for `smes`, the cohort's distinct SMEs (which
+/// do not add up across groups).
 pub fn attribute_groups(
     facts: Vec<GroupFacts>,
-    totals: Counts,
+    smes: i64,
 ) -> Result<(Vec<Group>, Group), BooksError> {
     let mut all = KindSums::default();
+    let mut totals = Counts {
+        smes,
+        ..Counts::default()
+    };
     let mut groups = facts
         .into_iter()
         .map(|f| {
             all = all.plus(f.sums);
+            totals.applications += f.counts.applications;
+            totals.waitlisted_count += f.counts.waitlisted_count;
+            totals.waitlisted_cents += f.counts.waitlisted_cents;
+            totals.funded += f.counts.funded;
+            totals.on_recovery_cents += f.counts.on_recovery_cents;
             group(f.key, f.label_en, f.label_zh, f.sums.held(), f.counts, None)
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -336,15 +345,20 @@ pub fn attribute_groups(
 
 /// Periods from the one holding `first` to the one holding `last`, each with its balances at
 /// its end and its flows. `facts` may hold periods before `first`: their movements are carried
-/// into the opening balances. `totals` carries the cohort's counts; its balances are those at
-/// the end, and its flows the listed periods' sum.
+/// into the opening balances. The totals count every application made and `smes` distinct
+/// SMEs; their balances are those at the end, and their flows the listed periods' sum.
 pub fn time_groups(
     unit: GroupBy,
     facts: &BTreeMap<NaiveDate, PeriodFacts>,
     first: NaiveDate,
     last: NaiveDate,
-    totals: Counts,
+    smes: i64,
 ) -> Result<(Vec<Group>, Group), BooksError> {
+    let totals = Counts {
+        applications: facts.values().map(|p| p.applications).sum(),
+        smes,
+        ..Counts::default()
+    };
     let starts = period_starts(unit, first, last);
     let first = starts.first().copied().unwrap_or(first);
     let mut running = KindSums::default();
@@ -570,14 +584,8 @@ mod tests {
                 adjust: 0,
             },
         );
-        let (groups, totals) = time_groups(
-            GroupBy::Week,
-            &facts,
-            d("2026-01-14"),
-            d("2026-01-20"),
-            Counts::default(),
-        )
-        .unwrap();
+        let (groups, totals) =
+            time_groups(GroupBy::Week, &facts, d("2026-01-14"), d("2026-01-20"), 0).unwrap();
         assert_eq!(groups.len(), 2, "the weeks of 12 and 19 January");
         assert_eq!(groups[0].key, "2026-01-12");
         assert_eq!(
@@ -627,7 +635,7 @@ mod tests {
             }
             let last = base + Duration::days(150);
             let (groups, totals) =
-                time_groups(GroupBy::Week, &facts, base, last, Counts::default()).unwrap();
+                time_groups(GroupBy::Week, &facts, base, last, 0).unwrap();
             let mut prev = Held::default();
             let mut flows = 0i64;
             for g in &groups {
@@ -650,7 +658,7 @@ mod tests {
                 sums: sums(r + c + x, c + x, 0, 0, *x),
                 ..Default::default()
             }).collect();
-            let (gs, totals) = attribute_groups(facts, Counts::default()).unwrap();
+            let (gs, totals) = attribute_groups(facts, 0).unwrap();
             let add = |f: fn(&Group) -> Money| gs.iter().map(|g| f(g).cents()).sum::<i64>();
             prop_assert_eq!(add(|g| g.reserved), totals.reserved.cents());
             prop_assert_eq!(add(|g| g.committed), totals.committed.cents());

@@ -187,7 +187,7 @@ fn gather(conn: &mut crate::db::DbConnection, r: Request) -> Result<Gathered, Ap
                 .or_else(|| facts.keys().next().copied())
                 .unwrap_or(as_of_day)
                 .min(as_of_day);
-            let counts = store::total_counts(
+            let smes = store::cohort_smes(
                 conn,
                 Window {
                     since: chrono::DateTime::UNIX_EPOCH.naive_utc(),
@@ -195,14 +195,13 @@ fn gather(conn: &mut crate::db::DbConnection, r: Request) -> Result<Gathered, Ap
                 },
             )?;
             let (groups, totals) =
-                drawdown::time_groups(r.group_by, &facts, first, as_of_day, counts)
-                    .map_err(books)?;
+                drawdown::time_groups(r.group_by, &facts, first, as_of_day, smes).map_err(books)?;
             let budgets = drawdown::period_budgets(r.group_by, &facts, first, as_of_day, total);
             (groups, totals, budgets)
         } else {
             let facts = store::attribute_facts(conn, r.group_by, window, r.to.is_none())?;
-            let counts = store::total_counts(conn, window)?;
-            let (groups, totals) = drawdown::attribute_groups(facts, counts).map_err(books)?;
+            let smes = store::cohort_smes(conn, window)?;
+            let (groups, totals) = drawdown::attribute_groups(facts, smes).map_err(books)?;
             (groups, totals, Vec::new())
         };
         let money = |c: i64| Money::from_cents(c).map_err(ApiError::internal);

@@ -137,61 +137,59 @@ impl CountsRow {
 
 /// Counts over the applications queued in the window, by `key`: waiting and funded as at the
 /// window's end. `$1` is the end, `$2` the start.
-fn counts_sql(key: &str, joins: &str, grouped: bool) -> String {
+fn counts_sql(key: &str, joins: &str) -> String {
     const WAITING: &str = "(a.reserved_at IS NULL OR a.reserved_at >= $1) \
                            AND (a.closed_at IS NULL OR a.closed_at >= $1)";
     const FUNDED: &str = "a.reserved_at < $1 AND (a.closed_at IS NULL OR a.closed_at >= $1)";
-    const COMMITTED: &str =
-        "a.status IN ('approved', 'delivered', 'delivery_confirmed', 'claim_verified')";
-    // One pass: the inner query groups by SME within each key (a hashed grouping, so that the
-    // outer one counts distinct SMEs without sorting), the outer adds up.
-    let (inner_key, inner_group, outer_group) = if grouped {
-        (
-            format!("{key} AS key, "),
-            format!("{key}, a.sme_id"),
-            " GROUP BY key".to_owned(),
+    format!(
+        "SELECT {key} AS key, CAST(COUNT(*) AS BIGINT) AS applications, \
+         CAST(0 AS BIGINT) AS smes, \
+         CAST(COALESCE(SUM(CASE WHEN {WAITING} THEN 1 ELSE 0 END), 0) AS BIGINT) AS waitlisted_count, \
+         CAST(COALESCE(SUM(CASE WHEN {WAITING} THEN a.subsidy_cents ELSE 0 END), 0) AS BIGINT) AS waitlisted_cents, \
+         CAST(COALESCE(SUM(CASE WHEN {FUNDED} THEN 1 ELSE 0 END), 0) AS BIGINT) AS funded, \
+         CAST(COALESCE(SUM(CASE WHEN rc.marked_at < $1 THEN rc.amount_cents ELSE 0 END), 0) AS BIGINT) AS on_recovery_cents, \
+         CAST(COALESCE(SUM(CASE WHEN a.status = 'reserved' THEN a.subsidy_cents ELSE 0 END), 0) AS BIGINT) AS reserved_cents, \
+         CAST(COALESCE(SUM(CASE WHEN a.status IN ('approved', 'delivered', 'delivery_confirmed', 'claim_verified') THEN a.subsidy_cents ELSE 0 END), 0) AS BIGINT) AS committed_cents, \
+         CAST(COALESCE(SUM(CASE WHEN a.status = 'disbursed' THEN a.subsidy_cents ELSE 0 END), 0) AS BIGINT) AS disbursed_cents \
+         FROM applications a LEFT JOIN application_recoveries rc ON rc.application_id = a.id{joins} \
+         WHERE a.queued_at < $1 AND a.queued_at >= $2 GROUP BY {key}"
+    )
+}
+
+#[derive(QueryableByName)]
+struct KeyCount {
+    #[diesel(sql_type = Text)]
+    key: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// Distinct SMEs of the cohort's applications by `key` (or in all, when `grouped` is false):
+/// a hashed distinct, which is several times cheaper than `COUNT(DISTINCT …)`'s sort.
+fn smes_by(
+    conn: &mut DbConnection,
+    key: &str,
+    joins: &str,
+    w: Window,
+    grouped: bool,
+) -> QueryResult<BTreeMap<String, i64>> {
+    let sql = if grouped {
+        format!(
+            "SELECT key, CAST(COUNT(*) AS BIGINT) AS n FROM (SELECT {key} AS key, a.sme_id \
+             FROM applications a{joins} WHERE a.queued_at < $1 AND a.queued_at >= $2 \
+             GROUP BY {key}, a.sme_id) per_sme GROUP BY key"
         )
     } else {
-        (String::new(), "a.sme_id".to_owned(), String::new())
+        "SELECT 'total' AS key, CAST(COUNT(*) AS BIGINT) AS n FROM (SELECT a.sme_id \
+         FROM applications a WHERE a.queued_at < $1 AND a.queued_at >= $2 \
+         GROUP BY a.sme_id) per_sme"
+            .to_owned()
     };
-    let outer_key = if grouped { "key" } else { "'total' AS key" };
-    let sum = |expr: &str, name: &str| format!("COALESCE(SUM(CASE WHEN {expr}), 0) AS {name}");
-    format!(
-        "SELECT {outer_key}, CAST(COALESCE(SUM(n), 0) AS BIGINT) AS applications, \
-         CAST(COUNT(*) AS BIGINT) AS smes, \
-         CAST(COALESCE(SUM(waitlisted_count), 0) AS BIGINT) AS waitlisted_count, \
-         CAST(COALESCE(SUM(waitlisted_cents), 0) AS BIGINT) AS waitlisted_cents, \
-         CAST(COALESCE(SUM(funded), 0) AS BIGINT) AS funded, \
-         CAST(COALESCE(SUM(on_recovery_cents), 0) AS BIGINT) AS on_recovery_cents, \
-         CAST(COALESCE(SUM(reserved_cents), 0) AS BIGINT) AS reserved_cents, \
-         CAST(COALESCE(SUM(committed_cents), 0) AS BIGINT) AS committed_cents, \
-         CAST(COALESCE(SUM(disbursed_cents), 0) AS BIGINT) AS disbursed_cents \
-         FROM (SELECT {inner_key}COUNT(*) AS n, {}, {}, {}, {}, {}, {}, {} \
-               FROM applications a LEFT JOIN application_recoveries rc ON rc.application_id = a.id{joins} \
-               WHERE a.queued_at < $1 AND a.queued_at >= $2 GROUP BY {inner_group}) per_sme{outer_group}",
-        sum(&format!("{WAITING} THEN 1 ELSE 0 END"), "waitlisted_count"),
-        sum(
-            &format!("{WAITING} THEN a.subsidy_cents ELSE 0 END"),
-            "waitlisted_cents"
-        ),
-        sum(&format!("{FUNDED} THEN 1 ELSE 0 END"), "funded"),
-        sum(
-            "rc.marked_at < $1 THEN rc.amount_cents ELSE 0 END",
-            "on_recovery_cents"
-        ),
-        sum(
-            "a.status = 'reserved' THEN a.subsidy_cents ELSE 0 END",
-            "reserved_cents"
-        ),
-        sum(
-            &format!("{COMMITTED} THEN a.subsidy_cents ELSE 0 END"),
-            "committed_cents"
-        ),
-        sum(
-            "a.status = 'disbursed' THEN a.subsidy_cents ELSE 0 END",
-            "disbursed_cents"
-        ),
-    )
+    let rows: Vec<KeyCount> = diesel::sql_query(sql)
+        .bind::<Timestamp, _>(w.until)
+        .bind::<Timestamp, _>(w.since)
+        .load(conn)?;
+    Ok(rows.into_iter().map(|r| (r.key, r.n)).collect())
 }
 
 /// Lets the report's aggregates hash and sort in memory (PostgreSQL's default 4 MB spills a
@@ -203,13 +201,13 @@ pub fn tune(conn: &mut DbConnection) -> QueryResult<()> {
     Ok(())
 }
 
-/// The cohort's counts over all groups together (SMEs are counted once).
-pub fn total_counts(conn: &mut DbConnection, w: Window) -> QueryResult<Counts> {
-    let rows: Vec<CountsRow> = diesel::sql_query(counts_sql("'total'", "", false))
-        .bind::<Timestamp, _>(w.until)
-        .bind::<Timestamp, _>(w.since)
-        .load(conn)?;
-    Ok(rows.first().map(CountsRow::counts).unwrap_or_default())
+/// Distinct SMEs among the cohort's applications (the totals' `smes`; the other totals are
+/// the groups' sums).
+pub fn cohort_smes(conn: &mut DbConnection, w: Window) -> QueryResult<i64> {
+    Ok(smes_by(conn, "'total'", "", w, false)?
+        .get("total")
+        .copied()
+        .unwrap_or(0))
 }
 
 /// Attribute groups: the ledger's money and the applications' counts by batch, category,
@@ -221,10 +219,14 @@ pub fn attribute_facts(
     now: bool,
 ) -> QueryResult<Vec<GroupFacts>> {
     let (key, joins) = attribute_sql(group_by);
-    let counts: Vec<CountsRow> = diesel::sql_query(counts_sql(key, joins, true))
+    let mut counts: Vec<CountsRow> = diesel::sql_query(counts_sql(key, joins))
         .bind::<Timestamp, _>(w.until)
         .bind::<Timestamp, _>(w.since)
         .load(conn)?;
+    let smes = smes_by(conn, key, joins, w, true)?;
+    for row in &mut counts {
+        row.smes = smes.get(&row.key).copied().unwrap_or(0);
+    }
     let labels = labels(conn, group_by)?;
     let label = |key: &str| {
         labels
