@@ -165,10 +165,29 @@ pub async fn migrate(db: &Db) -> anyhow::Result<Vec<String>> {
     let db = db.clone();
     actix_web::web::block(move || {
         let mut conn = db.connection().context("cannot connect to the database")?;
-        db::run_migrations(&mut conn)
+        let applied = db::run_migrations(&mut conn)?;
+        // The migration that added the risk indicators' contact keys cannot compute them (the
+        // normalisation is Rust's): fill them for the SMEs and vendors that existed before it.
+        if applied.iter().any(|v| v == RISK_KEYS_MIGRATION) {
+            let filled =
+                db::write_transaction(&mut conn, |tx| Ok(crate::risk::store::backfill_keys(tx)?))
+                    .map_err(|e| {
+                    anyhow::anyhow!("filling the risk indicators' contact keys failed: {e}")
+                })?;
+            if filled > 0 {
+                tracing::info!(
+                    filled,
+                    "filled the contact keys of existing SMEs and vendors"
+                );
+            }
+        }
+        Ok(applied)
     })
     .await?
 }
+
+/// The migration that added `smes.phone_key` and the other contact keys.
+const RISK_KEYS_MIGRATION: &str = "20261128000010";
 
 /// The `serve` command: open the database, migrate unless `run_migrations` is false, load the
 /// demo fixtures when asked and the database is empty, serve.

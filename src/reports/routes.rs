@@ -56,7 +56,7 @@ pub struct DrawdownQuery {
     #[param(value_type = Option<String>, format = Date, example = "2026-12-31")]
     pub to: Option<String>,
     /// `json` (default) or `csv`.
-    #[param(value_type = Option<Format>)]
+    #[param(inline, value_type = Option<Format>)]
     pub format: Option<String>,
 }
 
@@ -326,7 +326,7 @@ pub async fn drawdown_report(
 #[into_params(parameter_in = Query)]
 pub struct ChartQuery {
     /// `week` or `month` (default).
-    #[param(value_type = Option<ChartPeriod>)]
+    #[param(inline, value_type = Option<ChartPeriod>)]
     pub group_by: Option<String>,
     /// The first day shown (Hong Kong time).
     #[param(value_type = Option<String>, format = Date, example = "2026-01-01")]
@@ -403,7 +403,7 @@ pub async fn drawdown_chart(
 #[into_params(parameter_in = Query)]
 pub struct GrantsQuery {
     /// `json` (default) or `csv`.
-    #[param(value_type = Option<Format>)]
+    #[param(inline, value_type = Option<Format>)]
     pub format: Option<String>,
 }
 

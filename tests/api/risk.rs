@@ -2,6 +2,7 @@
 //! money, maker-checker review, conflicts of interest, thresholds in the rules, and a replay of
 //! the January 2026 pattern among honest traffic, with its recall and precision.
 
+use diesel::RunQueryDsl;
 use serde_json::{Value, json};
 
 use crate::catalogue_helpers::list;
@@ -294,6 +295,30 @@ test_on_both_backends! {
         let (status, kind, _) = problem(act(&app, &conflicted, &format!("/api/v1/admin/packages/{package}/suspend"), Some(json!({"comment": "Looking into it."}))).await).await;
         assert_eq!((status, kind.as_str()), (403, "urn:dtspp:problem:conflict-of-interest"));
         ok(act(&app, &admin, &format!("/api/v1/admin/applications/{id}/approve"), None).await).await;
+    }
+
+    async fn rows_from_before_the_contact_keys_get_them_on_migration(app) {
+        let admin = app.admin_token().await;
+        vendor_with(&app, &admin, json!({"phone": "+852 2811 0101"}), None).await;
+        sme_with(&app, json!({"phone": "+852-9123-4567", "email": "owner@tea-house.hk"}), None).await;
+        // As rows written before migration 000010 would be: no keys.
+        for table in ["smes", "vendors"] {
+            diesel::sql_query(format!("UPDATE {table} SET phone_key = NULL, address_key = NULL, email_domain = NULL"))
+                .execute(&mut app.conn())
+                .unwrap();
+        }
+        let filled = dtspp::risk::store::backfill_keys(&mut app.conn()).unwrap();
+        assert_eq!(filled, 2);
+        #[derive(diesel::QueryableByName)]
+        struct Keys {
+            #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+            phone_key: Option<String>,
+            #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+            email_domain: Option<String>,
+        }
+        let sme: Keys = diesel::sql_query("SELECT phone_key, email_domain FROM smes").get_result(&mut app.conn()).unwrap();
+        assert_eq!((sme.phone_key.as_deref(), sme.email_domain.as_deref()), (Some("91234567"), Some("tea-house.hk")));
+        assert_eq!(dtspp::risk::store::backfill_keys(&mut app.conn()).unwrap(), 0, "nothing left to fill");
     }
 
     async fn thresholds_are_programme_parameters(app) {
