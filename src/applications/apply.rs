@@ -84,6 +84,7 @@ pub fn apply(
     };
     let hits = crate::risk::store::before_apply(
         conn,
+        &rules.risk_thresholds(),
         &crate::risk::store::NewApplication {
             id: id.clone(),
             sme_id: sme.id.clone(),

@@ -289,26 +289,33 @@ pub fn shared_contact_of(
     conn: &mut DbConnection,
     t: &Thresholds,
     sme_id: &str,
+) -> QueryResult<Vec<Hit>> {
+    let me = sme_contact(conn, sme_id)?;
+    shared_contact_with(conn, t, sme_id, &me, None)
+}
+
+/// `shared_contact` for an SME whose keys are `me`, counting `new_application` as its own.
+fn shared_contact_with(
+    conn: &mut DbConnection,
+    t: &Thresholds,
+    sme_id: &str,
+    me: &Contact,
     new_application: Option<&str>,
 ) -> QueryResult<Vec<Hit>> {
-    let (phone, address, domain): (Option<String>, Option<String>, Option<String>) = smes::table
-        .find(sme_id)
-        .select((smes::phone_key, smes::address_key, smes::email_domain))
-        .first(conn)?;
     let mut hits = Vec::new();
     for (kind, key) in [
-        (engine::ContactKind::Phone, phone),
-        (engine::ContactKind::Address, address),
-        (engine::ContactKind::EmailDomain, domain),
+        (engine::ContactKind::Phone, &me.phone_key),
+        (engine::ContactKind::Address, &me.address_key),
+        (engine::ContactKind::EmailDomain, &me.email_domain),
     ] {
         let Some(key) = key else { continue };
-        let mut smes = sharing(conn, kind, &key)?;
+        let mut smes = sharing(conn, kind, key)?;
         if let Some(app) = new_application
-            && let Some(me) = smes.iter_mut().find(|s| s.sme_id == sme_id)
+            && let Some(mine) = smes.iter_mut().find(|s| s.sme_id == sme_id)
         {
-            me.application_ids.push(app.to_owned());
+            mine.application_ids.push(app.to_owned());
         }
-        hits.extend(engine::shared_contact(t, kind, &key, &smes));
+        hits.extend(engine::shared_contact(t, kind, key, &smes));
     }
     Ok(hits)
 }
@@ -580,21 +587,30 @@ pub struct NewApplication {
 /// transaction locks the SME and the budget pool, so the checks add nothing to the time the
 /// pool is held. The caller raises the hits with [`raise_all`] once the application row exists,
 /// in the same transaction.
-pub fn before_apply(conn: &mut DbConnection, app: &NewApplication) -> Result<Vec<Hit>, ApiError> {
-    let t = thresholds(conn)?;
+pub fn before_apply(
+    conn: &mut DbConnection,
+    t: &Thresholds,
+    app: &NewApplication,
+) -> Result<Vec<Hit>, ApiError> {
     let now = crate::time::now();
     let mut hits = Vec::new();
     let sme = sme_contact(conn, &app.sme_id)?;
     let vendor = vendor_contact(conn, &app.vendor_id)?;
     hits.extend(engine::vendor_related_party(&app.id, &sme, &vendor));
-    hits.extend(shared_contact_of(conn, &t, &app.sme_id, Some(&app.id))?);
+    hits.extend(shared_contact_with(
+        conn,
+        t,
+        &app.sme_id,
+        &sme,
+        Some(&app.id),
+    )?);
     if let Some(ip) = &app.client_ip {
         let me = engine::OriginFact {
             sme_id: app.sme_id.clone(),
             application_id: app.id.clone(),
             at: now,
         };
-        hits.extend(shared_origin_of(conn, &t, &app.vendor_id, ip, Some(me))?);
+        hits.extend(shared_origin_of(conn, t, &app.vendor_id, ip, Some(me))?);
     }
     let me = engine::CostFact {
         application_id: app.id.clone(),
@@ -618,7 +634,7 @@ pub fn after_registration(
     sme_id: &str,
 ) -> Result<Raised, ApiError> {
     let t = thresholds(conn)?;
-    let hits = shared_contact_of(conn, &t, sme_id, None)?;
+    let hits = shared_contact_of(conn, &t, sme_id)?;
     raise_all(conn, meta, &hits, None)
 }
 
