@@ -619,7 +619,7 @@ pub fn before_apply(
     };
     hits.extend(ceiling_clustering_of(
         conn,
-        &t,
+        t,
         &app.vendor_id,
         now,
         Some(me),
