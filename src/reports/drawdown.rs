@@ -188,8 +188,8 @@ pub struct GroupFacts {
 pub struct StateMoves {
     pub waitlist_in: (i64, i64),
     pub waitlist_out: (i64, i64),
-    pub funded_in: i64,
-    pub funded_out: i64,
+    /// Applications that started holding money less those that stopped.
+    pub funded_delta: i64,
     /// Disbursed money marked for recovery in the period, in cents.
     pub recovery_in: i64,
 }
@@ -304,6 +304,18 @@ fn group(
     })
 }
 
+/// The `totals` row of a report.
+fn total_group(held: Held, counts: Counts, flows: Option<KindSums>) -> Result<Group, BooksError> {
+    group(
+        "total".into(),
+        "Total".into(),
+        "總計".into(),
+        held,
+        counts,
+        flows,
+    )
+}
+
 /// Attribute groups and their totals. The groups are ordered by money held, most first, then
 /// by key; the totals are the groups' sums, but for `smes`, the cohort's distinct SMEs (which
 /// do not add up across groups).
@@ -332,14 +344,7 @@ pub fn attribute_groups(
         let held = |g: &Group| g.reserved.cents() + g.committed.cents() + g.disbursed.cents();
         held(b).cmp(&held(a)).then_with(|| a.key.cmp(&b.key))
     });
-    let totals = group(
-        "total".into(),
-        "Total".into(),
-        "總計".into(),
-        all.held(),
-        totals,
-        None,
-    )?;
+    let totals = total_group(all.held(), totals, None)?;
     Ok((groups, totals))
 }
 
@@ -370,7 +375,7 @@ pub fn time_groups(
         *running = running.plus(p.sums);
         waitlist.0 += p.moves.waitlist_in.0 - p.moves.waitlist_out.0;
         waitlist.1 += p.moves.waitlist_in.1 - p.moves.waitlist_out.1;
-        funded += p.moves.funded_in - p.moves.funded_out;
+        funded += p.moves.funded_delta;
         recovery += p.moves.recovery_in;
         (waitlist, funded, recovery)
     };
@@ -401,14 +406,7 @@ pub fn time_groups(
         on_recovery_cents: state.2,
         ..totals
     };
-    let totals = group(
-        "total".into(),
-        "Total".into(),
-        "總計".into(),
-        running.held(),
-        totals,
-        Some(listed),
-    )?;
+    let totals = total_group(running.held(), totals, Some(listed))?;
     Ok((groups, totals))
 }
 
@@ -568,7 +566,7 @@ mod tests {
                 applications: 1,
                 smes: 1,
                 moves: StateMoves {
-                    funded_in: 1,
+                    funded_delta: 1,
                     ..Default::default()
                 },
                 adjust: 0,

@@ -367,7 +367,7 @@ pub fn period_facts(
             .or_default();
         p.sums = p.sums.plus(d.sums);
         p.adjust += d.adjust;
-        p.moves.funded_in += d.funded_delta;
+        p.moves.funded_delta += d.funded_delta;
     }
     // Applications made in each period, and their distinct SMEs.
     let made = period_sql(backend, unit, "a.queued_at");

@@ -5,7 +5,7 @@ use chrono::{Duration, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
-use super::engine::{self, Contact, Hit, Indicator, Severity, SubjectType, Thresholds};
+use super::engine::{self, Contact, Hit, Severity, SubjectType, Thresholds};
 use super::normalise;
 use crate::audit::{self, NewEvent};
 use crate::auth::RequestMeta;
@@ -235,12 +235,6 @@ pub fn backfill_keys(conn: &mut DbConnection) -> QueryResult<usize> {
         set_vendor_keys(conn, id, phone, address, email, name)?;
     }
     Ok(smes_without.len() + vendors_without.len())
-}
-
-#[derive(QueryableByName)]
-struct IdRow {
-    #[diesel(sql_type = Text)]
-    id: String,
 }
 
 #[derive(QueryableByName)]
@@ -754,18 +748,4 @@ pub fn raise_all(
         total.joined += r.joined;
     }
     Ok(total)
-}
-
-/// Ids of vendors with live applications.
-pub fn vendors_with_applications(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
-    let rows: Vec<IdRow> = diesel::sql_query(format!(
-        "SELECT DISTINCT a.vendor_id AS id FROM applications a WHERE {LIVE}"
-    ))
-    .load(conn)?;
-    Ok(rows.into_iter().map(|r| r.id).collect())
-}
-
-/// The indicator names, for filters.
-pub fn indicator_names() -> Vec<&'static str> {
-    Indicator::ALL.iter().map(|i| i.as_str()).collect()
 }
