@@ -77,6 +77,7 @@ impl Metrics {
             &["outcome"],
         )?;
         registry.register(Box::new(catalogue_cache.clone()))?;
+        registry.register(Box::new(crate::risk::apply_checks_histogram()?))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(pool_max.clone()))?;

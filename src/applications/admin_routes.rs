@@ -4,7 +4,7 @@
 use actix_web::{HttpResponse, get, post, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::model::{AdminApplication, ApplicationRow, Changes, DecisionForm};
+use super::model::{AdminApplication, ApplicationRow, Changes, DecisionForm, ViewOf};
 use super::routes::{ApplicationQuery, page_of, transition};
 use super::store::{self, Filter};
 use super::workflow::Action;
@@ -69,13 +69,10 @@ pub async fn admin_application(
     let view = db
         .run(move |conn| {
             let row = store::find(conn, &id)?;
-            Ok(AdminApplication::with_flags(
-                conn,
-                vec![AdminApplication::from(row)],
-            )?)
+            Ok(AdminApplication::view_of(conn, row)?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(&view[0]))
+    Ok(HttpResponse::Ok().json(view))
 }
 
 fn any_application(

@@ -82,6 +82,7 @@ pub fn apply(
     } else {
         rules.one_off_ceiling.cents()
     };
+    let checking = std::time::Instant::now();
     let hits = crate::risk::store::before_apply(
         conn,
         &rules.risk_thresholds(),
@@ -94,6 +95,7 @@ pub fn apply(
             ceiling_cents,
         },
     )?;
+    let mut checks_took = checking.elapsed();
     // The lock order of src/budget/mod.rs: the SME, then the pool (the batch comes last, in
     // `reserve`). Everything the decision reads is read under those locks, so a release that
     // commits meanwhile is either seen here or sees this application on its waitlist.
@@ -169,6 +171,9 @@ pub fn apply(
             .after(Application::from(row.clone())),
     )?;
     notify(conn, &row, None)?;
+    let raising = std::time::Instant::now();
     crate::risk::store::raise_all(conn, meta, &hits, Some(&row.vendor_id))?;
+    checks_took += raising.elapsed();
+    crate::risk::observe_apply_checks(checks_took);
     Ok(Application::from(row))
 }

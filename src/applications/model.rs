@@ -233,6 +233,31 @@ impl From<ApplicationRow> for AdminApplication {
     }
 }
 
+/// What a transition answers, made from the row it left, in its transaction.
+pub trait ViewOf: Serialize + Sized {
+    fn view_of(
+        conn: &mut crate::db::DbConnection,
+        row: ApplicationRow,
+    ) -> diesel::QueryResult<Self>;
+}
+
+impl ViewOf for Application {
+    fn view_of(_: &mut crate::db::DbConnection, row: ApplicationRow) -> diesel::QueryResult<Self> {
+        Ok(Application::from(row))
+    }
+}
+
+impl ViewOf for AdminApplication {
+    /// With its open flags and hold, as the admin's GET shows them.
+    fn view_of(
+        conn: &mut crate::db::DbConnection,
+        row: ApplicationRow,
+    ) -> diesel::QueryResult<Self> {
+        let mut views = AdminApplication::with_flags(conn, vec![AdminApplication::from(row)])?;
+        Ok(views.swap_remove(0))
+    }
+}
+
 impl AdminApplication {
     /// Fills in the open flags and the hold of each of `views`, in one query.
     pub fn with_flags(

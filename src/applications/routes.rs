@@ -9,7 +9,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::apply::apply;
 use super::model::{
-    Application, ApplicationRow, ApplyForm, Changes, ConfirmDeliveryForm, DeliverForm,
+    Application, ApplicationRow, ApplyForm, Changes, ConfirmDeliveryForm, DeliverForm, ViewOf,
 };
 use super::store::{self, Filter};
 use super::transitions::{Actor, perform};
@@ -183,7 +183,7 @@ pub async fn sme_application(
 
 /// Runs one lifecycle step on an application the caller may act on, with retries; answers
 /// with the application as `V` (the parties' view, or the admins').
-pub async fn transition<V: From<ApplicationRow> + serde::Serialize>(
+pub async fn transition<V: ViewOf + Send + 'static>(
     db: &Db,
     meta: RequestMeta,
     user: AuthUser,
@@ -194,21 +194,15 @@ pub async fn transition<V: From<ApplicationRow> + serde::Serialize>(
     + 'static,
     find: fn(&mut DbConnection, &AuthUser, &str) -> Result<ApplicationRow, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
-    let row = db
+    let view = db
         .write(move |tx| {
             let row = find(tx, &user, &id)?;
             let changes = prepare(tx, &user, &row)?;
-            Ok(perform(
-                tx,
-                &meta,
-                Actor::User(&user),
-                &row,
-                action,
-                changes,
-            )?)
+            let row = perform(tx, &meta, Actor::User(&user), &row, action, changes)?;
+            Ok(V::view_of(tx, row)?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(V::from(row)))
+    Ok(HttpResponse::Ok().json(view))
 }
 
 /// Withdraw an application at any point before disbursement: its money is released and the

@@ -32,6 +32,12 @@ impl GroupBy {
     pub fn is_time(self) -> bool {
         matches!(self, GroupBy::Week | GroupBy::Month)
     }
+
+    /// Whether every SME falls in exactly one group (an SME has one sector and one district),
+    /// so that the groups' SME counts add up to the distinct SMEs of all of them.
+    pub fn partitions_smes(self) -> bool {
+        matches!(self, GroupBy::Sector | GroupBy::District)
+    }
 }
 
 /// Hong Kong's offset from UTC, in hours. Hong Kong has not observed daylight saving since 1979.

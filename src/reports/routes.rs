@@ -200,7 +200,11 @@ fn gather(conn: &mut crate::db::DbConnection, r: Request) -> Result<Gathered, Ap
             (groups, totals, budgets)
         } else {
             let facts = store::attribute_facts(conn, r.group_by, window, r.to.is_none())?;
-            let smes = store::cohort_smes(conn, window)?;
+            let smes = if r.group_by.partitions_smes() {
+                facts.iter().map(|f| f.counts.smes).sum()
+            } else {
+                store::cohort_smes(conn, window)?
+            };
             let (groups, totals) = drawdown::attribute_groups(facts, smes).map_err(books)?;
             (groups, totals, Vec::new())
         };

@@ -111,7 +111,7 @@ async fn applied(app: &TestApp, sme: &str, vendor: &str, package: &str, ip: Opti
     res.json().await.unwrap()
 }
 
-/// Approve, deliver today and confirm payment with `reference`.
+/// Approve, deliver today and confirm payment with `reference`; answers the approval.
 async fn to_claim(
     app: &TestApp,
     admin: &str,
@@ -119,10 +119,10 @@ async fn to_claim(
     sme: &str,
     application: &Value,
     reference: &str,
-) {
+) -> Value {
     let id = application["id"].as_str().unwrap();
     let today = chrono::Utc::now().date_naive().to_string();
-    ok(act(
+    let approved = ok(act(
         app,
         admin,
         &format!("/api/v1/admin/applications/{id}/approve"),
@@ -139,6 +139,7 @@ async fn to_claim(
     .await)
     .await;
     ok(act(app, sme, &format!("/api/v1/sme/applications/{id}/confirm-delivery"), Some(json!({"payment_reference": reference, "amount_paid": application["sme_pays"], "paid_on": today}))).await).await;
+    approved
 }
 
 async fn flags(app: &TestApp, admin: &str, query: &str) -> Vec<Value> {
@@ -156,6 +157,16 @@ async fn flags(app: &TestApp, admin: &str, query: &str) -> Vec<Value> {
             None => return out,
         }
     }
+}
+
+/// How many applications' risk checks /metrics has timed (in this process: tests share it).
+async fn apply_checks_timed(app: &TestApp) -> u64 {
+    let text = app.get("/metrics").await.text().await.unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("dtspp_risk_apply_checks_seconds_count "))
+        .unwrap_or_else(|| panic!("no apply-check histogram in {text}"))
+        .parse()
+        .unwrap()
 }
 
 async fn problem(res: reqwest::Response) -> (u16, String, String) {
@@ -176,7 +187,9 @@ test_on_both_backends! {
         open_batch(&app, &admin, None).await;
         // The SME gives the vendor's phone, spelt differently.
         let sme = sme_with(&app, json!({"phone": "28110000"}), None).await;
+        let checks_before = apply_checks_timed(&app).await;
         let application = applied(&app, &sme, &vendor, &package, None).await;
+        assert!(apply_checks_timed(&app).await > checks_before, "the apply-time checks are timed in /metrics");
         let id = application["id"].as_str().unwrap().to_owned();
         let raised = flags(&app, &admin, &format!("application_id={id}")).await;
         assert_eq!(raised.len(), 1, "{raised:?}");
@@ -188,7 +201,9 @@ test_on_both_backends! {
         assert_eq!(view["risk_hold"], true);
         assert_eq!(view["open_flag_ids"], json!([flag["id"]]));
 
-        to_claim(&app, &admin, &vendor, &sme, &application, "FPS-REL-1").await;
+        let approved = to_claim(&app, &admin, &vendor, &sme, &application, "FPS-REL-1").await;
+        assert_eq!((&approved["status"], &approved["risk_hold"]), (&json!("approved"), &json!(true)), "the transition's answer shows the hold");
+        assert_eq!(approved["open_flag_ids"], json!([flag["id"]]));
         let (status, kind, detail) = problem(act(&app, &admin, &format!("/api/v1/admin/applications/{id}/verify-claim"), None).await).await;
         assert_eq!((status, kind.as_str()), (409, "urn:dtspp:problem:risk-hold"));
         assert!(detail.contains(flag["id"].as_str().unwrap()), "names the flag: {detail}");
@@ -222,7 +237,8 @@ test_on_both_backends! {
         assert_eq!(act(&app, &reviewer, &dismiss, Some(json!({"comment": "Checked it once more."}))).await.status(), 409);
         let view = ok(app.get_as(&format!("/api/v1/admin/applications/{id}"), &admin).await).await;
         assert_eq!(view["risk_hold"], false);
-        ok(act(&app, &admin, &format!("/api/v1/admin/applications/{id}/verify-claim"), None).await).await;
+        let verified = ok(act(&app, &admin, &format!("/api/v1/admin/applications/{id}/verify-claim"), None).await).await;
+        assert_eq!((&verified["risk_hold"], &verified["open_flag_ids"]), (&json!(false), &json!([])));
         let audit = ok(app.get_as(&format!("/api/v1/admin/audit-events?entity_type=risk_flag&entity_id={flag_id}"), &admin).await).await;
         let actions: Vec<&str> = audit["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
         assert_eq!(actions, ["risk_flag.dismissed", "risk_flag.raised"]);
