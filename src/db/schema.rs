@@ -113,6 +113,9 @@ diesel::table! {
         address_key -> Nullable<Text>,
         /// The domain of the SME's email, unless a public one.
         email_domain -> Nullable<Text>,
+        /// The contact person the SME named, if any, and its key.
+        contact_name -> Nullable<Text>,
+        contact_name_key -> Nullable<Text>,
     }
 }
 

@@ -314,54 +314,51 @@ fn shared_contact_with(
     Ok(hits)
 }
 
+/// A contact's BR number, phone, address, email domain and contact-name keys, as selected.
+type ContactRow = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+fn contact((br, phone, address, domain, name): ContactRow) -> Contact {
+    Contact {
+        br_number: br,
+        phone_key: phone,
+        address_key: address,
+        email_domain: domain,
+        name_key: name,
+    }
+}
+
 pub(crate) fn sme_contact(conn: &mut DbConnection, sme_id: &str) -> QueryResult<Contact> {
-    let (br, phone, address, domain): (
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    ) = smes::table
+    smes::table
         .find(sme_id)
         .select((
             smes::br_number,
             smes::phone_key,
             smes::address_key,
             smes::email_domain,
+            smes::contact_name_key,
         ))
-        .first(conn)?;
-    Ok(Contact {
-        br_number: br,
-        phone_key: phone,
-        address_key: address,
-        email_domain: domain,
-        name_key: None,
-    })
+        .first::<ContactRow>(conn)
+        .map(contact)
 }
 
 pub(crate) fn vendor_contact(conn: &mut DbConnection, vendor_id: &str) -> QueryResult<Contact> {
-    let (br, phone, address, domain, name): (
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    ) = vendors::table
+    vendors::table
         .find(vendor_id)
         .select((
-            vendors::br_number,
+            vendors::br_number.nullable(),
             vendors::phone_key,
             vendors::address_key,
             vendors::email_domain,
             vendors::contact_name_key,
         ))
-        .first(conn)?;
-    Ok(Contact {
-        br_number: Some(br),
-        phone_key: phone,
-        address_key: address,
-        email_domain: domain,
-        name_key: name,
-    })
+        .first::<ContactRow>(conn)
+        .map(contact)
 }
 
 #[derive(QueryableByName)]

@@ -55,6 +55,7 @@ struct SmeFixture {
     district: String,
     address: String,
     phone: String,
+    contact_name: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -325,6 +326,7 @@ fn seed_demo_accounts(
             district: s.district.clone(),
             address: s.address.clone(),
             phone: s.phone.clone(),
+            contact_name: s.contact_name.clone(),
             declarations: Declarations {
                 listed_company: false,
                 statutory_body: false,

@@ -35,6 +35,7 @@ pub struct SmeRow {
     pub updated_at: NaiveDateTime,
     /// What the SME's live applications hold of its cap, in cents.
     pub subsidy_held_cents: i64,
+    pub contact_name: Option<String>,
 }
 
 /// What the SME declares about itself.
@@ -84,6 +85,10 @@ pub struct RegisterSme {
     #[validate(custom(function = crate::validation::phone))]
     #[schema(example = "+852 2345 6789")]
     pub phone: String,
+    /// The person to contact about the business (optional).
+    #[validate(length(min = 1, max = 200), custom(function = non_blank))]
+    #[schema(example = "Chan Tai Man")]
+    pub contact_name: Option<String>,
     pub declarations: Declarations,
 }
 
@@ -100,6 +105,7 @@ pub struct Sme {
     pub district: String,
     pub address: String,
     pub phone: String,
+    pub contact_name: Option<String>,
     pub declarations: Declarations,
     pub eligibility: Eligibility,
     #[schema(example = "2026-01-31T09:00:00Z")]
@@ -120,6 +126,7 @@ impl From<&SmeRow> for Sme {
             district: row.district.clone(),
             address: row.address.clone(),
             phone: row.phone.clone(),
+            contact_name: row.contact_name.clone(),
             declarations: Declarations {
                 listed_company: row.declared_listed_company,
                 statutory_body: row.declared_statutory_body,

@@ -48,6 +48,11 @@ pub fn insert_sme(
             smes::district.eq(district),
             smes::address.eq(form.address.trim()),
             smes::phone.eq(form.phone.trim()),
+            smes::contact_name.eq(form.contact_name.as_deref().map(str::trim)),
+            smes::contact_name_key.eq(form
+                .contact_name
+                .as_deref()
+                .and_then(crate::risk::normalise::name_key)),
             smes::declared_listed_company.eq(form.declarations.listed_company),
             smes::declared_statutory_body.eq(form.declarations.statutory_body),
             smes::declared_government_subvented.eq(form.declarations.government_subvented),

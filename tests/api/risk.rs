@@ -12,6 +12,14 @@ use crate::packages::{ok, package_form, post};
 use crate::test_on_both_backends;
 
 /// Registers a vendor from `form` changes, has `admin` approve it, and returns (token, id).
+/// The request as if it came through the trusted proxy from `ip`, when one is given.
+fn from_ip(req: reqwest::RequestBuilder, ip: Option<&str>) -> reqwest::RequestBuilder {
+    match ip {
+        Some(ip) => req.header("x-forwarded-for", ip),
+        None => req,
+    }
+}
+
 async fn vendor_with(
     app: &TestApp,
     admin: &str,
@@ -23,13 +31,12 @@ async fn vendor_with(
     for (k, v) in changes.as_object().unwrap() {
         form[k] = v.clone();
     }
-    let mut req = app
-        .client
-        .post(app.url("/api/v1/vendors/register"))
-        .json(&form);
-    if let Some(ip) = ip {
-        req = req.header("x-forwarded-for", ip);
-    }
+    let req = from_ip(
+        app.client
+            .post(app.url("/api/v1/vendors/register"))
+            .json(&form),
+        ip,
+    );
     let res = req.send().await.unwrap();
     assert_eq!(res.status(), 201);
     let id = res.json::<Value>().await.unwrap()["vendor"]["id"]
@@ -63,13 +70,12 @@ async fn sme_with(app: &TestApp, changes: Value, ip: Option<&str>) -> String {
     for (k, v) in changes.as_object().unwrap() {
         form[k] = v.clone();
     }
-    let mut req = app
-        .client
-        .post(app.url("/api/v1/smes/register"))
-        .json(&form);
-    if let Some(ip) = ip {
-        req = req.header("x-forwarded-for", ip);
-    }
+    let req = from_ip(
+        app.client
+            .post(app.url("/api/v1/smes/register"))
+            .json(&form),
+        ip,
+    );
     let res = req.send().await.unwrap();
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
     app.verify_email(&email);
@@ -98,14 +104,13 @@ async fn applied(app: &TestApp, sme: &str, vendor: &str, package: &str, ip: Opti
     )
     .await)
     .await;
-    let mut req = app
-        .client
-        .post(app.url("/api/v1/sme/applications"))
-        .bearer_auth(sme)
-        .json(&json!({"enquiry_id": id}));
-    if let Some(ip) = ip {
-        req = req.header("x-forwarded-for", ip);
-    }
+    let req = from_ip(
+        app.client
+            .post(app.url("/api/v1/sme/applications"))
+            .bearer_auth(sme)
+            .json(&json!({"enquiry_id": id})),
+        ip,
+    );
     let res = req.send().await.unwrap();
     assert_eq!(res.status(), 201);
     res.json().await.unwrap()
@@ -242,6 +247,32 @@ test_on_both_backends! {
         let audit = ok(app.get_as(&format!("/api/v1/admin/audit-events?entity_type=risk_flag&entity_id={flag_id}"), &admin).await).await;
         let actions: Vec<&str> = audit["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
         assert_eq!(actions, ["risk_flag.dismissed", "risk_flag.raised"]);
+    }
+
+    async fn a_contact_name_shared_with_the_vendor_is_a_related_party(app) {
+        let admin = app.admin_token().await;
+        let (vendor, _) = vendor_with(&app, &admin, json!({"contact_name": "CHAN Tai-man"}), None).await;
+        let package = list(&app, &vendor, &admin, package_form("e_payment_pos", "food_and_beverage")).await;
+        open_batch(&app, &admin, None).await;
+        let stranger = sme_with(&app, json!({"contact_name": "Chan Siu Ming"}), None).await;
+        let unrelated = applied(&app, &stranger, &vendor, &package, None).await;
+        assert_eq!(flags(&app, &admin, &format!("application_id={}", unrelated["id"].as_str().unwrap())).await.len(), 0);
+        let sme = sme_with(&app, json!({"contact_name": "Chan Tai Man"}), None).await;
+        let me = ok(app.get_as("/api/v1/me", &sme).await).await;
+        assert_eq!(me["sme"]["contact_name"], "Chan Tai Man", "{me}");
+        let application = applied(&app, &sme, &vendor, &package, None).await;
+        let raised = flags(&app, &admin, &format!("application_id={}", application["id"].as_str().unwrap())).await;
+        assert_eq!(raised.len(), 1, "{raised:?}");
+        assert_eq!(raised[0]["indicator"], "vendor_related_party");
+        assert_eq!(raised[0]["evidence"]["shared_with_vendor"], json!(["contact_name"]));
+        // A blank name is refused, not stored as no name.
+        let form = {
+            let mut f = crate::helpers::sme_form("blank@name.hk", &unique_br());
+            f["contact_name"] = json!("   ");
+            f
+        };
+        let res = app.client.post(app.url("/api/v1/smes/register")).json(&form).send().await.unwrap();
+        assert_eq!(res.status(), 422);
     }
 
     async fn confirming_a_flag_rejects_or_marks_for_recovery(app) {

@@ -1,0 +1,2 @@
+ALTER TABLE smes DROP COLUMN contact_name_key;
+ALTER TABLE smes DROP COLUMN contact_name;
