@@ -288,7 +288,8 @@ pub struct CostFact {
 }
 
 /// Whether `cost` is at or above `bps` basis points of `ceiling`.
-fn near(cost: i64, ceiling: i64, bps: i64) -> bool {
+/// Whether `cost` is at or above `bps` basis points of `ceiling`.
+pub fn near(cost: i64, ceiling: i64, bps: i64) -> bool {
     i128::from(cost) * 10_000 >= i128::from(ceiling) * i128::from(bps)
 }
 
@@ -421,6 +422,33 @@ pub fn shared_contact(
         apps,
         json!({"shared": kind.as_str(), "key": key, "sme_ids": distinct}),
     ))
+}
+
+/// An application joining a cluster already under an open flag of `indicator` on `subject`:
+/// the flag keeps its evidence, with `sme_id` (if given) added to its `sme_ids` list. The
+/// event-time checks use it so that an application to a large flagged cluster costs one row,
+/// not a re-reading of the cluster (the periodic scan re-reads it).
+pub fn joining_open_flag(
+    indicator: Indicator,
+    subject: Subject,
+    application_id: &str,
+    sme_id: Option<&str>,
+    mut evidence: serde_json::Value,
+) -> Hit {
+    if let Some(sme_id) = sme_id
+        && let Some(ids) = evidence
+            .get_mut("sme_ids")
+            .and_then(serde_json::Value::as_array_mut)
+        && !ids.iter().any(|v| v.as_str() == Some(sme_id))
+    {
+        ids.push(sme_id.into());
+    }
+    Hit {
+        indicator,
+        subject,
+        application_ids: BTreeSet::from([application_id.to_owned()]),
+        evidence,
+    }
 }
 
 /// The contact details of an SME or a vendor, normalised.

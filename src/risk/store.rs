@@ -3,7 +3,7 @@
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+use diesel::sql_types::{BigInt, Text, Timestamp};
 
 use super::engine::{self, Contact, Hit, Severity, SubjectType, Thresholds};
 use super::normalise;
@@ -15,6 +15,8 @@ use crate::error::ApiError;
 
 /// The statuses of a live application: all but withdrawn, rejected and expired.
 pub const LIVE: &str = "a.status NOT IN ('withdrawn', 'rejected', 'expired')";
+/// The statuses that are not live (the ones [`LIVE`] leaves out).
+const NOT_LIVE: [&str; 3] = ["withdrawn", "rejected", "expired"];
 
 /// What raising a hit did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -67,8 +69,11 @@ pub fn raise(
             (id, true)
         }
     };
+    // Which of the hit's applications the flag holds already: a lookup bounded by the hit, not
+    // by the flag (a ring's flag can hold thousands).
     let linked: Vec<String> = risk_flag_applications::table
         .filter(risk_flag_applications::flag_id.eq(&flag_id))
+        .filter(risk_flag_applications::application_id.eq_any(&hit.application_ids))
         .select(risk_flag_applications::application_id)
         .load(conn)?;
     let new: Vec<&String> = hit
@@ -237,44 +242,82 @@ pub fn backfill_keys(conn: &mut DbConnection) -> QueryResult<usize> {
     Ok(smes_without.len() + vendors_without.len())
 }
 
-#[derive(QueryableByName)]
-struct SmeAppRow {
-    #[diesel(sql_type = Text)]
-    sme_id: String,
-    #[diesel(sql_type = Nullable<Text>)]
-    application_id: Option<String>,
+/// The most SMEs one `shared_contact` flag lists at once.
+const SHARING_MAX: i64 = 500;
+
+fn key_column(kind: engine::ContactKind) -> &'static str {
+    match kind {
+        engine::ContactKind::Phone => "phone_key",
+        engine::ContactKind::Address => "address_key",
+        engine::ContactKind::EmailDomain => "email_domain",
+    }
 }
 
-/// The SMEs sharing contact key `key` of `kind` (in order of registration), with their live
-/// applications.
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = Text)]
+    id: String,
+}
+
+/// The first `limit` SMEs, in order of registration, sharing contact key `key` of `kind`: a
+/// range of the key's index, however many share it.
+fn sharing_head(
+    conn: &mut DbConnection,
+    kind: engine::ContactKind,
+    key: &str,
+    limit: i64,
+) -> QueryResult<Vec<String>> {
+    let column = key_column(kind);
+    let rows: Vec<IdRow> = diesel::sql_query(format!(
+        "SELECT id FROM smes WHERE {column} = $1 ORDER BY created_at, id LIMIT {limit}"
+    ))
+    .bind::<Text, _>(key)
+    .load(conn)?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+/// The SMEs sharing contact key `key` of `kind` (in order of registration, at most
+/// [`SHARING_MAX`]), with their live applications.
 pub(crate) fn sharing(
     conn: &mut DbConnection,
     kind: engine::ContactKind,
     key: &str,
 ) -> QueryResult<Vec<engine::SmeApplications>> {
-    let column = match kind {
-        engine::ContactKind::Phone => "phone_key",
-        engine::ContactKind::Address => "address_key",
-        engine::ContactKind::EmailDomain => "email_domain",
-    };
-    let rows: Vec<SmeAppRow> = diesel::sql_query(format!(
-        "SELECT s.id AS sme_id, a.id AS application_id FROM smes s \
-         LEFT JOIN applications a ON a.sme_id = s.id AND {LIVE} \
-         WHERE s.{column} = $1 ORDER BY s.created_at, s.id, a.id LIMIT 500"
-    ))
-    .bind::<Text, _>(key)
-    .load(conn)?;
-    let mut out: Vec<engine::SmeApplications> = Vec::new();
-    for r in rows {
-        match out.last_mut() {
-            Some(last) if last.sme_id == r.sme_id => last.application_ids.extend(r.application_id),
-            _ => out.push(engine::SmeApplications {
-                sme_id: r.sme_id,
-                application_ids: r.application_id.into_iter().collect(),
-            }),
-        }
-    }
-    Ok(out)
+    let head = sharing_head(conn, kind, key, SHARING_MAX)?;
+    let live: Vec<(String, String)> = applications::table
+        .filter(applications::sme_id.eq_any(&head))
+        .filter(applications::status.ne_all(NOT_LIVE))
+        .select((applications::sme_id, applications::id))
+        .order(applications::id)
+        .load(conn)?;
+    Ok(head
+        .into_iter()
+        .map(|sme_id| engine::SmeApplications {
+            application_ids: live
+                .iter()
+                .filter(|(s, _)| *s == sme_id)
+                .map(|(_, a)| a.clone())
+                .collect(),
+            sme_id,
+        })
+        .collect())
+}
+
+/// The evidence of the open flag of `indicator` on `subject`, if there is one.
+fn open_flag_evidence(
+    conn: &mut DbConnection,
+    indicator: engine::Indicator,
+    subject: &engine::Subject,
+) -> QueryResult<Option<serde_json::Value>> {
+    let evidence: Option<String> = risk_flags::table
+        .filter(risk_flags::indicator.eq(indicator.as_str()))
+        .filter(risk_flags::subject_type.eq(subject.kind.as_str()))
+        .filter(risk_flags::subject_id.eq(&subject.id))
+        .filter(risk_flags::status.eq("open"))
+        .select(risk_flags::evidence_json)
+        .first(conn)
+        .optional()?;
+    Ok(evidence.map(|e| serde_json::from_str(&e).unwrap_or(serde_json::Value::Null)))
 }
 
 /// `shared_contact` for one SME: its phone, address and private email domain each checked
@@ -303,6 +346,30 @@ fn shared_contact_with(
         (engine::ContactKind::EmailDomain, &me.email_domain),
     ] {
         let Some(key) = key else { continue };
+        if let Some(app) = new_application {
+            // A new application: if its SME's cluster is already under an open flag, it joins
+            // that flag, and the cluster is not read again.
+            let head = sharing_head(conn, kind, key, t.shared_contact_min_smes)?;
+            let Some(anchor) = head.first() else { continue };
+            if (head.len() as i64) < t.shared_contact_min_smes {
+                continue;
+            }
+            let subject = engine::Subject {
+                kind: SubjectType::Sme,
+                id: anchor.clone(),
+            };
+            let indicator = engine::Indicator::SharedContact;
+            if let Some(evidence) = open_flag_evidence(conn, indicator, &subject)? {
+                hits.push(engine::joining_open_flag(
+                    indicator,
+                    subject,
+                    app,
+                    Some(sme_id),
+                    evidence,
+                ));
+                continue;
+            }
+        }
         let mut smes = sharing(conn, kind, key)?;
         if let Some(app) = new_application
             && let Some(mine) = smes.iter_mut().find(|s| s.sme_id == sme_id)
@@ -433,6 +500,28 @@ pub fn ceiling_clustering_of(
     now: NaiveDateTime,
     new_application: Option<engine::CostFact>,
 ) -> QueryResult<Option<Hit>> {
+    if let Some(a) = &new_application {
+        // A new application below the ceiling can only lower the vendor's share, and only
+        // applications near the ceiling are flagged: nothing to check. One near it joins the
+        // vendor's open flag if there is one, without counting the vendor's window again.
+        if !engine::near(a.eligible_cost_cents, a.ceiling_cents, t.ceiling_near_bps) {
+            return Ok(None);
+        }
+        let subject = engine::Subject {
+            kind: SubjectType::Vendor,
+            id: vendor_id.to_owned(),
+        };
+        let indicator = engine::Indicator::CeilingClustering;
+        if let Some(evidence) = open_flag_evidence(conn, indicator, &subject)? {
+            return Ok(Some(engine::joining_open_flag(
+                indicator,
+                subject,
+                &a.application_id,
+                None,
+                evidence,
+            )));
+        }
+    }
     let since = now - Duration::days(t.ceiling_window_days);
     let near = format!(
         "a.eligible_cost_cents * 10000 >= a.ceiling_cents * {}",
@@ -450,9 +539,7 @@ pub fn ceiling_clustering_of(
     let (mut total, mut near_count) = (count.total, count.near);
     if let Some(a) = &new_application {
         total += 1;
-        if i128::from(a.eligible_cost_cents) * 10_000
-            >= i128::from(a.ceiling_cents) * i128::from(t.ceiling_near_bps)
-        {
+        if engine::near(a.eligible_cost_cents, a.ceiling_cents, t.ceiling_near_bps) {
             near_count += 1;
         }
     }

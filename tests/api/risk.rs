@@ -275,6 +275,32 @@ test_on_both_backends! {
         assert_eq!(res.status(), 422);
     }
 
+    async fn applications_to_a_flagged_cluster_join_its_flag(app) {
+        let admin = app.admin_token().await;
+        let (vendor, _) = vendor_with(&app, &admin, json!({}), None).await;
+        let package = list(&app, &vendor, &admin, package_form("e_payment_pos", "food_and_beverage")).await;
+        open_batch(&app, &admin, None).await;
+        let mut ids = Vec::new();
+        let mut smes = Vec::new();
+        for _ in 0..4 {
+            let sme = sme_with(&app, json!({"phone": "+852 2811 7777"}), None).await;
+            let application = applied(&app, &sme, &vendor, &package, None).await;
+            ids.push(application["id"].as_str().unwrap().to_owned());
+            smes.push(sme);
+        }
+        let shared: Vec<Value> = flags(&app, &admin, "indicator=shared_contact").await
+            .into_iter()
+            .filter(|f| f["evidence"]["key"] == "28117777")
+            .collect();
+        assert_eq!(shared.len(), 1, "one flag for the cluster: {shared:?}");
+        let mut flagged: Vec<String> = shared[0]["application_ids"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
+        flagged.sort();
+        let mut all = ids.clone();
+        all.sort();
+        assert_eq!(flagged, all, "the applications made after the flag opened joined it");
+        assert_eq!(shared[0]["evidence"]["sme_ids"].as_array().unwrap().len(), 4, "{}", shared[0]["evidence"]);
+    }
+
     async fn confirming_a_flag_rejects_or_marks_for_recovery(app) {
         let admin = app.admin_token().await;
         let checker = app.admin_token().await;

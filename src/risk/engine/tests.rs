@@ -309,3 +309,49 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn an_application_joining_an_open_flag_keeps_its_evidence_and_adds_its_sme_once() {
+    let subject = Subject {
+        kind: SubjectType::Sme,
+        id: "s1".into(),
+    };
+    let evidence = json!({"shared": "phone", "key": "28110000", "sme_ids": ["s1", "s2", "s3"]});
+    let hit = joining_open_flag(
+        Indicator::SharedContact,
+        subject.clone(),
+        "a9",
+        Some("s4"),
+        evidence.clone(),
+    );
+    assert_eq!(hit.indicator, Indicator::SharedContact);
+    assert_eq!(hit.subject.id, "s1");
+    assert_eq!(hit.application_ids, BTreeSet::from(["a9".to_owned()]));
+    assert_eq!(hit.evidence["sme_ids"], json!(["s1", "s2", "s3", "s4"]));
+    assert_eq!(hit.evidence["key"], "28110000");
+    let again = joining_open_flag(
+        Indicator::SharedContact,
+        subject,
+        "a10",
+        Some("s2"),
+        evidence,
+    );
+    assert_eq!(
+        again.evidence["sme_ids"],
+        json!(["s1", "s2", "s3"]),
+        "listed once"
+    );
+    let vendor = Subject {
+        kind: SubjectType::Vendor,
+        id: "v1".into(),
+    };
+    let counts = json!({"live_applications": 40, "at_or_near_ceiling": 38});
+    let joined = joining_open_flag(
+        Indicator::CeilingClustering,
+        vendor,
+        "a11",
+        None,
+        counts.clone(),
+    );
+    assert_eq!(joined.evidence, counts);
+}

@@ -1,2 +1,0 @@
-ALTER TABLE smes DROP COLUMN contact_name_key;
-ALTER TABLE smes DROP COLUMN contact_name;
