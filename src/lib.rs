@@ -15,6 +15,7 @@ pub mod enquiries;
 pub mod error;
 pub mod extract;
 pub mod fallback;
+pub mod finder;
 pub mod guides;
 pub mod idempotency;
 pub mod mail;
