@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::packages::{ok, post};
+use crate::packages::{ok, patch, post};
 use crate::test_on_both_backends;
 
 fn form(slug: &str) -> Value {
@@ -16,21 +16,6 @@ fn form(slug: &str) -> Value {
         "categories": ["e_payment_pos"],
         "sectors": ["food_and_beverage"],
     })
-}
-
-async fn patch(
-    app: &crate::helpers::TestApp,
-    token: &str,
-    path: &str,
-    body: Value,
-) -> reqwest::Response {
-    app.client
-        .patch(app.url(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
 }
 
 async fn slugs(app: &crate::helpers::TestApp, query: &str) -> Vec<String> {
