@@ -51,7 +51,6 @@ use crate::error::{FieldError, Problem, responses};
         (name = "oversight", description = "What programme admins watch: the audit trail and the outbox."),
         (name = "risk", description = "Risk flags raised by the fraud indicators, their review (maker-checker), the scan, and conflicts of interest."),
         (name = "reports", description = "The budget's drawdown (JSON, CSV, chart) and the grants in 360Giving's fields."),
-        (name = "guides", description = "Bilingual guidance articles for SMEs, written by admins in Markdown and served as sanitised HTML."),
     ),
 )]
 pub struct ApiDoc;

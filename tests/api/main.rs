@@ -11,7 +11,6 @@ mod cli;
 mod concurrency;
 mod database;
 mod errors;
-mod guides;
 mod identity;
 mod journey;
 mod layers;

@@ -1,2 +1,0 @@
-DROP TABLE guide_tags;
-DROP TABLE guides;

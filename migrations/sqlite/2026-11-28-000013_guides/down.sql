@@ -1,3 +1,0 @@
-DROP TABLE guide_search;
-DROP TABLE guide_tags;
-DROP TABLE guides;
