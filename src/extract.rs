@@ -8,10 +8,12 @@ use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::dev::Payload;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
-use actix_web::web::BytesMut;
-use actix_web::{FromRequest, HttpRequest};
+use actix_web::middleware::Next;
+use actix_web::web::{self, BytesMut};
+use actix_web::{FromRequest, HttpRequest, ResponseError};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use validator::{Validate, ValidationError, ValidationErrors, ValidationErrorsKind};
@@ -107,6 +109,39 @@ fn read_body(
     }
 }
 
+/// Refuses text holding U+0000 before it reaches a handler: a query parameter answers 422 naming
+/// the parameter, a path segment 404 (no resource has such a name). JSON bodies are checked in
+/// [`parse_json`]; headers cannot carry it.
+pub async fn refuse_nul(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let refusal = if req.uri().path().contains("%00") {
+        Some(ApiError::NotFound(
+            "No resource exists at this path.".to_owned(),
+        ))
+    } else {
+        nul_query_parameter(req.query_string()).map(|name| ApiError::invalid(name, NUL_MESSAGE))
+    };
+    match refusal {
+        Some(error) => Ok(req.into_response(error.error_response())),
+        None => Ok(next.call(req).await?.map_into_boxed_body()),
+    }
+}
+
+/// The name of the first query parameter whose decoded name or value holds U+0000.
+fn nul_query_parameter(query: &str) -> Option<String> {
+    if !query.contains("%00") {
+        return None;
+    }
+    let pairs = web::Query::<Vec<(String, String)>>::from_query(query).ok()?;
+    pairs
+        .into_inner()
+        .into_iter()
+        .find(|(name, value)| name.contains('\0') || value.contains('\0'))
+        .map(|(name, _)| name)
+}
+
 /// 415 unless the media type is JSON; then parses and validates.
 fn parse_valid<T: DeserializeOwned + Validate>(
     body: &[u8],
@@ -150,11 +185,40 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     if !value.is_object() {
         return Err(ApiError::invalid("body", "must be a JSON object"));
     }
+    if let Some(path) = nul_path(&value, "") {
+        return Err(ApiError::invalid(path, NUL_MESSAGE));
+    }
     serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         shape_error(&path, &inner)
     })
+}
+
+/// Why text holding U+0000 is refused: PostgreSQL cannot store it in `text`, and no field of
+/// the programme has a use for it, so it is refused on both backends alike.
+pub const NUL_MESSAGE: &str = "must not contain the NUL character (U+0000)";
+
+/// The path of the first string, or object key, that holds U+0000, in the same notation as the
+/// shape errors (`items[1].name`; a key names itself).
+fn nul_path(value: &serde_json::Value, path: &str) -> Option<String> {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => text.contains('\0').then(|| join_path(path, "")),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_path(item, &format!("{}[{i}]", join_path(path, "")))),
+        Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            let field = join_path(path, key);
+            if key.contains('\0') {
+                Some(field)
+            } else {
+                nul_path(item, &field)
+            }
+        }),
+        Value::Null | Value::Bool(_) | Value::Number(_) => None,
+    }
 }
 
 fn shape_error(path: &str, error: &serde_json::Error) -> ApiError {
@@ -358,6 +422,33 @@ mod tests {
         assert_eq!(status, 422);
         assert_eq!(problem.errors.len(), 1);
         assert_eq!(problem.errors[0].field, "items[0].quantity");
+    }
+
+    #[actix_web::test]
+    async fn the_nul_character_is_422_naming_where_it_is() {
+        let body = r#"{"email":"a@example.org","password":"correct\u0000horse battery"}"#;
+        let (status, problem) = call("application/json", body).await;
+        assert_eq!(status, 422);
+        assert_eq!(
+            problem.errors,
+            vec![FieldError::new("password", NUL_MESSAGE)]
+        );
+
+        let body = r#"{"email":"a@example.org","password":"correct horse battery","items":[{"quantity":1},{"quantity":1,"note":"\u0000"}]}"#;
+        assert_eq!(
+            call("application/json", body).await.1.errors[0].field,
+            "items[1].note"
+        );
+
+        let body = r#"{"email":"a@example.org","password":"correct horse battery","x\u0000":[]}"#;
+        assert_eq!(
+            call("application/json", body).await.1.errors[0].field,
+            "x\u{0}"
+        );
+
+        // An escaped backslash followed by `u0000` is six ordinary characters.
+        let body = r#"{"email":"a@example.org","password":"correct \\u0000 battery"}"#;
+        assert_eq!(call("application/json", body).await.0, 200);
     }
 
     #[actix_web::test]

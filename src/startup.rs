@@ -23,6 +23,7 @@ use crate::auth::rate_limit::AuthRateLimiter;
 use crate::config::Settings;
 use crate::db::{self, Db};
 use crate::error::ApiError;
+use crate::extract::refuse_nul;
 use crate::fallback::{RouteTable, unmatched_route};
 use crate::mail::{Mailer, OutboxWorker};
 use crate::metrics::Metrics;
@@ -113,6 +114,7 @@ impl Application {
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", spec.clone()))
                 .service(web::redirect("/docs", "/docs/"))
                 .default_service(web::to(unmatched_route))
+                .wrap(from_fn(refuse_nul))
                 .wrap(cors(&cors_origins))
                 .wrap(security_headers())
                 .wrap(TracingLogger::<RequestSpan>::new())

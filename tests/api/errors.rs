@@ -140,4 +140,31 @@ test_on_both_backends! {
         let (status, _, problem) = problem_of(send("{\"enquiry_id\": 7}").await.unwrap()).await;
         assert_eq!((status, problem.errors[0].field.as_str()), (422, "enquiry_id"));
     }
+
+    // PostgreSQL cannot store U+0000 in text; schemathesis sent it in a query parameter and in
+    // a JSON body, and both were 500s there. Now both backends refuse it before any handler.
+    async fn the_nul_character_is_refused_wherever_text_arrives(app) {
+        let vendor = app.register_vendor("nul@example.org", "51234567").await;
+        let vendor_id = vendor["vendor"]["id"].as_str().unwrap();
+        for (query, field) in [
+            (format!("?vendor_id={vendor_id}&category=crm%00"), "category"),
+            ("?q=pos%00terminal".to_owned(), "q"),
+            ("?sort=price_desc&sector=%00".to_owned(), "sector"),
+        ] {
+            let res = app.get(&format!("/api/v1/catalogue/packages{query}")).await;
+            let (status, _, problem) = problem_of(res).await;
+            assert_eq!((status, problem.errors[0].field.as_str()), (422, field), "{query}");
+            assert!(problem.errors[0].message.contains("NUL"), "{problem:?}");
+        }
+        let (status, _, _) = problem_of(app.get("/api/v1/catalogue/packages/ab%00cd").await).await;
+        assert_eq!(status, 404);
+
+        let admin = app.admin_token().await;
+        let res = app.client.post(app.url(&format!("/api/v1/admin/vendors/{vendor_id}/suspend")))
+            .bearer_auth(&admin).json(&serde_json::json!({"reason": "Under\u{0}investigation"})).send().await.unwrap();
+        let (status, _, problem) = problem_of(res).await;
+        assert_eq!((status, problem.errors[0].field.as_str()), (422, "reason"));
+        let audit = app.get_as("/api/v1/admin/audit", &admin).await.text().await.unwrap();
+        assert!(!audit.contains("vendor.suspended"), "nothing was written: {audit}");
+    }
 }
