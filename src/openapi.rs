@@ -50,6 +50,7 @@ use crate::error::{FieldError, Problem, responses};
         (name = "budget", description = "The budget's drawdown and its append-only ledger."),
         (name = "oversight", description = "What programme admins watch: the audit trail and the outbox."),
         (name = "risk", description = "Risk flags raised by the fraud indicators, their review (maker-checker), the scan, and conflicts of interest."),
+        (name = "finder", description = "The solution finder: the best subsidised bundles for an SME's needs and budget."),
         (name = "reports", description = "The budget's drawdown (JSON, CSV, chart) and the grants in 360Giving's fields."),
     ),
 )]

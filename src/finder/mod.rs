@@ -1,4 +1,8 @@
-//! The solution finder (issue 12, part A): the best subsidised bundles of packages for an SME.
-//! `optimise` is the pure search; the HTTP route is not built yet.
+//! The solution finder (issue 12, part A): the best subsidised bundles of packages for an SME's
+//! needs, budget and remaining cap. `optimise` is the pure search and `explain` the pure
+//! wording; `store` reads the candidates and `routes` serves `POST /solution-finder`.
 
+pub mod explain;
 pub mod optimise;
+pub mod routes;
+pub mod store;

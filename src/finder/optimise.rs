@@ -8,19 +8,22 @@
 //! its budget.
 //!
 //! Bundles rank lexicographically (best first): needs covered, weighted by the order they were
-//! given (more needs first, then the earlier needs); more subsidy; less for the SME to pay; the
-//! longest-listed packages (the bundle's newest listing earlier); then package ids. The answer is
-//! the first `k` bundles in that order that no feasible bundle dominates (at least as good on
-//! needs, subsidy and what the SME pays, and better on one).
+//! given (more needs first, then the earlier needs); more subsidy; less for the SME to pay; then
+//! the longest-listed packages (the bundle's newest listing earlier, then its next newest, and
+//! so on, with package ids breaking ties). The answer is the first `k` bundles in that order that
+//! no feasible bundle dominates (at least as good on needs, subsidy and what the SME pays, and
+//! better on one), taking one bundle of each alike (equal in needs, subsidy and what the SME
+//! pays): five ways to spend the same money are one choice, not five.
 //!
-//! The search is exact. Per subset of needs, best-first in weight, a depth-first branch and
-//! bound chooses a package per need: a branch stops when even its cheapest completion would
-//! exceed the budget, or its subsidy could not reach the `k`-th best found. At the last need
-//! the packages are sorted by cost, and both the subsidy and what the SME pays grow with the
-//! cost, so the feasible ones are a prefix and the best of them are found by binary search
-//! instead of by trying each.
+//! The search is exact. Subsets of needs are taken best-first in weight. Within a subset, a
+//! dynamic programme over its needs keeps one partial bundle per (cost, matched) sum, the
+//! longest listed, and drops those whose cheapest completion would exceed the budget. Each
+//! candidate's matched subsidy must not fall as its cost grows, nor grow faster than its cost
+//! (true of any matching ratio up to 1:1, rounded to the cent, under a cap).
 
 use std::cmp::Reverse;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use chrono::NaiveDateTime;
 
@@ -31,8 +34,8 @@ pub struct Candidate {
     /// Eligible cost, in cents.
     pub cost: i64,
     /// The subsidy this package alone would get with the whole per-SME cap left, in cents: at
-    /// most `cost`, and non-decreasing in `cost` among one need's candidates (the matching
-    /// ratio and the per-SME cap applied to the cost).
+    /// most `cost`; among one need's candidates, neither it nor `cost - matched` falls as
+    /// `cost` grows (the matching ratio and the per-SME cap applied to the cost).
     pub matched: i64,
     pub listed_at: NaiveDateTime,
 }
@@ -81,23 +84,29 @@ pub fn weight(covered: &[usize], n: usize) -> u64 {
     ((covered.len() as u64) << n) | order
 }
 
-/// The bundle's sort key: ascending is best first.
-type Key = (Reverse<u64>, Reverse<i64>, i64, NaiveDateTime, Vec<String>);
+/// The bundle's sort key: ascending is best first. After needs, subsidy and what the SME pays,
+/// its packages' listings newest first, (listed_at, package id), compared in turn: the bundle
+/// whose newest listing is older ranks higher, and so on down its packages.
+#[cfg(test)]
+type Key = (
+    Reverse<u64>,
+    Reverse<i64>,
+    i64,
+    Vec<(NaiveDateTime, String)>,
+);
 
+#[cfg(test)]
 fn key(b: &Bundle, needs: &[Vec<Candidate>]) -> Key {
-    let mut ids: Vec<String> = b
+    let mut listing: Vec<(NaiveDateTime, String)> = b
         .picks
         .iter()
-        .map(|p| needs[p.need][p.candidate].package_id.clone())
+        .map(|p| {
+            let c = &needs[p.need][p.candidate];
+            (c.listed_at, c.package_id.clone())
+        })
         .collect();
-    ids.sort();
-    (
-        Reverse(b.weight),
-        Reverse(b.subsidy),
-        b.sme_pays,
-        b.newest_listing,
-        ids,
-    )
+    listing.sort_by(|a, b| b.cmp(a));
+    (Reverse(b.weight), Reverse(b.subsidy), b.sme_pays, listing)
 }
 
 /// Whether `a` dominates `b`: at least as good for the SME on needs covered, subsidy and what
@@ -159,232 +168,189 @@ pub fn bundle_of(
 }
 
 /// The best `want` bundles, each one a feasible bundle that no other feasible bundle dominates,
-/// best first. `needs[i]` are the candidates for the i-th need, in order of importance.
+/// best first, and no two alike in needs, subsidy and what the SME pays (of those, the one
+/// whose packages have been listed longest). `needs[i]` are the candidates for the i-th need, in
+/// order of importance.
 pub fn best_bundles(needs: &[Vec<Candidate>], limits: Limits, want: usize) -> Vec<Bundle> {
     if want == 0 || needs.is_empty() || needs.len() > MAX_NEEDS {
         return Vec::new();
     }
-    // Any dominating bundle ranks above the one it dominates, and domination is transitive:
-    // walking the ranking, a bundle is undominated exactly when none of the undominated ones
-    // before it dominates it. Search for more of the ranking until `want` are found.
-    let mut k = want * 4;
-    loop {
-        let ranked = top_k(needs, limits, k);
-        let mut front: Vec<Bundle> = Vec::new();
-        for b in &ranked {
-            if !front.iter().any(|f| dominates(f, b)) {
-                front.push(b.clone());
-                if front.len() == want {
-                    return front;
-                }
-            }
-        }
-        if ranked.len() < k {
-            return front;
-        }
-        k *= 4;
-    }
-}
-
-/// One need's candidates in the order the search uses: by cost, then the longest listed, then
-/// id.
-fn sorted(needs: &[Vec<Candidate>]) -> Vec<Vec<usize>> {
-    needs
-        .iter()
-        .map(|cands| {
-            let mut idx: Vec<usize> = (0..cands.len()).collect();
-            idx.sort_by(|&a, &b| {
-                let (x, y) = (&cands[a], &cands[b]);
-                x.cost
-                    .cmp(&y.cost)
-                    .then(x.listed_at.cmp(&y.listed_at))
-                    .then_with(|| x.package_id.cmp(&y.package_id))
-            });
-            idx
-        })
-        .collect()
-}
-
-/// The best `k` feasible bundles, best first.
-pub fn top_k(needs: &[Vec<Candidate>], limits: Limits, k: usize) -> Vec<Bundle> {
     let n = needs.len();
-    let order = sorted(needs);
+    let ranks = listing_ranks(needs);
+    let reps: Vec<Vec<usize>> = needs
+        .iter()
+        .enumerate()
+        .map(|(i, cands)| representatives(cands, &ranks[i]))
+        .collect();
     let mut subsets: Vec<Vec<usize>> = (1u32..(1u32 << n))
         .map(|mask| (0..n).filter(|i| mask & (1 << i) != 0).collect::<Vec<_>>())
         .filter(|s: &Vec<usize>| s.iter().all(|&i| !needs[i].is_empty()))
         .collect();
     subsets.sort_by_key(|s| Reverse(weight(s, n)));
-    let mut search = Search {
-        needs,
-        order: &order,
-        limits,
-        k,
-        best: Vec::new(),
-    };
+    // Subsets in ranking order, and each subset's bundles in ranking order: a bundle is
+    // undominated exactly when none of the undominated ones before it dominates it (any bundle
+    // dominating it ranks above it, and domination is transitive).
+    let mut front: Vec<Bundle> = Vec::new();
     for subset in subsets {
-        let w = weight(&subset, n);
-        if search.best.len() == k && search.best.last().is_some_and(|(_, b)| b.weight > w) {
-            break;
-        }
-        let max_matched: Vec<i64> = subset
-            .iter()
-            .map(|&i| needs[i].iter().map(|c| c.matched).max().unwrap_or(0))
-            .collect();
-        let min_cost: Vec<i64> = subset
-            .iter()
-            .map(|&i| needs[i].iter().map(|c| c.cost).min().unwrap_or(0))
-            .collect();
-        let mut picks = Vec::with_capacity(subset.len());
-        let floor = NaiveDateTime::MIN;
-        search.descend(
-            &subset,
-            w,
-            &max_matched,
-            &min_cost,
-            0,
-            0,
-            0,
-            floor,
-            &mut picks,
-        );
-    }
-    search.best.into_iter().map(|(_, b)| b).collect()
-}
-
-struct Search<'a> {
-    needs: &'a [Vec<Candidate>],
-    order: &'a [Vec<usize>],
-    limits: Limits,
-    k: usize,
-    /// The best found so far, best first, at most `k`.
-    best: Vec<(Key, Bundle)>,
-}
-
-impl Search<'_> {
-    fn offer(&mut self, picks: &[(usize, usize)]) {
-        let Some(b) = bundle_of(self.needs, self.limits, picks) else {
-            return;
-        };
-        let key = key(&b, self.needs);
-        if self.best.len() == self.k && self.best.last().is_some_and(|(worst, _)| &key >= worst) {
-            return;
-        }
-        let at = self.best.partition_point(|(k, _)| k < &key);
-        self.best.insert(at, (key, b));
-        self.best.truncate(self.k);
-    }
-
-    /// Whether a bundle of `weight` with at most `subsidy`, at least `pays` and a newest
-    /// listing no earlier than `newest` could still enter the best `k`.
-    fn could_enter(&self, weight: u64, subsidy: i64, pays: i64, newest: NaiveDateTime) -> bool {
-        match self.best.last() {
-            Some((_, worst)) if self.best.len() == self.k => {
-                (Reverse(weight), Reverse(subsidy), pays, newest)
-                    <= (
-                        Reverse(worst.weight),
-                        Reverse(worst.subsidy),
-                        worst.sme_pays,
-                        worst.newest_listing,
-                    )
-            }
-            _ => true,
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn descend(
-        &mut self,
-        subset: &[usize],
-        weight: u64,
-        max_matched: &[i64],
-        min_cost: &[i64],
-        level: usize,
-        matched: i64,
-        cost: i64,
-        newest: NaiveDateTime,
-        picks: &mut Vec<(usize, usize)>,
-    ) {
-        let cap = self.limits.remaining_cap.max(0);
-        let rest_cost: i64 = min_cost[level..].iter().sum();
-        // What the SME pays never falls as packages are added (each pays at least its cost
-        // less its matched subsidy), and the subsidy never exceeds the cap.
-        let pays_floor = (cost - matched.min(cap)).max(cost + rest_cost - cap);
-        if pays_floor > self.limits.budget {
-            return;
-        }
-        let ceiling = (matched + max_matched[level..].iter().sum::<i64>()).min(cap);
-        if !self.could_enter(weight, ceiling, pays_floor, newest) {
-            return;
-        }
-        let need = subset[level];
-        let order = &self.order[need];
-        if level + 1 < subset.len() {
-            for &c in order {
-                let cand = &self.needs[need][c];
-                picks.push((need, c));
-                self.descend(
-                    subset,
-                    weight,
-                    max_matched,
-                    min_cost,
-                    level + 1,
-                    matched + cand.matched,
-                    cost + cand.cost,
-                    newest.max(cand.listed_at),
-                    picks,
-                );
-                picks.pop();
-            }
-            return;
-        }
-        // The last need. Along `order` (by cost) the bundle's subsidy min(matched + m, cap) and
-        // what the SME pays both grow, so the feasible candidates are a prefix; among them the
-        // ones reaching the cap rank by cost ascending, above the others by matched descending.
-        let cands = &self.needs[need];
-        let pays = |c: &Candidate| cost + c.cost - (matched + c.matched).min(cap);
-        let feasible = order.partition_point(|&c| pays(&cands[c]) <= self.limits.budget);
-        let reach = order[..feasible].partition_point(|&c| matched + cands[c].matched < cap);
-        // Each part is walked best first, so the walk stops at the first bundle that could
-        // not enter (ties on subsidy and pays are all offered: the later criteria decide).
-        let mut tried = 0;
-        let mut last_cost = None;
-        for &c in &order[reach..feasible] {
-            let cand = &cands[c];
-            if (tried >= self.k && last_cost != Some(cand.cost))
-                || !self.could_enter(weight, cap, pays(cand), newest)
-            {
-                return;
-            }
-            tried += 1;
-            last_cost = Some(cand.cost);
-            if self.could_enter(weight, cap, pays(cand), newest.max(cand.listed_at)) {
-                picks.push((need, c));
-                self.offer(picks);
-                picks.pop();
-            }
-        }
-        // Below the cap: groups of equal matched subsidy, the largest first; within a group
-        // the cheapest pays least.
-        let below = &order[..reach];
-        let mut end = below.len();
-        while end > 0 && tried < self.k {
-            let m = cands[below[end - 1]].matched;
-            let start = below[..end].partition_point(|&c| cands[c].matched < m);
-            if !self.could_enter(weight, matched + m, pays(&cands[below[start]]), newest) {
-                return;
-            }
-            for &c in &below[start..end] {
-                tried += 1;
-                let cand = &cands[c];
-                if self.could_enter(weight, matched + m, pays(cand), newest.max(cand.listed_at)) {
-                    picks.push((need, c));
-                    self.offer(picks);
-                    picks.pop();
+        for state in bundle_states(needs, &reps, &ranks, &subset, limits) {
+            let Some(b) = bundle_of(needs, limits, &state.picks(&subset)) else {
+                continue;
+            };
+            let alike =
+                |f: &Bundle| (f.weight, f.subsidy, f.sme_pays) == (b.weight, b.subsidy, b.sme_pays);
+            if !front.iter().any(|f| dominates(f, &b) || alike(f)) {
+                front.push(b);
+                if front.len() == want {
+                    return front;
                 }
             }
-            end = start;
         }
     }
+    front
+}
+
+/// Each candidate's rank in order of listing, the longest listed first (ties by package id):
+/// `ranks[need][candidate]`.
+fn listing_ranks(needs: &[Vec<Candidate>]) -> Vec<Vec<u32>> {
+    let mut all: Vec<(usize, usize)> = needs
+        .iter()
+        .enumerate()
+        .flat_map(|(n, cands)| (0..cands.len()).map(move |c| (n, c)))
+        .collect();
+    all.sort_by(|&(na, ca), &(nb, cb)| {
+        let (a, b) = (&needs[na][ca], &needs[nb][cb]);
+        a.listed_at
+            .cmp(&b.listed_at)
+            .then_with(|| a.package_id.cmp(&b.package_id))
+    });
+    let mut ranks: Vec<Vec<u32>> = needs.iter().map(|c| vec![0; c.len()]).collect();
+    for (rank, &(n, c)) in all.iter().enumerate() {
+        ranks[n][c] = u32::try_from(rank).unwrap_or(u32::MAX);
+    }
+    ranks
+}
+
+/// One need's candidates that no other candidate of the need dominates: of those alike in cost
+/// and matched subsidy, only the longest listed (any bundle holding another is matched, in
+/// every figure, by the same bundle holding it). By cost ascending.
+fn representatives(cands: &[Candidate], ranks: &[u32]) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..cands.len()).collect();
+    // Of equal costs, the most matched first: along this order what the SME pays at least
+    // never falls, which the search's early stop relies on.
+    idx.sort_by_key(|&c| (cands[c].cost, Reverse(cands[c].matched), ranks[c]));
+    idx.dedup_by_key(|c| (cands[*c].cost, cands[*c].matched));
+    idx
+}
+
+/// A partial bundle in the search: its sums, and its picks with their listing ranks.
+#[derive(Debug, Clone, Copy)]
+struct State {
+    cost: i64,
+    matched: i64,
+    /// The candidate picked for each need of the subset so far.
+    picks: [u32; MAX_NEEDS],
+    /// The picks' listing ranks, newest first: compared lexicographically, the lesser has been
+    /// listed longer. This order is kept by adding the same package to both sides, so keeping
+    /// only the least per sum loses no bundle that would rank first.
+    listing: [u32; MAX_NEEDS],
+    len: usize,
+}
+
+impl State {
+    fn picks(&self, subset: &[usize]) -> Vec<(usize, usize)> {
+        subset
+            .iter()
+            .zip(&self.picks[..self.len])
+            .map(|(&need, &c)| (need, c as usize))
+            .collect()
+    }
+
+    fn with(&self, candidate: usize, cand: &Candidate, rank: u32) -> State {
+        let mut next = *self;
+        next.cost += cand.cost;
+        next.matched += cand.matched;
+        next.picks[self.len] = u32::try_from(candidate).unwrap_or(u32::MAX);
+        // Insert the rank, keeping the listing newest first.
+        let at = self.listing[..self.len].partition_point(|&r| r > rank);
+        next.listing.copy_within(at..self.len, at + 1);
+        next.listing[at] = rank;
+        next.len += 1;
+        next
+    }
+
+    fn listing(&self) -> &[u32] {
+        &self.listing[..self.len]
+    }
+}
+
+/// Every distinct sum of one subset's feasible bundles, the best bundle of each sum, in ranking
+/// order. A dynamic programme over the needs keeps one state per (cost, matched) sum: bundles of
+/// equal sums share their subsidy and what the SME pays whatever is added to them, so only the
+/// longest listed of them can rank first. Prices come in round amounts, so the sums are few
+/// where the bundles are many (three needs of 200 distinct prices: 8 million bundles, a few
+/// thousand sums).
+fn bundle_states(
+    needs: &[Vec<Candidate>],
+    reps: &[Vec<usize>],
+    ranks: &[Vec<u32>],
+    subset: &[usize],
+    limits: Limits,
+) -> Vec<State> {
+    let cap = limits.remaining_cap.max(0);
+    let min_cost: Vec<i64> = subset
+        .iter()
+        .map(|&i| reps[i].first().map_or(0, |&c| needs[i][c].cost))
+        .collect();
+    let mut states = vec![State {
+        cost: 0,
+        matched: 0,
+        picks: [0; MAX_NEEDS],
+        listing: [0; MAX_NEEDS],
+        len: 0,
+    }];
+    for (level, &need) in subset.iter().enumerate() {
+        let rest_cost: i64 = min_cost[level + 1..].iter().sum();
+        let mut at: HashMap<(i64, i64), usize> = HashMap::with_capacity(states.len() * 2);
+        let mut next: Vec<State> = Vec::with_capacity(states.len() * 2);
+        for state in &states {
+            for &c in &reps[need] {
+                let cand = &needs[need][c];
+                let (cost, matched) = (state.cost + cand.cost, state.matched + cand.matched);
+                // What the SME pays never falls as packages are added (each pays at least its
+                // cost less its matched subsidy), and the subsidy never exceeds the cap; along
+                // the candidates (by cost) this floor only grows.
+                let pays_floor = (cost - matched.min(cap)).max(cost + rest_cost - cap);
+                if pays_floor > limits.budget {
+                    break;
+                }
+                let grown = state.with(c, cand, ranks[need][c]);
+                match at.entry((cost, matched)) {
+                    Entry::Vacant(slot) => {
+                        slot.insert(next.len());
+                        next.push(grown);
+                    }
+                    Entry::Occupied(slot) => {
+                        let kept = &mut next[*slot.get()];
+                        if grown.listing() < kept.listing() {
+                            *kept = grown;
+                        }
+                    }
+                }
+            }
+        }
+        states = next;
+    }
+    let figures = |s: &State| {
+        let subsidy = s.matched.min(cap);
+        (Reverse(subsidy), s.cost - subsidy)
+    };
+    states.retain(|s| figures(s).1 <= limits.budget);
+    states.sort_by(|a, b| {
+        figures(a)
+            .cmp(&figures(b))
+            .then_with(|| a.listing().cmp(b.listing()))
+    });
+    states
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ mod cli;
 mod concurrency;
 mod database;
 mod errors;
+mod finder;
 mod identity;
 mod journey;
 mod layers;
