@@ -1,7 +1,8 @@
 //! Request-body extraction: JSON bodies that are parsed, then validated, with precise errors.
 //!
 //! [`ValidJson`] is the only way handlers read a JSON body. It answers 415 for another media
-//! type, 413 past [`BODY_LIMIT`], 400 for malformed JSON, and 422 with per-field `errors` for a
+//! type, 413 past [`BODY_LIMIT`] (or the larger limit a route names, for forms whose valid
+//! bodies can be larger), 400 for malformed JSON, and 422 with per-field `errors` for a
 //! well-formed body of the wrong shape or one that fails its `validator` rules.
 
 use std::borrow::Cow;
@@ -23,17 +24,17 @@ use crate::error::{ApiError, FieldError};
 /// The largest request body accepted: 256 KiB.
 pub const BODY_LIMIT: usize = 256 * 1024;
 
-/// A JSON request body of type `T`, deserialised and validated.
+/// A JSON request body of type `T`, deserialised and validated, read up to `LIMIT` bytes.
 #[derive(Debug)]
-pub struct ValidJson<T>(pub T);
+pub struct ValidJson<T, const LIMIT: usize = BODY_LIMIT>(pub T);
 
-impl<T> ValidJson<T> {
+impl<T, const LIMIT: usize> ValidJson<T, LIMIT> {
     pub fn into_inner(self) -> T {
         self.0
     }
 }
 
-impl<T> FromRequest for ValidJson<T>
+impl<T, const LIMIT: usize> FromRequest for ValidJson<T, LIMIT>
 where
     T: DeserializeOwned + Validate + 'static,
 {
@@ -41,7 +42,7 @@ where
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let body = read_body(req, payload);
+        let body = read_body(req, payload, LIMIT);
         Box::pin(async move {
             let (bytes, media_type_ok) = body.await?;
             parse_valid(&bytes, media_type_ok).map(ValidJson)
@@ -68,7 +69,7 @@ where
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let body = read_body(req, payload);
+        let body = read_body(req, payload, BODY_LIMIT);
         Box::pin(async move {
             let (bytes, media_type_ok) = body.await?;
             if bytes.is_empty() {
@@ -79,10 +80,11 @@ where
     }
 }
 
-/// Reads the body up to [`BODY_LIMIT`] (413 beyond), and says whether its media type is JSON.
+/// Reads the body up to `limit` bytes (413 beyond), and says whether its media type is JSON.
 fn read_body(
     req: &HttpRequest,
     payload: &mut Payload,
+    limit: usize,
 ) -> impl Future<Output = Result<(BytesMut, bool), ApiError>> + 'static {
     let media_type_ok = is_json(req);
     let declared_length = req
@@ -92,16 +94,16 @@ fn read_body(
         .and_then(|v| v.parse::<usize>().ok());
     let mut payload = payload.take();
     async move {
-        if declared_length.is_some_and(|n| n > BODY_LIMIT) {
-            return Err(ApiError::PayloadTooLarge { limit: BODY_LIMIT });
+        if declared_length.is_some_and(|n| n > limit) {
+            return Err(ApiError::PayloadTooLarge { limit });
         }
         let mut body = BytesMut::new();
         while let Some(chunk) = payload.next().await {
             let chunk = chunk.map_err(|e| {
                 ApiError::BadRequest(format!("The request body could not be read: {e}."))
             })?;
-            if body.len() + chunk.len() > BODY_LIMIT {
-                return Err(ApiError::PayloadTooLarge { limit: BODY_LIMIT });
+            if body.len() + chunk.len() > limit {
+                return Err(ApiError::PayloadTooLarge { limit });
             }
             body.extend_from_slice(&chunk);
         }

@@ -16,6 +16,7 @@ pub mod error;
 pub mod extract;
 pub mod fallback;
 pub mod finder;
+pub mod guides;
 pub mod idempotency;
 pub mod mail;
 pub mod matching;

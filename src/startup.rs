@@ -256,6 +256,7 @@ pub fn configure_routes(cfg: &mut ServiceConfig) {
     crate::reports::routes::configure(cfg);
     crate::risk::routes::configure(cfg);
     crate::finder::routes::configure(cfg);
+    crate::guides::routes::configure(cfg);
 }
 
 /// Cross-origin access for the configured browser origins only; `*` allows any.

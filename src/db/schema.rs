@@ -453,7 +453,37 @@ diesel::joinable!(enquiries -> packages (package_id));
 diesel::joinable!(risk_flag_applications -> risk_flags (flag_id));
 diesel::joinable!(risk_flag_applications -> applications (application_id));
 
+diesel::table! {
+    /// Guidance articles: bilingual Markdown, its sanitised HTML, and a search document.
+    guides (slug) {
+        slug -> Text,
+        title_en -> Text,
+        title_zh -> Text,
+        body_markdown_en -> Text,
+        body_markdown_zh -> Text,
+        body_html_en -> Text,
+        body_html_zh -> Text,
+        search_document -> Text,
+        published_at -> Timestamp,
+        updated_at -> Timestamp,
+        author_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// A guide's categories and sectors.
+    guide_tags (slug, kind, code) {
+        slug -> Text,
+        kind -> Text,
+        code -> Text,
+    }
+}
+
+diesel::joinable!(guide_tags -> guides (slug));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    guides,
+    guide_tags,
     sectors,
     categories,
     programme_rules,

@@ -14,6 +14,7 @@ use crate::auth::SmeUser;
 use crate::db::{Db, DbConnection};
 use crate::error::{ApiError, responses};
 use crate::extract::ValidJson;
+use crate::guides::model::GuideLink;
 use crate::money::Money;
 use crate::programme::quoting;
 
@@ -114,6 +115,9 @@ pub struct FinderBundle {
     pub explanation_zh: String,
     /// The explanation in the requested `language`.
     pub explanation: String,
+    /// Guides on its categories for the sector, at most three: the earlier needs' first, then
+    /// the newest.
+    pub guides: Vec<GuideLink>,
 }
 
 /// The finder's answer.
@@ -180,13 +184,30 @@ fn cents(amount: i64) -> Result<Money, ApiError> {
     Money::from_cents(amount).map_err(ApiError::internal)
 }
 
-/// The optimiser's bundles as the API shows them, explained.
+/// The most guides linked from one bundle.
+const MAX_GUIDES: usize = 3;
+
+/// The guides for the needs a bundle covers, the earlier needs' first.
+fn guides_for(covered: &[&String], links: &[(String, GuideLink)]) -> Vec<GuideLink> {
+    let mut out: Vec<GuideLink> = Vec::new();
+    for need in covered {
+        for (_, link) in links.iter().filter(|(category, _)| category == *need) {
+            if out.len() < MAX_GUIDES && !out.contains(link) {
+                out.push(link.clone());
+            }
+        }
+    }
+    out
+}
+
+/// The optimiser's bundles as the API shows them, explained, with their guides.
 fn bundles_of(
     found: &[optimise::Bundle],
     offers: &[Vec<&Offer>],
     request: &FinderRequest,
     names: &[NeedName],
     cap: Money,
+    links: &[(String, GuideLink)],
 ) -> Result<Vec<FinderBundle>, ApiError> {
     let language = request.language.unwrap_or_default();
     let mut out = Vec::with_capacity(found.len());
@@ -215,13 +236,15 @@ fn bundles_of(
             sme_pays: cents(bundle.sme_pays)?,
         };
         let (explanation_en, explanation_zh) = explain::explain(&facts, above.as_ref(), names, cap);
+        let covered: Vec<&String> = bundle
+            .picks
+            .iter()
+            .map(|p| &request.needs[p.need])
+            .collect();
         out.push(FinderBundle {
+            guides: guides_for(&covered, links),
             rank: u32::try_from(i + 1).unwrap_or(u32::MAX),
-            needs_covered: bundle
-                .picks
-                .iter()
-                .map(|p| request.needs[p.need].clone())
-                .collect(),
+            needs_covered: covered.iter().map(|c| (*c).clone()).collect(),
             packages,
             eligible_cost: cents(bundle.cost)?,
             subsidy: facts.subsidy,
@@ -313,8 +336,9 @@ pub async fn find_solutions(
                 budget: request.budget.cents(),
             };
             let found = optimise::best_bundles(&candidates, limits, MAX_BUNDLES);
+            let links = crate::guides::store::links(conn, &request.needs, &sector)?;
             Ok(FinderResponse {
-                bundles: bundles_of(&found, &by_need, &request, &names, cap)?,
+                bundles: bundles_of(&found, &by_need, &request, &names, cap, &links)?,
                 sector,
                 remaining_cap: cap,
             })

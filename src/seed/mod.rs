@@ -7,6 +7,7 @@
 use serde::Deserialize;
 
 pub mod applicants;
+mod guides;
 pub mod oversight;
 
 use crate::audit::{self, NewEvent};
@@ -90,6 +91,7 @@ pub struct SeedReport {
     pub packages_created: usize,
     pub accounts_created: usize,
     pub batches_created: usize,
+    pub guides_created: usize,
     /// The oversight demo (with the demo accounts, on a database without applications): ring
     /// and honest applications, and the flags the risk scan raised over them.
     pub ring_applications: usize,
@@ -148,6 +150,7 @@ pub async fn seed(db: &Db, fixtures: &str, demo_accounts: bool) -> anyhow::Resul
                 seed_vendor(tx, vendor, &unusable, index, &mut report)?;
             }
             seed_open_batch(tx, &mut report)?;
+            report.guides_created = guides::load(tx)?;
             if let Some((admin, vendor, sme)) = &demo {
                 seed_demo_accounts(tx, &fixtures.demo_accounts, admin, vendor, sme, &mut report)?;
             }
@@ -162,6 +165,7 @@ pub async fn seed(db: &Db, fixtures: &str, demo_accounts: bool) -> anyhow::Resul
                         "packages_created": report.packages_created,
                         "accounts_created": report.accounts_created,
                         "batches_created": report.batches_created,
+                        "guides_created": report.guides_created,
                     })),
             )?;
             Ok(report)

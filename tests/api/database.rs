@@ -36,7 +36,7 @@ fn columns(conn: &mut DbConnection) -> BTreeSet<(String, String, String, bool)> 
              WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'
                AND m.name <> '__diesel_schema_migrations'
                -- The FTS5 index and its shadow tables stand for PostgreSQL's GIN index.
-               AND m.name NOT LIKE 'package_search%'"
+               AND m.name NOT LIKE 'package_search%' AND m.name NOT LIKE 'guide_search%'"
         }
         Backend::Postgres => {
             "SELECT table_name::text AS table_name, column_name::text AS column_name,
@@ -45,7 +45,7 @@ fn columns(conn: &mut DbConnection) -> BTreeSet<(String, String, String, bool)> 
              FROM information_schema.columns
              WHERE table_schema = 'public' AND table_name <> '__diesel_schema_migrations'
                -- The stored search tsvector stands for SQLite's FTS5 table.
-               AND NOT (table_name = 'packages' AND column_name = 'search_vector')"
+               AND NOT (table_name IN ('packages', 'guides') AND column_name = 'search_vector')"
         }
     };
     let rows: Vec<ColumnInfo> = diesel::sql_query(query).load(conn).unwrap();

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::catalogue_helpers::list;
 use crate::helpers::TestApp;
-use crate::packages::{approved_vendor, package_form};
+use crate::packages::{approved_vendor, ok, package_form, post};
 use crate::test_on_both_backends;
 
 fn priced(category: &str, sector: &str, name: &str, pricing: Value) -> Value {
@@ -82,6 +82,20 @@ test_on_both_backends! {
              json!({"model": "subscription", "monthly_price": "900.00", "min_term_months": 12})),
         ]).await;
 
+        // Guides: one on CRM for shops, one on CRM for restaurants, one on POS for any sector.
+        let admin = app.admin_token().await;
+        for (slug, category, sectors) in [
+            ("crm-for-shops", "crm_loyalty", json!(["retail"])),
+            ("crm-for-restaurants", "crm_loyalty", json!(["food_and_beverage"])),
+            ("pos-basics", "e_payment_pos", json!([])),
+        ] {
+            let guide = json!({
+                "slug": slug, "title_en": slug, "title_zh": slug, "body_markdown_en": "Text.",
+                "body_markdown_zh": "內文。", "categories": [category], "sectors": sectors,
+            });
+            ok(post(&app, &admin, "/api/v1/admin/guides", Some(guide)).await).await;
+        }
+
         let answer = bundles(&app, None, json!({
             "sector": "retail", "needs": ["e_payment_pos", "crm_loyalty"], "budget": "60000.00"
         })).await;
@@ -103,6 +117,10 @@ test_on_both_backends! {
                    "Covers 2 of 2 needs (E-payment and point-of-sale systems + Customer management, loyalty and coupons); uses HK$21,000 of your HK$50,000 cap; you pay HK$21,000; the best match for your needs and budget.",
                    "{first}");
         assert_eq!(first["explanation"], first["explanation_en"]);
+        let guides: Vec<&str> = first["guides"].as_array().unwrap().iter().map(|g| g["slug"].as_str().unwrap()).collect();
+        assert_eq!(guides, ["pos-basics", "crm-for-shops"], "the needs' order; the retail guide only");
+        assert_eq!(first["guides"][0]["url"], "/api/v1/guides/pos-basics");
+        assert_eq!(answer["bundles"][4]["guides"][0]["slug"], "crm-for-shops", "CRM alone");
         assert!(answer["bundles"][1]["explanation_zh"].as_str().unwrap().contains("排在第 1 位之後"), "{answer}");
 
         // A budget of HK$16,000 leaves the dearer POS out of any pair.

@@ -299,6 +299,12 @@ test_on_both_backends! {
             ("POST", "/api/v1/admin/batches", [401, 403, 403, 422]),
             ("GET", "/api/v1/admin/programme/rules", [401, 403, 403, 200]),
             ("PUT", "/api/v1/admin/programme/rules", [401, 403, 403, 422]),
+            ("GET", "/api/v1/guides", [200, 200, 200, 200]),
+            ("GET", "/api/v1/guides/no-such-guide", [404, 404, 404, 404]),
+            ("POST", "/api/v1/admin/guides", [401, 403, 403, 422]),
+            ("GET", "/api/v1/admin/guides/no-such-guide", [401, 403, 403, 404]),
+            ("PATCH", "/api/v1/admin/guides/no-such-guide", [401, 403, 403, 422]),
+            ("POST", "/api/v1/solution-finder", [422, 422, 422, 422]),
         ];
         for (method, path, expected) in matrix {
             for (token, want) in [None, Some(&vendor), Some(&sme), Some(&admin)].into_iter().zip(expected) {

@@ -12,6 +12,7 @@ mod concurrency;
 mod database;
 mod errors;
 mod finder;
+mod guides;
 mod identity;
 mod journey;
 mod layers;

@@ -63,7 +63,7 @@ pub async fn post(
     req.send().await.unwrap()
 }
 
-async fn patch(app: &TestApp, token: &str, path: &str, body: Value) -> reqwest::Response {
+pub async fn patch(app: &TestApp, token: &str, path: &str, body: Value) -> reqwest::Response {
     app.client
         .patch(app.url(path))
         .bearer_auth(token)

@@ -13,12 +13,17 @@ test_on_both_backends! {
         assert_eq!((first.ring_applications, first.honest_applications), (24, 36), "the oversight demo");
         assert!(first.flags_raised > 0);
         assert_eq!(first.batches_created, 1, "an open intake batch");
+        assert_eq!(first.guides_created, 6, "six bilingual guides");
+        let guides: Value = app.get("/api/v1/guides").await.json().await.unwrap();
+        let guides = guides["items"].as_array().unwrap();
+        assert_eq!(guides.len(), 6);
+        assert!(guides.iter().all(|g| g["title_zh"].as_str().is_some_and(|t| !t.is_empty()) && g["body_html_zh"].as_str().unwrap().starts_with('<')), "{guides:?}");
         let programme: Value = app.get("/api/v1/programme").await.json().await.unwrap();
         assert!(programme["open_batch"]["id"].is_string(), "{programme}");
         let again = dtspp::seed::seed(&app.db, dtspp::seed::BUILT_IN, true).await.unwrap();
         assert_eq!(
             again,
-            dtspp::seed::SeedReport { vendors_created: 0, vendors_existing: 44, packages_created: 0, accounts_created: 0, batches_created: 0, ring_applications: 0, honest_applications: 0, flags_raised: 0 }
+            dtspp::seed::SeedReport { vendors_created: 0, vendors_existing: 44, packages_created: 0, accounts_created: 0, batches_created: 0, guides_created: 0, ring_applications: 0, honest_applications: 0, flags_raised: 0 }
         );
 
         let page: Value = app.get("/api/v1/catalogue/packages?limit=100").await.json().await.unwrap();

@@ -1,0 +1,2 @@
+DROP TABLE guide_tags;
+DROP TABLE guides;

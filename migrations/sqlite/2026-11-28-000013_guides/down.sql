@@ -1,0 +1,3 @@
+DROP TABLE guide_search;
+DROP TABLE guide_tags;
+DROP TABLE guides;
