@@ -7,7 +7,6 @@
 
 use std::time::Instant;
 
-use chrono::NaiveDateTime;
 use dtspp::finder::optimise::{Candidate, Limits, best_bundles};
 
 /// xorshift64*: enough randomness for catalogues, and the same catalogues every run.
@@ -70,7 +69,11 @@ fn main() {
             assert!(!found.is_empty());
         }
         times.sort_by(f64::total_cmp);
-        let grid_text = if grid == 100 { "whole dollars" } else { "HK$500 grid" };
+        let grid_text = if grid == 100 {
+            "whole dollars"
+        } else {
+            "HK$500 grid"
+        };
         println!(
             "{needs} × {per_need}, {grid_text}: {:.1} / {:.1}",
             times[times.len() / 2],

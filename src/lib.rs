@@ -13,6 +13,7 @@ pub mod config;
 pub mod db;
 pub mod enquiries;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod fallback;
 pub mod finder;

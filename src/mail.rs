@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::NaiveDateTime;
 use lettre::message::header::{ContentTransferEncoding, ContentType};
-use lettre::message::{Mailbox, SinglePart};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
 
@@ -74,13 +74,26 @@ fn message(from: &Mailbox, row: &Claimed) -> Result<Message, String> {
         .header(ContentType::TEXT_PLAIN)
         .header(ContentTransferEncoding::Base64)
         .body(row.body_text.clone());
-    Message::builder()
+    let builder = Message::builder()
         .from(from.clone())
         .to(to)
         .subject(row.subject.clone())
-        .message_id(Some(format!("<{}@outbox.dtspp>", row.id)))
-        .singlepart(body)
-        .map_err(|e| format!("cannot build the message: {e}"))
+        .message_id(Some(format!("<{}@outbox.dtspp>", row.id)));
+    let built = match (
+        &row.attachment_name,
+        &row.attachment_type,
+        &row.attachment_body,
+    ) {
+        (Some(name), Some(content_type), Some(content)) => {
+            let content_type = ContentType::parse(content_type)
+                .map_err(|e| format!("bad attachment type {content_type:?}: {e}"))?;
+            let file =
+                lettre::message::Attachment::new(name.clone()).body(content.clone(), content_type);
+            builder.multipart(MultiPart::mixed().singlepart(body).singlepart(file))
+        }
+        _ => builder.singlepart(body),
+    };
+    built.map_err(|e| format!("cannot build the message: {e}"))
 }
 
 /// What one delivery pass did.

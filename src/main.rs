@@ -137,13 +137,14 @@ fn main() -> ExitCode {
                 };
                 let report = dtspp::seed::seed(&db, &text, demo_accounts).await?;
                 println!(
-                    "seeded: {} vendors created, {} already there, {} packages, {} demo accounts, {} intake batches, {} guides",
+                    "seeded: {} vendors created, {} already there, {} packages, {} demo accounts, {} intake batches, {} guides, {} events",
                     report.vendors_created,
                     report.vendors_existing,
                     report.packages_created,
                     report.accounts_created,
                     report.batches_created,
-                    report.guides_created
+                    report.guides_created,
+                    report.events_created
                 );
                 if report.ring_applications + report.honest_applications > 0 {
                     println!(

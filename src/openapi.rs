@@ -52,6 +52,7 @@ use crate::error::{FieldError, Problem, responses};
         (name = "risk", description = "Risk flags raised by the fraud indicators, their review (maker-checker), the scan, and conflicts of interest."),
         (name = "finder", description = "The solution finder: the best subsidised bundles for an SME's needs and budget."),
         (name = "reports", description = "The budget's drawdown (JSON, CSV, chart) and the grants in 360Giving's fields."),
+        (name = "events", description = "Seminars and events: the listing and calendar files, registration with a waitlist, reminders, and attendance."),
         (name = "guides", description = "Bilingual guidance articles for SMEs, written by admins in Markdown and served as sanitised HTML."),
     ),
 )]

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text, Timestamp};
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -38,24 +38,75 @@ pub struct Email {
     pub body: String,
 }
 
+/// A file sent with an email, as text (a calendar invitation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// The file name, e.g. `event.ics`.
+    pub name: String,
+    /// Its media type, e.g. `text/calendar; charset=utf-8; method=PUBLISH`.
+    pub content_type: String,
+    pub body: String,
+}
+
 /// Queues `email` in the caller's transaction; returns its id.
 pub fn enqueue(conn: &mut DbConnection, email: Email) -> QueryResult<String> {
     let id = uuid::Uuid::new_v4().to_string();
-    let now = crate::time::now();
-    diesel::insert_into(outbox::table)
-        .values((
-            outbox::id.eq(&id),
-            outbox::template.eq(email.template),
-            outbox::recipient.eq(email.to),
-            outbox::subject.eq(email.subject),
-            outbox::body_text.eq(email.body),
-            outbox::status.eq(OutboxStatus::Pending),
-            outbox::attempts.eq(0),
-            outbox::next_attempt_at.eq(now),
-            outbox::created_at.eq(now),
-        ))
-        .execute(conn)?;
+    insert(conn, &id, email, None, None)?;
     Ok(id)
+}
+
+/// Queues `email` with `attachment` in the caller's transaction; returns its id.
+pub fn enqueue_with_attachment(
+    conn: &mut DbConnection,
+    email: Email,
+    attachment: Attachment,
+) -> QueryResult<String> {
+    let id = uuid::Uuid::new_v4().to_string();
+    insert(conn, &id, email, None, Some(attachment))?;
+    Ok(id)
+}
+
+/// Queues `email` unless an email with `key` was ever queued (sent or not): the unique index on
+/// `dedupe_key` decides, so two instances racing to queue it queue it once. Whether it was
+/// queued now.
+pub fn enqueue_once(conn: &mut DbConnection, key: &str, email: Email) -> QueryResult<bool> {
+    let id = uuid::Uuid::new_v4().to_string();
+    Ok(insert(conn, &id, email, Some(key), None)? == 1)
+}
+
+fn insert(
+    conn: &mut DbConnection,
+    id: &str,
+    email: Email,
+    key: Option<&str>,
+    attachment: Option<Attachment>,
+) -> QueryResult<usize> {
+    let now = crate::time::now();
+    let (name, content_type, body) = match attachment {
+        Some(a) => (Some(a.name), Some(a.content_type), Some(a.body)),
+        None => (None, None, None),
+    };
+    // Raw SQL for the ON CONFLICT, which diesel's MultiConnection does not offer: a NULL key
+    // never conflicts, so only keyed email is held to once.
+    diesel::sql_query(
+        "INSERT INTO outbox (id, template, recipient, subject, body_text, status, attempts, \
+         next_attempt_at, created_at, dedupe_key, attachment_name, attachment_type, \
+         attachment_body) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9, $10, $11, $12) \
+         ON CONFLICT (dedupe_key) DO NOTHING",
+    )
+    .bind::<Text, _>(id)
+    .bind::<Text, _>(email.template)
+    .bind::<Text, _>(email.to)
+    .bind::<Text, _>(email.subject)
+    .bind::<Text, _>(email.body)
+    .bind::<Text, _>(OutboxStatus::Pending)
+    .bind::<Timestamp, _>(now)
+    .bind::<Timestamp, _>(now)
+    .bind::<Nullable<Text>, _>(key)
+    .bind::<Nullable<Text>, _>(name)
+    .bind::<Nullable<Text>, _>(content_type)
+    .bind::<Nullable<Text>, _>(body)
+    .execute(conn)
 }
 
 /// A row claimed for one send attempt.
@@ -72,6 +123,12 @@ pub struct Claimed {
     /// Attempts so far, this one included.
     #[diesel(sql_type = BigInt)]
     pub attempts: i64,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub attachment_name: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub attachment_type: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub attachment_body: Option<String>,
 }
 
 /// Claims up to `batch` due rows for `lease`, counting the attempt.
@@ -93,7 +150,8 @@ pub fn claim_due(
                  ORDER BY next_attempt_at, id
                  LIMIT $3
                  FOR UPDATE SKIP LOCKED)
-             RETURNING id, recipient, subject, body_text, attempts"
+             RETURNING id, recipient, subject, body_text, attempts,
+                       attachment_name, attachment_type, attachment_body"
         }
         Backend::Sqlite => {
             "UPDATE outbox SET locked_until = ?1, attempts = attempts + 1
@@ -103,7 +161,8 @@ pub fn claim_due(
                    AND (locked_until IS NULL OR locked_until <= ?2)
                  ORDER BY next_attempt_at, id
                  LIMIT ?3)
-             RETURNING id, recipient, subject, body_text, attempts"
+             RETURNING id, recipient, subject, body_text, attempts,
+                       attachment_name, attachment_type, attachment_body"
         }
     };
     diesel::sql_query(sql)

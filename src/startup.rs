@@ -39,6 +39,7 @@ pub struct Application {
     outbox_task: JoinHandle<()>,
     expiry_task: Option<JoinHandle<()>>,
     risk_scan_task: Option<JoinHandle<()>>,
+    reminder_task: Option<JoinHandle<()>>,
 }
 
 impl Application {
@@ -81,6 +82,12 @@ impl Application {
             tokio::spawn(crate::applications::expiry::run(
                 db.get_ref().clone(),
                 Duration::from_secs(u64::from(settings.expiry_interval_secs)),
+            ))
+        });
+        let reminder_task = (settings.event_reminder_secs > 0).then(|| {
+            tokio::spawn(crate::events::reminders::run(
+                db.get_ref().clone(),
+                Duration::from_secs(u64::from(settings.event_reminder_secs)),
             ))
         });
         let risk_scan_task = (settings.risk_scan_secs > 0).then(|| {
@@ -130,6 +137,7 @@ impl Application {
             outbox_task,
             expiry_task,
             risk_scan_task,
+            reminder_task,
         })
     }
 
@@ -152,7 +160,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         self.outbox_task.abort();
-        for task in [self.expiry_task, self.risk_scan_task]
+        for task in [self.expiry_task, self.risk_scan_task, self.reminder_task]
             .into_iter()
             .flatten()
         {
@@ -257,6 +265,7 @@ pub fn configure_routes(cfg: &mut ServiceConfig) {
     crate::risk::routes::configure(cfg);
     crate::finder::routes::configure(cfg);
     crate::guides::routes::configure(cfg);
+    crate::events::routes::configure(cfg);
 }
 
 /// Cross-origin access for the configured browser origins only; `*` allows any.

@@ -52,6 +52,7 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("DTSPP_OUTBOX_POLL_MS", "outbox_poll_ms"),
     ("DTSPP_EXPIRY_INTERVAL_SECS", "expiry_interval_secs"),
     ("DTSPP_RISK_SCAN_SECS", "risk_scan_secs"),
+    ("DTSPP_EVENT_REMINDER_SECS", "event_reminder_secs"),
     ("DTSPP_TRUSTED_PROXIES", "trusted_proxies"),
 ];
 
@@ -101,6 +102,9 @@ pub struct Settings {
     /// Seconds between the periodic risk scans (every indicator over the population); 0 turns
     /// the scan off in this process (`POST /admin/risk/scan` still runs it).
     pub risk_scan_secs: u32,
+    /// Seconds between passes of the job that queues event reminders (24 hours ahead, once per
+    /// registration); 0 turns it off in this process (another instance may run it).
+    pub event_reminder_secs: u32,
     /// The reverse proxies whose `X-Forwarded-For` names the client; none by default.
     pub trusted_proxies: TrustedProxies,
 }
@@ -312,6 +316,9 @@ impl Settings {
             risk_scan_secs: layers
                 .get("DTSPP_RISK_SCAN_SECS", range(0, 86_400))?
                 .unwrap_or(300),
+            event_reminder_secs: layers
+                .get("DTSPP_EVENT_REMINDER_SECS", range(0, 86_400))?
+                .unwrap_or(60),
             trusted_proxies: layers
                 .get("DTSPP_TRUSTED_PROXIES", TrustedProxies::parse)?
                 .unwrap_or_default(),

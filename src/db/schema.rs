@@ -178,6 +178,10 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        dedupe_key -> Nullable<Text>,
+        attachment_name -> Nullable<Text>,
+        attachment_type -> Nullable<Text>,
+        attachment_body -> Nullable<Text>,
     }
 }
 
@@ -481,7 +485,63 @@ diesel::table! {
 
 diesel::joinable!(guide_tags -> guides (slug));
 
+diesel::table! {
+    /// Seminars and events, with their seat counts.
+    events (id) {
+        id -> Text,
+        title_en -> Text,
+        title_zh -> Text,
+        description_en -> Text,
+        description_zh -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        venue_en -> Nullable<Text>,
+        venue_zh -> Nullable<Text>,
+        online_url -> Nullable<Text>,
+        language -> Text,
+        capacity -> BigInt,
+        confirmed_count -> BigInt,
+        waitlisted_count -> BigInt,
+        registration_closes_at -> Timestamp,
+        audience -> Text,
+        status -> Text,
+        sequence -> BigInt,
+        cancel_reason -> Nullable<Text>,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// An event's topics: category codes.
+    event_topics (event_id, code) {
+        event_id -> Text,
+        code -> Text,
+    }
+}
+
+diesel::table! {
+    /// Who registered for which event, and how it stands.
+    event_registrations (id) {
+        id -> Text,
+        event_id -> Text,
+        user_id -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        attended_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(event_topics -> events (event_id));
+diesel::joinable!(event_registrations -> events (event_id));
+diesel::joinable!(event_registrations -> users (user_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    events,
+    event_topics,
+    event_registrations,
     guides,
     guide_tags,
     sectors,

@@ -7,6 +7,7 @@
 use serde::Deserialize;
 
 pub mod applicants;
+mod events;
 mod guides;
 pub mod oversight;
 
@@ -92,6 +93,7 @@ pub struct SeedReport {
     pub accounts_created: usize,
     pub batches_created: usize,
     pub guides_created: usize,
+    pub events_created: usize,
     /// The oversight demo (with the demo accounts, on a database without applications): ring
     /// and honest applications, and the flags the risk scan raised over them.
     pub ring_applications: usize,
@@ -151,6 +153,7 @@ pub async fn seed(db: &Db, fixtures: &str, demo_accounts: bool) -> anyhow::Resul
             }
             seed_open_batch(tx, &mut report)?;
             report.guides_created = guides::load(tx)?;
+            report.events_created = events::load(tx)?;
             if let Some((admin, vendor, sme)) = &demo {
                 seed_demo_accounts(tx, &fixtures.demo_accounts, admin, vendor, sme, &mut report)?;
             }
@@ -166,6 +169,7 @@ pub async fn seed(db: &Db, fixtures: &str, demo_accounts: bool) -> anyhow::Resul
                         "accounts_created": report.accounts_created,
                         "batches_created": report.batches_created,
                         "guides_created": report.guides_created,
+                        "events_created": report.events_created,
                     })),
             )?;
             Ok(report)

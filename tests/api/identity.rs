@@ -305,6 +305,17 @@ test_on_both_backends! {
             ("GET", "/api/v1/admin/guides/no-such-guide", [401, 403, 403, 404]),
             ("PATCH", "/api/v1/admin/guides/no-such-guide", [401, 403, 403, 422]),
             ("POST", "/api/v1/solution-finder", [422, 422, 422, 422]),
+            ("GET", "/api/v1/events", [200, 200, 200, 200]),
+            ("GET", "/api/v1/events/no-such-event", [404, 404, 404, 404]),
+            ("GET", "/api/v1/events/no-such-event/calendar.ics", [404, 404, 404, 404]),
+            ("POST", "/api/v1/events/no-such-event/registrations", [401, 404, 404, 403]),
+            ("DELETE", "/api/v1/events/no-such-event/registrations/mine", [401, 404, 404, 404]),
+            ("GET", "/api/v1/me/registrations", [401, 200, 200, 200]),
+            ("POST", "/api/v1/admin/events", [401, 403, 403, 422]),
+            ("PATCH", "/api/v1/admin/events/no-such-event", [401, 403, 403, 422]),
+            ("POST", "/api/v1/admin/events/no-such-event/cancel", [401, 403, 403, 422]),
+            ("GET", "/api/v1/admin/events/no-such-event/registrations", [401, 403, 403, 404]),
+            ("POST", "/api/v1/admin/events/no-such-event/attendance", [401, 403, 403, 422]),
         ];
         for (method, path, expected) in matrix {
             for (token, want) in [None, Some(&vendor), Some(&sme), Some(&admin)].into_iter().zip(expected) {

@@ -11,6 +11,7 @@ mod cli;
 mod concurrency;
 mod database;
 mod errors;
+mod events;
 mod finder;
 mod guides;
 mod identity;

@@ -14,6 +14,9 @@ test_on_both_backends! {
         assert!(first.flags_raised > 0);
         assert_eq!(first.batches_created, 1, "an open intake batch");
         assert_eq!(first.guides_created, 6, "six bilingual guides");
+        assert_eq!(first.events_created, 3, "three upcoming seminars");
+        let events: Value = app.get("/api/v1/events").await.json().await.unwrap();
+        assert_eq!(events["items"].as_array().unwrap().len(), 3, "{events}");
         let guides: Value = app.get("/api/v1/guides").await.json().await.unwrap();
         let guides = guides["items"].as_array().unwrap();
         assert_eq!(guides.len(), 6);
@@ -23,7 +26,7 @@ test_on_both_backends! {
         let again = dtspp::seed::seed(&app.db, dtspp::seed::BUILT_IN, true).await.unwrap();
         assert_eq!(
             again,
-            dtspp::seed::SeedReport { vendors_created: 0, vendors_existing: 44, packages_created: 0, accounts_created: 0, batches_created: 0, guides_created: 0, ring_applications: 0, honest_applications: 0, flags_raised: 0 }
+            dtspp::seed::SeedReport { vendors_created: 0, vendors_existing: 44, packages_created: 0, accounts_created: 0, batches_created: 0, guides_created: 0, events_created: 0, ring_applications: 0, honest_applications: 0, flags_raised: 0 }
         );
 
         let page: Value = app.get("/api/v1/catalogue/packages?limit=100").await.json().await.unwrap();

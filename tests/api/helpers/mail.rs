@@ -1,12 +1,21 @@
 //! Reading the mail the app sends, and a real SMTP server (embedded in the test binary) to
 //! send it to.
 
-/// A delivered email: recipient, and the decoded text body.
+/// A delivered email: recipient, the decoded text body, and any attachments.
 #[derive(Debug, Clone)]
 pub struct Mail {
     pub to: String,
     pub body: String,
     pub message_id: String,
+    pub attachments: Vec<MailAttachment>,
+}
+
+/// A file attached to an email, decoded.
+#[derive(Debug, Clone)]
+pub struct MailAttachment {
+    pub name: String,
+    pub content_type: String,
+    pub body: String,
 }
 
 /// A real SMTP server inside the test binary (`mailin-embedded`), keeping what it receives in
@@ -114,24 +123,108 @@ impl Mail {
     }
 }
 
-/// Parses one RFC 5322 message as lettre writes it (a base64 text body).
-pub fn parse_mail(raw: &str) -> Mail {
+/// A decoded part's body by its `Content-Transfer-Encoding`.
+fn decode(encoding: &str, body: &str) -> Vec<u8> {
     use base64::Engine;
+    match encoding.to_ascii_lowercase().as_str() {
+        "base64" => {
+            let encoded: String = body.lines().map(str::trim).collect();
+            base64::engine::general_purpose::STANDARD
+                .decode(encoded.as_bytes())
+                .expect("a base64 body")
+        }
+        "quoted-printable" => {
+            let joined = body.replace("=\n", "");
+            let bytes = joined.as_bytes();
+            let mut out = Vec::with_capacity(bytes.len());
+            let mut i = 0;
+            while i < bytes.len() {
+                if bytes[i] == b'=' && i + 2 < bytes.len() {
+                    let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).expect("ascii");
+                    out.push(u8::from_str_radix(hex, 16).expect("a quoted-printable escape"));
+                    i += 3;
+                } else {
+                    out.push(bytes[i]);
+                    i += 1;
+                }
+            }
+            out
+        }
+        _ => body.trim_end_matches('\n').as_bytes().to_vec(),
+    }
+}
+
+/// A part's (or message's) headers, unfolded, and its body.
+fn split_part(raw: &str) -> (Vec<(String, String)>, &str) {
+    let (head, body) = raw.split_once("\n\n").unwrap_or((raw, ""));
+    let mut headers: Vec<(String, String)> = Vec::new();
+    for line in head.lines() {
+        if line.starts_with([' ', '\t']) {
+            if let Some(last) = headers.last_mut() {
+                last.1.push(' ');
+                last.1.push_str(line.trim());
+            }
+        } else if let Some((name, value)) = line.split_once(": ") {
+            headers.push((name.to_ascii_lowercase(), value.to_owned()));
+        }
+    }
+    (headers, body)
+}
+
+fn header<'h>(headers: &'h [(String, String)], name: &str) -> &'h str {
+    headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .map_or("", |(_, v)| v.as_str())
+}
+
+/// Parses one RFC 5322 message as lettre writes it: a base64 text body, or a multipart/mixed
+/// message of one such body and attachments.
+pub fn parse_mail(raw: &str) -> Mail {
     let raw = raw.replace("\r\n", "\n");
-    let (head, body) = raw.split_once("\n\n").expect("headers and a body");
-    let header = |name: &str| {
-        head.lines()
-            .find_map(|l| l.strip_prefix(&format!("{name}: ")).map(str::to_owned))
-            .unwrap_or_default()
-    };
-    let encoded: String = body.lines().map(str::trim).collect();
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.as_bytes())
-        .expect("a base64 body");
+    let (headers, body) = split_part(&raw);
+    let content_type = header(&headers, "content-type");
+    let mut text = None;
+    let mut attachments = Vec::new();
+    if let Some(boundary) = content_type
+        .split(';')
+        .find_map(|p| p.trim().strip_prefix("boundary="))
+        .map(|b| b.trim_matches('"').to_owned())
+    {
+        for part in body.split(&format!("--{boundary}")).skip(1) {
+            if part.starts_with("--") {
+                break;
+            }
+            let (part_headers, part_body) = split_part(part.trim_start_matches('\n'));
+            let decoded = decode(
+                header(&part_headers, "content-transfer-encoding"),
+                part_body,
+            );
+            let disposition = header(&part_headers, "content-disposition");
+            if disposition.starts_with("attachment") {
+                let name = disposition
+                    .split(';')
+                    .find_map(|p| p.trim().strip_prefix("filename="))
+                    .map(|n| n.trim_matches('"').to_owned())
+                    .unwrap_or_default();
+                attachments.push(MailAttachment {
+                    name,
+                    content_type: header(&part_headers, "content-type").to_owned(),
+                    body: String::from_utf8(decoded).expect("a UTF-8 attachment"),
+                });
+            } else if text.is_none() {
+                text = Some(String::from_utf8(decoded).expect("a UTF-8 body"));
+            }
+        }
+    } else {
+        let decoded = decode(header(&headers, "content-transfer-encoding"), body);
+        text = Some(String::from_utf8(decoded).expect("a UTF-8 body"));
+    }
     Mail {
-        to: header("To"),
-        body: String::from_utf8(decoded).expect("a UTF-8 body"),
-        message_id: header("Message-ID"),
+        to: header(&headers, "to").to_owned(),
+        body: text.expect("a text body"),
+        message_id: header(&headers, "message-id").to_owned(),
+        attachments,
     }
 }
 

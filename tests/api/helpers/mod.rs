@@ -266,6 +266,8 @@ pub fn test_settings(
         ("DTSPP_PUBLIC_URL", "https://portal.dtspp.test".to_owned()),
         // Tests run the risk scan themselves (POST /admin/risk/scan), when they mean to.
         ("DTSPP_RISK_SCAN_SECS", "0".to_owned()),
+        // Likewise the event reminders (dtspp::events::reminders::queue_due).
+        ("DTSPP_EVENT_REMINDER_SECS", "0".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
