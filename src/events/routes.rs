@@ -20,6 +20,7 @@ use crate::error::{ApiError, responses};
 use crate::extract::ValidJson;
 use crate::reports::csv_out::{self, Cell, CsvRow};
 use crate::reports::routes::Format;
+use crate::text_enum::text_enum;
 use crate::validation::non_blank;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -33,7 +34,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(update_event)
         .service(cancel_event)
         .service(event_registrations)
-        .service(mark_attendance);
+        .service(mark_attendance)
+        .service(attendance_report)
+        .service(sme_attendance);
 }
 
 fn view(conn: &mut DbConnection, row: EventRow) -> Result<Event, ApiError> {
@@ -522,13 +525,31 @@ pub async fn event_registrations(
     })
 }
 
+/// The most registrations marked in one request.
+const MAX_MARKED: usize = 200;
+
+/// One to 200 registration ids.
+fn registration_ids_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(64)),
+        )
+        .min_items(Some(1))
+        .max_items(Some(MAX_MARKED))
+        .build()
+}
+
 /// Who attended.
 #[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Attendance {
-    /// Confirmed registrations of this event.
-    #[validate(length(min = 1, max = 1000))]
-    #[schema(min_items = 1, max_items = 1000)]
+    /// Confirmed registrations of this event, at most 200 at a time.
+    #[validate(length(min = 1, max = 200))]
+    #[schema(schema_with = registration_ids_schema)]
     pub registration_ids: Vec<String>,
 }
 
@@ -575,4 +596,201 @@ pub async fn mark_attendance(
         })
         .await?;
     Ok(HttpResponse::Ok().json(AttendanceMarked { marked }))
+}
+
+text_enum! {
+    /// How the attendance report groups.
+    pub enum AttendanceGroup {
+        Event => "event",
+        Topic => "topic",
+    }
+}
+
+/// The attendance report's options.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AttendanceQuery {
+    /// `event` (the default) or `topic` (an event counts under each of its topics).
+    #[param(example = "topic")]
+    pub by: Option<String>,
+}
+
+/// One group of the attendance report.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AttendanceRow {
+    /// The event's id, or the topic's category code.
+    pub key: String,
+    pub label_en: String,
+    pub label_zh: String,
+    /// Events in the group (1 for an event).
+    pub events: i64,
+    /// Cancelled events among them.
+    pub cancelled: i64,
+    pub capacity: i64,
+    pub confirmed: i64,
+    pub waitlisted: i64,
+    /// Confirmed registrants marked as attended.
+    pub attended: i64,
+}
+
+/// Attendance by event or by topic.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AttendanceReport {
+    /// `event` or `topic`.
+    pub by: String,
+    /// By event: the latest first (at most 1,000 events). By topic: in the programme's order.
+    pub rows: Vec<AttendanceRow>,
+}
+
+/// Attendance by event or by topic, so that outreach can be followed.
+#[utoipa::path(
+    tag = "events",
+    params(AttendanceQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The report.", body = AttendanceReport),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 422, response = responses::ValidationFailed),
+    )
+)]
+#[get("/api/v1/admin/reports/attendance")]
+pub async fn attendance_report(
+    db: web::Data<Db>,
+    _admin: AdminUser,
+    query: web::Query<AttendanceQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let by = match query.into_inner().by.as_deref() {
+        None => AttendanceGroup::Event,
+        Some(text) => text
+            .parse::<AttendanceGroup>()
+            .map_err(|m| ApiError::invalid("by", m))?,
+    };
+    let rows = db
+        .run(move |conn| {
+            let events = store::attendance_by_event(conn)?;
+            let row_of = |e: &EventRow, attended: i64| AttendanceRow {
+                key: e.id.clone(),
+                label_en: e.title_en.clone(),
+                label_zh: e.title_zh.clone(),
+                events: 1,
+                cancelled: i64::from(e.status == store::CANCELLED),
+                capacity: e.capacity,
+                confirmed: e.confirmed_count,
+                waitlisted: e.waitlisted_count,
+                attended,
+            };
+            if by == AttendanceGroup::Event {
+                return Ok(events.iter().map(|(e, n)| row_of(e, *n)).collect());
+            }
+            let ids: Vec<String> = events.iter().map(|(e, _)| e.id.clone()).collect();
+            let topics = store::topics_of(conn, &ids)?;
+            let categories = crate::programme::store::categories(conn)?;
+            Ok(categories
+                .iter()
+                .map(|c| {
+                    let mut row = AttendanceRow {
+                        key: c.code.clone(),
+                        label_en: c.name_en.clone(),
+                        label_zh: c.name_zh.clone(),
+                        events: 0,
+                        cancelled: 0,
+                        capacity: 0,
+                        confirmed: 0,
+                        waitlisted: 0,
+                        attended: 0,
+                    };
+                    for (e, n) in &events {
+                        if topics.get(&e.id).is_some_and(|t| t.contains(&c.code)) {
+                            let one = row_of(e, *n);
+                            row.events += 1;
+                            row.cancelled += one.cancelled;
+                            row.capacity += one.capacity;
+                            row.confirmed += one.confirmed;
+                            row.waitlisted += one.waitlisted;
+                            row.attended += one.attended;
+                        }
+                    }
+                    row
+                })
+                .collect())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(AttendanceReport {
+        by: by.as_str().to_owned(),
+        rows,
+    }))
+}
+
+/// One of an SME's registrations, as its admin view shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SmeRegistration {
+    #[serde(flatten)]
+    pub registration: MyRegistration,
+    #[schema(value_type = Option<String>)]
+    #[serde(serialize_with = "crate::time::serialize_option")]
+    pub attended_at: Option<chrono::NaiveDateTime>,
+}
+
+/// An SME's seminars: what it registered for and what it attended.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SmeAttendance {
+    pub sme_id: String,
+    /// Events it was marked as attending.
+    pub events_attended: usize,
+    /// Newest first.
+    pub registrations: Vec<SmeRegistration>,
+}
+
+/// An SME's event registrations and attendance, for outreach to follow.
+#[utoipa::path(
+    tag = "events",
+    params(("id" = String, Path, description = "The SME's id.")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The SME's registrations.", body = SmeAttendance),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+    )
+)]
+#[get("/api/v1/admin/smes/{id}/attendance")]
+pub async fn sme_attendance(
+    db: web::Data<Db>,
+    _admin: AdminUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let sme_id = id.into_inner();
+    let lookup = sme_id.clone();
+    let rows = db
+        .run(move |conn| {
+            store::sme_registrations(conn, &lookup)?
+                .ok_or_else(|| ApiError::NotFound("No SME has this id.".to_owned()))
+        })
+        .await?;
+    let registrations: Vec<SmeRegistration> = rows
+        .into_iter()
+        .map(|(r, e)| SmeRegistration {
+            attended_at: r.attended_at,
+            registration: MyRegistration {
+                id: r.id,
+                event_id: r.event_id,
+                status: r.status,
+                title_en: e.title_en,
+                title_zh: e.title_zh,
+                starts_at: e.starts_at,
+                event_status: e.status,
+                registered_at: r.created_at,
+            },
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(SmeAttendance {
+        sme_id,
+        events_attended: registrations
+            .iter()
+            .filter(|r| r.attended_at.is_some())
+            .count(),
+        registrations,
+    }))
 }

@@ -558,3 +558,43 @@ pub fn mark_attended(
             .execute(conn)?;
     Ok(marked)
 }
+
+/// One event's figures for the attendance report: the event, and how many attended.
+pub fn attendance_by_event(conn: &mut DbConnection) -> QueryResult<Vec<(EventRow, i64)>> {
+    let rows: Vec<EventRow> = events::table
+        .order((events::starts_at.desc(), events::id))
+        .limit(1000)
+        .select(EventRow::as_select())
+        .load(conn)?;
+    let ids: Vec<&String> = rows.iter().map(|r| &r.id).collect();
+    let attended: Vec<(String, i64)> = event_registrations::table
+        .filter(event_registrations::event_id.eq_any(&ids))
+        .filter(event_registrations::attended_at.is_not_null())
+        .group_by(event_registrations::event_id)
+        .select((event_registrations::event_id, diesel::dsl::count_star()))
+        .load(conn)?;
+    let attended: BTreeMap<String, i64> = attended.into_iter().collect();
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let n = attended.get(&r.id).copied().unwrap_or(0);
+            (r, n)
+        })
+        .collect())
+}
+
+/// An SME's registrations with their events, for its admin view; `None` for an unknown SME.
+pub fn sme_registrations(
+    conn: &mut DbConnection,
+    sme_id: &str,
+) -> QueryResult<Option<Vec<(RegistrationRow, EventRow)>>> {
+    let user: Option<String> = smes::table
+        .find(sme_id)
+        .select(smes::user_id)
+        .first(conn)
+        .optional()?;
+    match user {
+        Some(user_id) => mine(conn, &user_id).map(Some),
+        None => Ok(None),
+    }
+}

@@ -219,6 +219,38 @@ test_on_both_backends! {
         let csv = res.bytes().await.unwrap();
         assert!(csv.starts_with(b"\xEF\xBB\xBFregistration_id,email,role,organisation,status,registered_at,attended_at\r\n"));
         assert_eq!(String::from_utf8_lossy(&csv).lines().count(), 5);
+
+        // Attendance reported by event and by topic.
+        let report = ok(app.get_as("/api/v1/admin/reports/attendance", &admin).await).await;
+        let row = report["rows"].as_array().unwrap().iter().find(|r| r["key"] == id.as_str()).unwrap().clone();
+        assert_eq!((row["capacity"].as_i64(), row["confirmed"].as_i64(), row["waitlisted"].as_i64(), row["attended"].as_i64()),
+                   (Some(2), Some(2), Some(1), Some(2)), "{row}");
+        let report = ok(app.get_as("/api/v1/admin/reports/attendance?by=topic", &admin).await).await;
+        let pos = report["rows"].as_array().unwrap().iter().find(|r| r["key"] == "e_payment_pos").unwrap().clone();
+        assert_eq!((pos["events"].as_i64(), pos["attended"].as_i64()), (Some(1), Some(2)), "{pos}");
+        let crm = report["rows"].as_array().unwrap().iter().find(|r| r["key"] == "crm_loyalty").unwrap().clone();
+        assert_eq!(crm["events"], 0);
+        assert_eq!(app.get_as("/api/v1/admin/reports/attendance?by=district", &admin).await.status(), 422);
+        assert_eq!(app.get_as("/api/v1/admin/reports/attendance", &tokens[0]).await.status(), 403);
+    }
+
+    async fn an_smes_admin_view_shows_what_it_attended(app) {
+        let admin = app.admin_token().await;
+        let id = schedule(&app, &admin, form(5, 30)).await;
+        let sme = app.sme_token().await;
+        let me = ok(app.get_as("/api/v1/me", &sme).await).await;
+        let sme_id = me["sme"]["id"].as_str().unwrap().to_owned();
+        let registration = ok(register(&app, &sme, &id).await).await;
+        let url = format!("/api/v1/admin/smes/{sme_id}/attendance");
+        let view = ok(app.get_as(&url, &admin).await).await;
+        assert_eq!((view["events_attended"].as_i64(), view["registrations"][0]["status"].as_str()), (Some(0), Some("confirmed")));
+        ok(post(&app, &admin, &format!("/api/v1/admin/events/{id}/attendance"), Some(json!({"registration_ids": [registration["id"]]}))).await).await;
+        let view = ok(app.get_as(&url, &admin).await).await;
+        assert_eq!(view["events_attended"], 1);
+        assert!(view["registrations"][0]["attended_at"].is_string(), "{view}");
+        assert_eq!(view["registrations"][0]["event_id"], id.as_str());
+        assert_eq!(app.get_as("/api/v1/admin/smes/no-such-sme/attendance", &admin).await.status(), 404);
+        assert_eq!(app.get_as(&url, &sme).await.status(), 403);
     }
 
     async fn closed_cancelled_and_past_events_refuse_registration_with_409(app) {

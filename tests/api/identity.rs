@@ -316,6 +316,8 @@ test_on_both_backends! {
             ("POST", "/api/v1/admin/events/no-such-event/cancel", [401, 403, 403, 422]),
             ("GET", "/api/v1/admin/events/no-such-event/registrations", [401, 403, 403, 404]),
             ("POST", "/api/v1/admin/events/no-such-event/attendance", [401, 403, 403, 422]),
+            ("GET", "/api/v1/admin/reports/attendance", [401, 403, 403, 200]),
+            ("GET", "/api/v1/admin/smes/no-such-sme/attendance", [401, 403, 403, 404]),
         ];
         for (method, path, expected) in matrix {
             for (token, want) in [None, Some(&vendor), Some(&sme), Some(&admin)].into_iter().zip(expected) {
