@@ -66,6 +66,7 @@ impl Application {
         });
         let rate_limiter = web::Data::new(AuthRateLimiter::new(settings.auth_rate_limit));
         let catalogue_cache = web::Data::new(crate::catalogue::cache::CatalogueCache::default());
+        let offers_cache = web::Data::new(crate::finder::store::OffersCache::default());
         let trusted_proxies = web::Data::new(settings.trusted_proxies.clone());
         let outbox = Arc::new(OutboxWorker::new(
             db.get_ref().clone(),
@@ -109,6 +110,7 @@ impl Application {
                 .app_data(auth_settings.clone())
                 .app_data(rate_limiter.clone())
                 .app_data(catalogue_cache.clone())
+                .app_data(offers_cache.clone())
                 .app_data(trusted_proxies.clone())
                 .app_data(routes.clone())
                 .app_data(

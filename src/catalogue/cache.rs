@@ -34,6 +34,12 @@ pub fn invalidate() {
     GENERATION.fetch_add(1, Ordering::SeqCst);
 }
 
+/// The current generation: it changes whenever the catalogue may have, so other caches of
+/// catalogue data (the solution finder's) key on it too.
+pub fn generation() -> u64 {
+    GENERATION.load(Ordering::SeqCst)
+}
+
 /// A serialised response and its ETag.
 #[derive(Debug, Clone)]
 pub struct Cached {

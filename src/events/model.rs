@@ -203,15 +203,25 @@ pub struct EventForm {
     /// After `starts_at`.
     #[schema(value_type = String, example = "2026-12-10T08:30:00Z")]
     pub ends_at: DateTime<Utc>,
-    /// The venue, in both languages; or an `online_url`, or both.
+    /// The venue in English, or `null` for an online event. Every field of the form is sent,
+    /// `null` where there is nothing to say: the form is always whole.
     #[validate(length(min = 1, max = 300), custom(function = non_blank))]
-    #[schema(example = "Cyberport 1, Auditorium", max_length = 300)]
+    #[serde(deserialize_with = "Option::deserialize")]
+    #[schema(required = true, example = "Cyberport 1, Auditorium", max_length = 300)]
     pub venue_en: Option<String>,
+    /// The venue in Chinese: given exactly when `venue_en` is.
     #[validate(length(min = 1, max = 300), custom(function = non_blank))]
-    #[schema(example = "數碼港一座演講廳", max_length = 300)]
+    #[serde(deserialize_with = "Option::deserialize")]
+    #[schema(required = true, example = "數碼港一座演講廳", max_length = 300)]
     pub venue_zh: Option<String>,
+    /// The link to join online, or `null`; required when there is no venue.
     #[validate(length(min = 1, max = 500), custom(function = web_address))]
-    #[schema(example = "https://meet.example.org/dtspp-seminar", max_length = 500)]
+    #[serde(deserialize_with = "Option::deserialize")]
+    #[schema(
+        required = true,
+        example = "https://meet.example.org/dtspp-seminar",
+        max_length = 500
+    )]
     pub online_url: Option<String>,
     pub language: EventLanguage,
     #[validate(range(min = 1, max = MAX_CAPACITY))]
@@ -221,9 +231,8 @@ pub struct EventForm {
     #[schema(value_type = String, example = "2026-12-09T16:00:00Z")]
     pub registration_closes_at: DateTime<Utc>,
     pub audience: Audience,
-    /// Category codes from `GET /api/v1/programme`.
+    /// Category codes from `GET /api/v1/programme`; may be empty.
     #[validate(length(max = 10))]
-    #[serde(default)]
     #[schema(schema_with = topics_schema)]
     pub topics: Vec<String>,
 }

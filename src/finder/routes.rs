@@ -281,11 +281,13 @@ fn bundles_of(
 #[post("/api/v1/solution-finder")]
 pub async fn find_solutions(
     db: web::Data<Db>,
+    cache: web::Data<store::OffersCache>,
     sme: Option<SmeUser>,
     body: ValidJson<FinderRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_inner();
-    let response = db
+    let (request_sector, request_needs) = (request.sector.clone(), request.needs.clone());
+    let (sector, names, rules, cap) = db
         .run(move |conn| {
             let own = match &sme {
                 Some(sme) => crate::smes::store::find_by_user(conn, &sme.0.user_id)?,
@@ -293,30 +295,33 @@ pub async fn find_solutions(
             };
             let sector = sector_of(
                 conn,
-                request.sector.as_deref(),
+                request_sector.as_deref(),
                 own.as_ref().map(|s| s.sector.as_str()),
             )?;
-            let names = need_names(conn, &request.needs)?;
+            let names = need_names(conn, &request_needs)?;
             let rules = crate::programme::store::current_rules(conn)?;
             let cap =
                 quoting::remaining_cap(&rules, own.as_ref().map_or(0, |s| s.subsidy_held_cents))?;
+            Ok((sector, names, rules, cap))
+        })
+        .await?;
+    let offers = cache.sector_offers(&db, rules, sector.clone()).await?;
+    let response = db
+        .run(move |conn| {
             let prefer = match request.prefer {
                 Some(PreferInput::OneOff) => Prefer::OneOff,
                 Some(PreferInput::Subscription) => Prefer::Subscription,
                 Some(PreferInput::Any) | None => Prefer::Any,
             };
-            let offers = store::offers(
-                conn,
-                &rules,
-                &request.needs,
-                &sector,
-                prefer,
-                request.max_monthly,
-            )?;
             let by_need: Vec<Vec<&Offer>> = request
                 .needs
                 .iter()
-                .map(|code| offers.iter().filter(|o| &o.category == code).collect())
+                .map(|code| {
+                    offers
+                        .iter()
+                        .filter(|o| &o.category == code && o.suits(prefer, request.max_monthly))
+                        .collect()
+                })
                 .collect();
             let candidates: Vec<Vec<Candidate>> = by_need
                 .iter()

@@ -1,11 +1,18 @@
-//! What the finder reads: the listed packages that could meet the needs, priced as their quote
-//! prices them by default.
+//! What the finder reads: the listed packages of a sector, priced as their quote prices them by
+//! default, kept briefly in memory: every request of a sector needs the same few thousand rows
+//! quoted the same way. They are keyed by the catalogue's generation (any change to the
+//! catalogue on this instance retires them at once, as it retires the catalogue's cached
+//! responses), the rules version (new rules, new prices) and the sector, and live for the
+//! catalogue cache's [`FRESH_FOR`], the staleness other instances' catalogue pages already have.
+
+use std::sync::Arc;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
+use crate::catalogue::cache::{FRESH_FOR, generation};
 use crate::db::schema::{package_revisions, packages, vendors};
+use crate::db::{Db, DbConnection};
 use crate::error::ApiError;
 use crate::money::Money;
 use crate::packages::model::{PricingInput, PricingModel};
@@ -23,11 +30,14 @@ pub enum Prefer {
     Any,
 }
 
-/// A listed package that meets one of the needs, with its default quote under the full cap.
+/// A listed package of the sector, with its default quote under the full cap.
 #[derive(Debug, Clone)]
 pub struct Offer {
     pub package_id: String,
     pub category: String,
+    pub model: PricingModel,
+    /// A subscription's monthly price.
+    pub monthly_price: Option<Money>,
     pub name_en: String,
     pub name_zh: String,
     pub listed_at: NaiveDateTime,
@@ -48,18 +58,69 @@ type OfferRow = (
     Option<i64>,
 );
 
-/// The listed packages of approved vendors in `categories` for `sector`, of the preferred
-/// pricing and, for subscriptions, at most `max_monthly` a month; each quoted as its basic
-/// package (no add-ons, the minimum term) under `rules` with the full per-SME cap.
+impl Offer {
+    /// Whether it is of the preferred pricing and, for a subscription, at most `max_monthly` a
+    /// month.
+    pub fn suits(&self, prefer: Prefer, max_monthly: Option<Money>) -> bool {
+        let model_ok = match prefer {
+            Prefer::OneOff => self.model == PricingModel::OneOff,
+            Prefer::Subscription => self.model == PricingModel::Subscription,
+            Prefer::Any => true,
+        };
+        let monthly_ok = match (max_monthly, self.monthly_price) {
+            (Some(most), Some(monthly)) => monthly <= most,
+            _ => true,
+        };
+        model_ok && monthly_ok
+    }
+}
+
+type Key = (u64, i64, String);
+
+/// The offers of each sector, as recently loaded; one per application (app data), so that
+/// instances in one process (as in the tests) never share them.
+pub struct OffersCache(moka::future::Cache<Key, Arc<Vec<Offer>>>);
+
+impl Default for OffersCache {
+    fn default() -> OffersCache {
+        OffersCache(
+            moka::future::Cache::builder()
+                .max_capacity(64)
+                .time_to_live(FRESH_FOR)
+                .build(),
+        )
+    }
+}
+
+impl OffersCache {
+    /// The offers of `sector` under `rules`, from memory when they are fresh; concurrent
+    /// misses load once.
+    pub async fn sector_offers(
+        &self,
+        db: &Db,
+        rules: ProgrammeRules,
+        sector: String,
+    ) -> Result<Arc<Vec<Offer>>, ApiError> {
+        let key = (generation(), rules.version, sector.clone());
+        let db = db.clone();
+        self.0
+            .try_get_with(key, async move {
+                db.run(move |conn| offers(conn, &rules, &sector).map(Arc::new))
+                    .await
+            })
+            .await
+            .map_err(|shared| Arc::try_unwrap(shared).unwrap_or_else(|e| e.duplicate()))
+    }
+}
+
+/// The listed packages of approved vendors for `sector`, each quoted as its basic package (no
+/// add-ons, the minimum term) under `rules` with the full per-SME cap.
 pub fn offers(
     conn: &mut DbConnection,
     rules: &ProgrammeRules,
-    categories: &[String],
     sector: &str,
-    prefer: Prefer,
-    max_monthly: Option<Money>,
 ) -> Result<Vec<Offer>, ApiError> {
-    let mut query = packages::table
+    let rows: Vec<OfferRow> = packages::table
         .inner_join(vendors::table)
         .inner_join(
             package_revisions::table.on(package_revisions::id
@@ -68,7 +129,6 @@ pub fn offers(
         )
         .filter(packages::status.eq(PackageStatus::Listed))
         .filter(vendors::status.eq(VendorStatus::Approved))
-        .filter(packages::category.eq_any(categories))
         .filter(packages::target_sector.eq(sector))
         .select((
             packages::id,
@@ -81,25 +141,7 @@ pub fn offers(
             package_revisions::monthly_price_cents,
             package_revisions::min_term_months,
         ))
-        .into_boxed();
-    match prefer {
-        Prefer::OneOff => {
-            query = query.filter(package_revisions::pricing_model.eq(PricingModel::OneOff.as_str()))
-        }
-        Prefer::Subscription => {
-            query = query
-                .filter(package_revisions::pricing_model.eq(PricingModel::Subscription.as_str()))
-        }
-        Prefer::Any => {}
-    }
-    if let Some(most) = max_monthly {
-        query = query.filter(
-            package_revisions::pricing_model
-                .ne(PricingModel::Subscription.as_str())
-                .or(package_revisions::monthly_price_cents.le(most)),
-        );
-    }
-    let rows: Vec<OfferRow> = query.load(conn)?;
+        .load(conn)?;
     rows.into_iter()
         .map(
             |(id, category, listed_at, name_en, name_zh, model, price, monthly, term)| {
@@ -117,6 +159,11 @@ pub fn offers(
                 Ok(Offer {
                     package_id: id,
                     category,
+                    model: pricing.model,
+                    monthly_price: match pricing.model {
+                        PricingModel::Subscription => monthly,
+                        PricingModel::OneOff => None,
+                    },
                     name_en,
                     name_zh,
                     // A listed package always has its listing time; the oldest possible

@@ -24,6 +24,7 @@ fn form(capacity: i64, starts_in: i64) -> Value {
         "ends_at": at(starts_in + 2),
         "venue_en": "Cyberport 1, Auditorium",
         "venue_zh": "數碼港一座演講廳",
+        "online_url": null,
         "language": "bilingual",
         "capacity": capacity,
         "registration_closes_at": at(starts_in - 1),
@@ -132,6 +133,7 @@ test_on_both_backends! {
             (json!({"topics": ["astrology"]}), "topics[0]"),
             (json!({"online_url": "ftp://files.example.org"}), "online_url"),
             (json!({"capacity": 0}), "capacity"),
+            (json!({"topics": null}), "topics"),
         ] {
             let mut bad = form(30, 72);
             for (k, v) in change.as_object().unwrap() {
@@ -141,6 +143,11 @@ test_on_both_backends! {
             assert_eq!(status, 422, "{change}");
             assert_eq!(problem["errors"][0]["field"], field, "{change}: {problem}");
         }
+        // The form is always whole: a field left out is a 422 even where null is allowed.
+        let mut missing = form(30, 72);
+        missing.as_object_mut().unwrap().remove("online_url");
+        let (status, problem) = status_of(post(&app, &admin, "/api/v1/admin/events", Some(missing)).await).await;
+        assert_eq!((status, problem["errors"][0]["field"].as_str()), (422, Some("online_url")), "{problem}");
         let sme = app.sme_token().await;
         assert_eq!(post(&app, &sme, "/api/v1/admin/events", Some(form(30, 72))).await.status(), 403);
 
