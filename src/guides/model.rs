@@ -133,14 +133,13 @@ pub struct GuideForm {
     #[validate(length(min = 1, max = MAX_BODY), custom(function = non_blank))]
     #[schema(example = "# 揀選收銀系統\n\n先想清楚你賣甚麼…", max_length = 20000)]
     pub body_markdown_zh: String,
-    /// Category codes from `GET /api/v1/programme`.
+    /// Category codes from `GET /api/v1/programme`; may be empty, never left out (the form is
+    /// always whole).
     #[validate(length(max = MAX_TAGS))]
-    #[serde(default)]
     #[schema(schema_with = category_tags)]
     pub categories: Vec<String>,
-    /// Sector codes from `GET /api/v1/programme`.
+    /// Sector codes from `GET /api/v1/programme`; may be empty, never left out.
     #[validate(length(max = MAX_TAGS))]
-    #[serde(default)]
     #[schema(schema_with = sector_tags)]
     pub sectors: Vec<String>,
 }
