@@ -154,17 +154,7 @@ pub const MAX_CAPACITY: i64 = 100_000;
 
 /// Up to 10 category codes.
 fn topics_schema() -> utoipa::openapi::schema::Array {
-    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
-    ArrayBuilder::new()
-        .items(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .min_length(Some(1))
-                .max_length(Some(64)),
-        )
-        .max_items(Some(10))
-        .examples([serde_json::json!(["e_payment_pos"])])
-        .build()
+    crate::validation::short_strings(0, 10, serde_json::json!(["e_payment_pos"]))
 }
 
 /// An `http` or `https` address.

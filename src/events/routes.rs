@@ -530,17 +530,11 @@ const MAX_MARKED: usize = 200;
 
 /// One to 200 registration ids.
 fn registration_ids_schema() -> utoipa::openapi::schema::Array {
-    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
-    ArrayBuilder::new()
-        .items(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .min_length(Some(1))
-                .max_length(Some(64)),
-        )
-        .min_items(Some(1))
-        .max_items(Some(MAX_MARKED))
-        .build()
+    crate::validation::short_strings(
+        1,
+        MAX_MARKED,
+        serde_json::json!(["0b1d7a52-5c1e-4f7e-9a55-0d6c3f1e2b44"]),
+    )
 }
 
 /// Who attended.

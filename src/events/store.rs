@@ -141,6 +141,46 @@ pub fn check_form(conn: &mut DbConnection, form: &EventForm) -> Result<(), ApiEr
     }
 }
 
+/// The columns an admin's form sets, alike for scheduling and for editing.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = events)]
+#[diesel(treat_none_as_null = true)]
+struct FormColumns<'a> {
+    title_en: &'a str,
+    title_zh: &'a str,
+    description_en: &'a str,
+    description_zh: &'a str,
+    starts_at: NaiveDateTime,
+    ends_at: NaiveDateTime,
+    venue_en: Option<&'a str>,
+    venue_zh: Option<&'a str>,
+    online_url: Option<&'a str>,
+    language: &'a str,
+    capacity: i64,
+    registration_closes_at: NaiveDateTime,
+    audience: &'a str,
+}
+
+impl<'a> FormColumns<'a> {
+    fn of(form: &'a EventForm) -> FormColumns<'a> {
+        FormColumns {
+            title_en: &form.title_en,
+            title_zh: &form.title_zh,
+            description_en: &form.description_en,
+            description_zh: &form.description_zh,
+            starts_at: form.starts_at.naive_utc(),
+            ends_at: form.ends_at.naive_utc(),
+            venue_en: form.venue_en.as_deref(),
+            venue_zh: form.venue_zh.as_deref(),
+            online_url: form.online_url.as_deref(),
+            language: form.language.as_str(),
+            capacity: form.capacity,
+            registration_closes_at: form.registration_closes_at.naive_utc(),
+            audience: form.audience.as_str(),
+        }
+    }
+}
+
 fn set_topics(conn: &mut DbConnection, id: &str, topics: &[String]) -> QueryResult<()> {
     diesel::delete(event_topics::table.filter(event_topics::event_id.eq(id))).execute(conn)?;
     for code in topics {
@@ -162,20 +202,8 @@ pub fn create(
     let now = crate::time::now();
     diesel::insert_into(events::table)
         .values((
+            FormColumns::of(form),
             events::id.eq(&id),
-            events::title_en.eq(&form.title_en),
-            events::title_zh.eq(&form.title_zh),
-            events::description_en.eq(&form.description_en),
-            events::description_zh.eq(&form.description_zh),
-            events::starts_at.eq(form.starts_at.naive_utc()),
-            events::ends_at.eq(form.ends_at.naive_utc()),
-            events::venue_en.eq(&form.venue_en),
-            events::venue_zh.eq(&form.venue_zh),
-            events::online_url.eq(&form.online_url),
-            events::language.eq(form.language.as_str()),
-            events::capacity.eq(form.capacity),
-            events::registration_closes_at.eq(form.registration_closes_at.naive_utc()),
-            events::audience.eq(form.audience.as_str()),
             events::status.eq(SCHEDULED),
             events::created_by.eq(admin_id),
             events::created_at.eq(now),
@@ -206,19 +234,7 @@ pub fn update(conn: &mut DbConnection, id: &str, form: &EventForm) -> Result<(),
     }
     diesel::update(events::table.find(id))
         .set((
-            events::title_en.eq(&form.title_en),
-            events::title_zh.eq(&form.title_zh),
-            events::description_en.eq(&form.description_en),
-            events::description_zh.eq(&form.description_zh),
-            events::starts_at.eq(form.starts_at.naive_utc()),
-            events::ends_at.eq(form.ends_at.naive_utc()),
-            events::venue_en.eq(&form.venue_en),
-            events::venue_zh.eq(&form.venue_zh),
-            events::online_url.eq(&form.online_url),
-            events::language.eq(form.language.as_str()),
-            events::capacity.eq(form.capacity),
-            events::registration_closes_at.eq(form.registration_closes_at.naive_utc()),
-            events::audience.eq(form.audience.as_str()),
+            FormColumns::of(form),
             events::sequence.eq(before.sequence + 1),
             events::updated_at.eq(crate::time::now()),
         ))

@@ -3,7 +3,6 @@
 use actix_web::{HttpResponse, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
@@ -45,17 +44,11 @@ pub enum Language {
 
 /// The needs: one to eight category codes, the most important first.
 fn needs_schema() -> utoipa::openapi::schema::Array {
-    ArrayBuilder::new()
-        .items(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .min_length(Some(1))
-                .max_length(Some(64)),
-        )
-        .min_items(Some(1))
-        .max_items(Some(MAX_NEEDS))
-        .examples([serde_json::json!(["e_payment_pos", "crm_loyalty"])])
-        .build()
+    crate::validation::short_strings(
+        1,
+        MAX_NEEDS,
+        serde_json::json!(["e_payment_pos", "crm_loyalty"]),
+    )
 }
 
 /// `POST /solution-finder`.

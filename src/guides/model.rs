@@ -83,27 +83,14 @@ fn slug(value: &str) -> Result<(), ValidationError> {
     }
 }
 
-/// Up to 20 codes of at most 64 characters.
-fn tags(example: &str) -> utoipa::openapi::schema::Array {
-    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
-    ArrayBuilder::new()
-        .items(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .min_length(Some(1))
-                .max_length(Some(64)),
-        )
-        .max_items(Some(20))
-        .examples([serde_json::json!([example])])
-        .build()
-}
-
+/// Up to 20 category codes.
 fn category_tags() -> utoipa::openapi::schema::Array {
-    tags("e_payment_pos")
+    crate::validation::short_strings(0, 20, serde_json::json!(["e_payment_pos"]))
 }
 
+/// Up to 20 sector codes.
 fn sector_tags() -> utoipa::openapi::schema::Array {
-    tags("food_and_beverage")
+    crate::validation::short_strings(0, 20, serde_json::json!(["food_and_beverage"]))
 }
 
 /// `POST /admin/guides`, and `PATCH /admin/guides/{slug}` (with the same slug: a guide's slug
