@@ -62,6 +62,11 @@ fn cjk_tokens(run: &str, with_unigrams: bool, out: &mut Vec<String>) {
     out.extend(chars.windows(2).map(|pair| pair.iter().collect::<String>()));
 }
 
+/// The longest word kept in a search document, in bytes. Nobody searches for a longer one (a
+/// query holds at most [`MAX_QUERY_CHARS`] characters), and PostgreSQL refuses a lexeme over
+/// 2,047 bytes: a guide of 20,000 digits in a row made the whole save fail.
+pub const MAX_WORD_BYTES: usize = 256;
+
 /// The search document of some texts: distinct tokens, space-separated.
 pub fn document(texts: &[&str]) -> String {
     let mut tokens = BTreeSet::new();
@@ -71,7 +76,7 @@ pub fn document(texts: &[&str]) -> String {
                 let mut pieces = Vec::new();
                 cjk_tokens(&run, true, &mut pieces);
                 tokens.extend(pieces);
-            } else {
+            } else if run.len() <= MAX_WORD_BYTES {
                 tokens.insert(run.to_lowercase());
             }
         }
@@ -303,6 +308,14 @@ mod tests {
             Query::parse("'; DROP TABLE--").unwrap().tokens,
             ["drop", "table"]
         );
+    }
+
+    #[test]
+    fn words_too_long_to_search_for_are_left_out() {
+        let long = "0".repeat(20_000);
+        assert_eq!(document(&[&format!("pos {long} 收銀")]), "pos 收 收銀 銀");
+        let longest = "a".repeat(MAX_WORD_BYTES);
+        assert_eq!(document(&[&longest]), longest);
     }
 
     #[test]

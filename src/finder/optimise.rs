@@ -16,14 +16,17 @@
 //! pays): five ways to spend the same money are one choice, not five.
 //!
 //! The search is exact. Subsets of needs are taken best-first in weight. Within a subset, a
-//! dynamic programme over its needs keeps one partial bundle per (cost, matched) sum, the
-//! longest listed, and drops those whose cheapest completion would exceed the budget. Each
-//! candidate's matched subsidy must not fall as its cost grows, nor grow faster than its cost
-//! (true of any matching ratio up to 1:1, rounded to the cent, under a cap).
+//! dynamic programme over its needs but the last keeps one partial bundle per (cost, matched)
+//! sum, the longest listed, and drops those whose cheapest completion would exceed the budget;
+//! the last need is then searched, not expanded: each partial bundle's completions come in
+//! ranking order from a binary search along the last need's candidates, merged through a heap,
+//! until enough undominated bundles are found. Each candidate's matched subsidy must follow
+//! from its cost, not fall as its cost grows, nor grow faster than its cost (true of any
+//! matching ratio up to 1:1, rounded to the cent, under a cap).
 
 use std::cmp::Reverse;
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{BinaryHeap, HashMap};
 
 use chrono::NaiveDateTime;
 
@@ -34,8 +37,9 @@ pub struct Candidate {
     /// Eligible cost, in cents.
     pub cost: i64,
     /// The subsidy this package alone would get with the whole per-SME cap left, in cents: at
-    /// most `cost`; among one need's candidates, neither it nor `cost - matched` falls as
-    /// `cost` grows (the matching ratio and the per-SME cap applied to the cost).
+    /// most `cost`; among one need's candidates a function of `cost` (equal costs, equal
+    /// matched), and neither it nor `cost - matched` falls as `cost` grows: the matching
+    /// ratio and the per-SME cap applied to the cost.
     pub matched: i64,
     pub listed_at: NaiveDateTime,
 }
@@ -192,7 +196,7 @@ pub fn best_bundles(needs: &[Vec<Candidate>], limits: Limits, want: usize) -> Ve
     // dominating it ranks above it, and domination is transitive).
     let mut front: Vec<Bundle> = Vec::new();
     for subset in subsets {
-        for state in bundle_states(needs, &reps, &ranks, &subset, limits) {
+        for state in Finals::new(needs, &reps, &ranks, &subset, limits) {
             let Some(b) = bundle_of(needs, limits, &state.picks(&subset)) else {
                 continue;
             };
@@ -232,7 +236,8 @@ fn listing_ranks(needs: &[Vec<Candidate>]) -> Vec<Vec<u32>> {
 
 /// One need's candidates that no other candidate of the need dominates: of those alike in cost
 /// and matched subsidy, only the longest listed (any bundle holding another is matched, in
-/// every figure, by the same bundle holding it). By cost ascending.
+/// every figure, by the same bundle holding it). By cost ascending; one per cost, as matched
+/// follows from cost.
 fn representatives(cands: &[Candidate], ranks: &[u32]) -> Vec<usize> {
     let mut idx: Vec<usize> = (0..cands.len()).collect();
     // Of equal costs, the most matched first: along this order what the SME pays at least
@@ -283,24 +288,21 @@ impl State {
     }
 }
 
-/// Every distinct sum of one subset's feasible bundles, the best bundle of each sum, in ranking
-/// order. A dynamic programme over the needs keeps one state per (cost, matched) sum: bundles of
-/// equal sums share their subsidy and what the SME pays whatever is added to them, so only the
-/// longest listed of them can rank first. Prices come in round amounts, so the sums are few
-/// where the bundles are many (three needs of 200 distinct prices: 8 million bundles, a few
-/// thousand sums).
-fn bundle_states(
+/// The partial bundles over `needs_in` (a subset's needs but its last), one per distinct
+/// (cost, matched) sum, the longest-listed of each. A dynamic programme over the needs: bundles
+/// of equal sums share their subsidy and what the SME pays whatever is added to them, so only
+/// the longest listed of them can rank first. Prices come in round amounts, so the sums stay
+/// few where the bundles are many. A partial bundle whose cheapest completion (`rest_cost`
+/// more, the last need's included) would cost the SME more than its budget is dropped.
+fn partial_states(
     needs: &[Vec<Candidate>],
     reps: &[Vec<usize>],
     ranks: &[Vec<u32>],
-    subset: &[usize],
+    needs_in: &[usize],
+    min_cost: &[i64],
     limits: Limits,
 ) -> Vec<State> {
     let cap = limits.remaining_cap.max(0);
-    let min_cost: Vec<i64> = subset
-        .iter()
-        .map(|&i| reps[i].first().map_or(0, |&c| needs[i][c].cost))
-        .collect();
     let mut states = vec![State {
         cost: 0,
         matched: 0,
@@ -308,7 +310,7 @@ fn bundle_states(
         listing: [0; MAX_NEEDS],
         len: 0,
     }];
-    for (level, &need) in subset.iter().enumerate() {
+    for (level, &need) in needs_in.iter().enumerate() {
         let rest_cost: i64 = min_cost[level + 1..].iter().sum();
         let mut at: HashMap<(i64, i64), usize> = HashMap::with_capacity(states.len() * 2);
         let mut next: Vec<State> = Vec::with_capacity(states.len() * 2);
@@ -340,17 +342,161 @@ fn bundle_states(
         }
         states = next;
     }
-    let figures = |s: &State| {
-        let subsidy = s.matched.min(cap);
-        (Reverse(subsidy), s.cost - subsidy)
-    };
-    states.retain(|s| figures(s).1 <= limits.budget);
-    states.sort_by(|a, b| {
-        figures(a)
-            .cmp(&figures(b))
-            .then_with(|| a.listing().cmp(b.listing()))
-    });
     states
+}
+
+/// Where one partial bundle stands in walking its completions by the last need, best first.
+/// Along the last need's representatives (by cost; one per cost, as matched follows cost) what
+/// the SME pays only grows, so the feasible completions are a prefix `..feasible`; those from
+/// `reach` on reach the cap. The ones reaching the cap rank by cost ascending (same subsidy,
+/// less to pay); the others below them, by matched descending, and within equal matched by
+/// cost ascending.
+#[derive(Debug, Clone)]
+struct Cursor {
+    base: State,
+    feasible: usize,
+    /// The next completion reaching the cap.
+    next_reaching: usize,
+    /// The current group of equal matched below the cap: `group_next..group_end`, and where the
+    /// group starts (the next group ends there).
+    group_start: usize,
+    group_next: usize,
+    group_end: usize,
+}
+
+/// One subset's feasible bundles in ranking order, lazily: each partial bundle's completions
+/// by the last need are merged through a heap, so the last need is searched, not expanded.
+/// Once a bundle reaching the cap has been given, the others reaching it are not: they have
+/// the same needs and subsidy and no less to pay, so the first one (or whatever dominated it)
+/// dominates them, or they are alike.
+struct Finals<'a> {
+    cands: &'a [Candidate],
+    reps: &'a [usize],
+    ranks: &'a [u32],
+    cap: i64,
+    cursors: Vec<Cursor>,
+    heap: BinaryHeap<Reverse<HeapItem>>,
+    reaching_given: bool,
+}
+
+/// A completion in the heap: its rank key, then which cursor and which representative.
+type HeapItem = (Reverse<i64>, i64, [u32; MAX_NEEDS], usize, usize);
+
+impl<'a> Finals<'a> {
+    fn new(
+        needs: &'a [Vec<Candidate>],
+        reps: &'a [Vec<usize>],
+        ranks: &'a [Vec<u32>],
+        subset: &[usize],
+        limits: Limits,
+    ) -> Finals<'a> {
+        let (last, needs_in) = match subset.split_last() {
+            Some((last, rest)) => (*last, rest),
+            None => (0, &[][..]),
+        };
+        let min_cost: Vec<i64> = subset
+            .iter()
+            .map(|&i| reps[i].first().map_or(0, |&c| needs[i][c].cost))
+            .collect();
+        let cap = limits.remaining_cap.max(0);
+        let cands = &needs[last][..];
+        let last_reps = &reps[last][..];
+        let mut finals = Finals {
+            cands,
+            reps: last_reps,
+            ranks: &ranks[last][..],
+            cap,
+            cursors: Vec::new(),
+            heap: BinaryHeap::new(),
+            reaching_given: false,
+        };
+        if subset.is_empty() {
+            return finals;
+        }
+        for base in partial_states(needs, reps, ranks, needs_in, &min_cost, limits) {
+            let pays = |c: &Candidate| base.cost + c.cost - (base.matched + c.matched).min(cap);
+            let feasible = last_reps.partition_point(|&c| pays(&cands[c]) <= limits.budget);
+            let reach =
+                last_reps[..feasible].partition_point(|&c| base.matched + cands[c].matched < cap);
+            let k = finals.cursors.len();
+            finals.cursors.push(Cursor {
+                base,
+                feasible,
+                next_reaching: reach,
+                group_start: reach,
+                group_next: reach,
+                group_end: reach,
+            });
+            finals.advance(k);
+        }
+        finals
+    }
+
+    /// The final bundle of cursor `k` completed by representative `i`.
+    fn complete(&self, k: usize, i: usize) -> State {
+        let c = self.reps[i];
+        self.cursors[k].base.with(c, &self.cands[c], self.ranks[c])
+    }
+
+    /// Queues cursor `k`'s next completion, if it has one.
+    fn advance(&mut self, k: usize) {
+        let reps = self.reps;
+        let cands = self.cands;
+        let reaching_given = self.reaching_given;
+        let cursor = &mut self.cursors[k];
+        let next = if !reaching_given && cursor.next_reaching < cursor.feasible {
+            cursor.next_reaching += 1;
+            Some(cursor.next_reaching - 1)
+        } else {
+            loop {
+                if cursor.group_next < cursor.group_end {
+                    cursor.group_next += 1;
+                    break Some(cursor.group_next - 1);
+                }
+                if cursor.group_start == 0 {
+                    break None;
+                }
+                let end = cursor.group_start;
+                let m = cands[reps[end - 1]].matched;
+                let start = reps[..end].partition_point(|&c| cands[c].matched < m);
+                cursor.group_start = start;
+                cursor.group_next = start;
+                cursor.group_end = end;
+            }
+        };
+        if let Some(i) = next {
+            let done = self.complete(k, i);
+            let subsidy = done.matched.min(self.cap);
+            self.heap.push(Reverse((
+                Reverse(subsidy),
+                done.cost - subsidy,
+                done.listing,
+                k,
+                i,
+            )));
+        }
+    }
+}
+
+impl Iterator for Finals<'_> {
+    type Item = State;
+
+    fn next(&mut self) -> Option<State> {
+        loop {
+            let Reverse((Reverse(subsidy), _, _, k, i)) = self.heap.pop()?;
+            let reaching = subsidy >= self.cap;
+            if reaching && self.reaching_given {
+                // Dominated or alike (see the type's documentation); the cursor moves on below
+                // the cap.
+                self.advance(k);
+                continue;
+            }
+            let done = self.complete(k, i);
+            self.reaching_given |= reaching;
+            self.advance(k);
+            return Some(done);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -208,7 +208,7 @@ fn reference(needs: &[Vec<Candidate>], limits: Limits, want: usize) -> Vec<Bundl
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(600))]
+    #![proptest_config(ProptestConfig::with_cases(3000))]
 
     #[test]
     fn answers_are_the_best_undominated_feasible_bundles((needs, limits) in catalogue(), want in 1usize..7) {
