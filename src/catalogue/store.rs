@@ -53,7 +53,9 @@ pub enum Position {
 /// A catalogue row: the package, its live revision, and its vendor's id and names.
 pub type Row = (PackageRow, RevisionRow, (String, String, Option<String>));
 
-/// Listed packages of approved vendors, joined to their live revision and vendor.
+/// Listed packages of approved vendors, joined to their live revision and vendor. The caller
+/// imports `packages`, `vendors`, `package_revisions`, `PackageStatus` and `VendorStatus`; the
+/// solution finder reads the same packages through it.
 macro_rules! visible {
     () => {
         packages::table
@@ -67,6 +69,8 @@ macro_rules! visible {
             .filter(vendors::status.eq(VendorStatus::Approved))
     };
 }
+
+pub(crate) use visible;
 
 /// The same packages without their revision, for counts that need no revision column.
 macro_rules! visible_without_revision {

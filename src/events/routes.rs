@@ -12,6 +12,7 @@ use validator::Validate;
 use super::model::{
     AdminRegistration, Event, EventForm, EventRow, MyRegistration, Registration, RegistrationRow,
 };
+use super::store::not_found;
 use super::{ics, store};
 use crate::audit::{self, NewEvent};
 use crate::auth::{AdminUser, AuthUser, RequestMeta, Role};
@@ -43,10 +44,6 @@ fn view(conn: &mut DbConnection, row: EventRow) -> Result<Event, ApiError> {
     let mut topics = store::topics_of(conn, std::slice::from_ref(&row.id))?;
     let mine = topics.remove(&row.id).unwrap_or_default();
     Ok(Event::of(row, mine))
-}
-
-fn not_found() -> ApiError {
-    ApiError::NotFound("No event has this id.".to_owned())
 }
 
 /// Which events to list.

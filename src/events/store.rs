@@ -25,7 +25,7 @@ pub const CANCELLED_REGISTRATION: &str = "cancelled";
 /// The most events one listing holds.
 pub const MAX_LISTED: i64 = 100;
 
-fn not_found() -> ApiError {
+pub fn not_found() -> ApiError {
     ApiError::NotFound("No event has this id.".to_owned())
 }
 

@@ -120,15 +120,7 @@ pub fn offers(
     rules: &ProgrammeRules,
     sector: &str,
 ) -> Result<Vec<Offer>, ApiError> {
-    let rows: Vec<OfferRow> = packages::table
-        .inner_join(vendors::table)
-        .inner_join(
-            package_revisions::table.on(package_revisions::id
-                .nullable()
-                .eq(packages::live_revision_id)),
-        )
-        .filter(packages::status.eq(PackageStatus::Listed))
-        .filter(vendors::status.eq(VendorStatus::Approved))
+    let rows: Vec<OfferRow> = crate::catalogue::store::visible!()
         .filter(packages::target_sector.eq(sector))
         .select((
             packages::id,
