@@ -16,11 +16,17 @@ const LATENCY_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// Buckets for the SQL statements a request runs.
+const STATEMENT_BUCKETS: &[f64] = &[
+    0.0, 1.0, 2.0, 3.0, 5.0, 8.0, 10.0, 12.0, 15.0, 20.0, 25.0, 30.0, 40.0, 60.0, 100.0,
+];
+
 /// The process's metrics registry. Cheap to share behind `web::Data`.
 pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
+    statements: HistogramVec,
     pool_max: IntGauge,
     pool_connections: IntGauge,
     pool_idle: IntGauge,
@@ -46,6 +52,15 @@ impl Metrics {
                 "Time to answer HTTP requests, by route pattern.",
             )
             .buckets(LATENCY_BUCKETS.to_vec()),
+            &["method", "route"],
+        )?;
+        let statements = HistogramVec::new(
+            HistogramOpts::new(
+                "db_statements_per_request",
+                "SQL statements (round trips, BEGIN and COMMIT included) a request ran, by \
+                 route pattern.",
+            )
+            .buckets(STATEMENT_BUCKETS.to_vec()),
             &["method", "route"],
         )?;
         let pool_max = IntGauge::new(
@@ -80,6 +95,7 @@ impl Metrics {
         registry.register(Box::new(crate::risk::apply_checks_histogram()?))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(statements.clone()))?;
         registry.register(Box::new(pool_max.clone()))?;
         registry.register(Box::new(pool_connections.clone()))?;
         registry.register(Box::new(pool_idle.clone()))?;
@@ -87,6 +103,7 @@ impl Metrics {
             registry,
             requests,
             latency,
+            statements,
             pool_max,
             pool_connections,
             pool_idle,
@@ -105,6 +122,13 @@ impl Metrics {
         self.latency
             .with_label_values(&[method, route])
             .observe(elapsed.as_secs_f64());
+    }
+
+    /// Records the SQL statements one request ran.
+    pub fn observe_statements(&self, method: &str, route: &str, statements: u64) {
+        self.statements
+            .with_label_values(&[method, route])
+            .observe(statements as f64);
     }
 
     /// The Prometheus text exposition, with the pool gauges as of now.

@@ -55,6 +55,49 @@ pub fn enqueue(conn: &mut DbConnection, email: Email) -> QueryResult<String> {
     Ok(id)
 }
 
+/// Queues several emails (no attachment, no dedupe key) in the caller's transaction, in one
+/// statement.
+pub fn enqueue_all(conn: &mut DbConnection, emails: Vec<Email>) -> QueryResult<()> {
+    if emails.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<String> = (0..emails.len())
+        .map(|i| {
+            let n = i * 7;
+            format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, 0, ${}, ${})",
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5,
+                n + 6,
+                n + 7,
+                n + 7
+            )
+        })
+        .collect();
+    let mut query = diesel::sql_query(format!(
+        "INSERT INTO outbox (id, template, recipient, subject, body_text, status, attempts, \
+         next_attempt_at, created_at) VALUES {}",
+        rows.join(", ")
+    ))
+    .into_boxed::<<DbConnection as diesel::Connection>::Backend>();
+    let now = crate::time::now();
+    for email in emails {
+        query = query
+            .bind::<Text, _>(uuid::Uuid::new_v4().to_string())
+            .bind::<Text, _>(email.template)
+            .bind::<Text, _>(email.to)
+            .bind::<Text, _>(email.subject)
+            .bind::<Text, _>(email.body)
+            .bind::<Text, _>(OutboxStatus::Pending)
+            .bind::<Timestamp, _>(now);
+    }
+    query.execute(conn)?;
+    Ok(())
+}
+
 /// Queues `email` with `attachment` in the caller's transaction; returns its id.
 pub fn enqueue_with_attachment(
     conn: &mut DbConnection,

@@ -56,25 +56,27 @@ pub async fn request_context(
     let method = req.method().clone();
     let route = req.match_pattern();
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
-    let observe = |status: StatusCode| {
+    let observe = |status: StatusCode, statements: u64| {
         if let Some(metrics) = &metrics {
             let route = route.as_deref().unwrap_or("<unmatched>");
             metrics.observe_request(method.as_str(), route, status.as_u16(), started.elapsed());
+            metrics.observe_statements(method.as_str(), route, statements);
         }
     };
 
-    match next.call(req).await {
+    let (outcome, statements) = crate::db::statements::in_request(next.call(req)).await;
+    match outcome {
         Ok(response) => {
             let (request, response) = response.map_into_boxed_body().into_parts();
             let response = finish(response, &request_id);
-            observe(response.status());
+            observe(response.status(), statements);
             Ok(ServiceResponse::new(request, response))
         }
         // An inner middleware failed before any handler answered. The request is gone with the
         // error, so answer through the error itself, with the same treatment.
         Err(error) => {
             let response = finish(error.error_response(), &request_id);
-            observe(response.status());
+            observe(response.status(), statements);
             Err(InternalError::from_response(error, response).into())
         }
     }

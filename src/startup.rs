@@ -68,6 +68,7 @@ impl Application {
         let catalogue_cache = web::Data::new(crate::catalogue::cache::CatalogueCache::default());
         let offers_cache = web::Data::new(crate::finder::store::OffersCache::default());
         let trusted_proxies = web::Data::new(settings.trusted_proxies.clone());
+        let sharding = web::Data::new(settings.sharding());
         let outbox = Arc::new(OutboxWorker::new(
             db.get_ref().clone(),
             Mailer::from_settings(settings)?,
@@ -112,6 +113,7 @@ impl Application {
                 .app_data(catalogue_cache.clone())
                 .app_data(offers_cache.clone())
                 .app_data(trusted_proxies.clone())
+                .app_data(sharding.clone())
                 .app_data(routes.clone())
                 .app_data(
                     web::QueryConfig::default()

@@ -11,12 +11,13 @@ use super::waitlist;
 use super::workflow::Status;
 use crate::audit::{self, NewEvent};
 use crate::auth::{AuthUser, RequestMeta};
-use crate::budget::store::{Movement, Reservation, hold_sme_cap, lock_pool, lock_sme, reserve};
+use crate::budget::escrow::{Newcomer, Placement, place_newcomer};
+use crate::budget::store::{Movement, hold_sme_cap, lock_sme, log_reservation};
+use crate::budget::{POOL, Sharding};
 use crate::db::DbConnection;
 use crate::db::schema::package_revisions;
 use crate::enquiries::model::EnquiryStatus;
 use crate::error::ApiError;
-use crate::matching::{Funding, Outcome};
 use crate::money::Money;
 use crate::packages::model::RevisionRow;
 use crate::programme::quoting::{self, Ask};
@@ -26,12 +27,12 @@ use crate::programme::quoting::{self, Ask};
 /// longer listed, already applied, cap used up).
 pub fn apply(
     conn: &mut DbConnection,
+    sharding: Sharding,
     meta: &RequestMeta,
     user: &AuthUser,
     form: &ApplyForm,
 ) -> Result<Application, ApiError> {
-    let sme = crate::smes::store::eligible_profile_of(conn, &user.user_id)?;
-    crate::auth::store::require_verified_email(conn, &user.user_id)?;
+    let sme = crate::smes::store::applicant_profile_of(conn, &user.user_id)?;
     let enquiry = crate::enquiries::store::find(conn, &form.enquiry_id)
         .optional()?
         .filter(|e| e.sme_id == sme.id)
@@ -48,17 +49,9 @@ pub fn apply(
             "No intake batch is open; applications are accepted only while one is.".to_owned(),
         )
     })?;
-    let listed = crate::catalogue::store::find(conn, &enquiry.package_id)
-        .optional()?
-        .is_some();
-    if !listed {
+    if !crate::catalogue::store::is_listed(conn, &enquiry.package_id)? {
         return Err(ApiError::Conflict(
             "The package is no longer listed.".to_owned(),
-        ));
-    }
-    if store::live_exists(conn, &sme.id, &enquiry.package_id)? {
-        return Err(ApiError::Conflict(
-            "You have already applied for this package.".to_owned(),
         ));
     }
     let rules = crate::programme::store::current_rules(conn)?;
@@ -96,34 +89,43 @@ pub fn apply(
         },
     )?;
     let mut checks_took = checking.elapsed();
-    // The lock order of src/budget/mod.rs: the SME, then the pool (the batch comes last, in
-    // `reserve`). Everything the decision reads is read under those locks, so a release that
-    // commits meanwhile is either seen here or sees this application on its waitlist.
+    // The lock order of src/budget/mod.rs: the SME, then the budget rows and the batch (in
+    // `place_newcomer`). The waitlist is read under those locks, so a release that commits
+    // meanwhile is either seen here or sees this application on its waitlist.
     let held = lock_sme(conn, &sme.id)?;
-    let balances = lock_pool(conn)?;
-    let batch = crate::programme::batches::find(conn, &batch.id)?;
-    let funding = Funding {
-        remaining_cap: quoting::remaining_cap(&rules, held)?,
-        budget_available: Money::from_cents(balances.available_cents)
-            .map_err(ApiError::internal)?,
-        batch_available: batch.quota_left(),
-        waitlist_ahead: waitlist::blocks_newcomers(conn)?,
-    };
-    let decision = quoting::decide(&ask, &rules, &funding)?;
-    if decision.subsidy == Money::ZERO {
+    let quote = quoting::quote(&ask, &rules, quoting::remaining_cap(&rules, held)?)?;
+    if quote.subsidy == Money::ZERO {
         return Err(ApiError::Conflict(format!(
             "The SME has used its whole cap of {}.",
             rules.per_sme_cap
         )));
     }
-    let subsidy = decision.subsidy;
+    let subsidy = quote.subsidy;
     if !hold_sme_cap(conn, &sme.id, subsidy, rules.per_sme_cap)? {
         return Err(ApiError::internal(anyhow::anyhow!(
             "the SME's cap moved while its row was locked"
         )));
     }
-    let reserved = decision.outcome == Outcome::Reserve;
-    store::insert(
+    let placement = place_newcomer(
+        conn,
+        sharding,
+        Newcomer {
+            sme_id: &sme.id,
+            batch_id: &batch.id,
+            amount: subsidy,
+            largest: rules.per_sme_cap,
+            actor_id: Some(&user.user_id),
+        },
+        &mut waitlist::blocks_newcomers,
+    )?;
+    let (status, pool) = match &placement {
+        Placement::Reserved { pool } => (Status::Reserved, pool.as_str()),
+        Placement::Waitlisted => (Status::Waitlisted, POOL),
+    };
+    let reserved = status == Status::Reserved;
+    // A second live application for the package breaks the unique index on live applications:
+    // the transaction rolls back whole (the money taken above included) and the SME gets a 409.
+    let row = store::insert_new(
         conn,
         &NewRow {
             id: &id,
@@ -133,14 +135,10 @@ pub fn apply(
             enquiry_id: &enquiry.id,
             batch_id: &batch.id,
             rules_version: rules.version,
-            status: if reserved {
-                Status::Reserved
-            } else {
-                Status::Waitlisted
-            },
-            eligible_cost_cents: decision.eligible_cost,
+            status,
+            eligible_cost_cents: quote.eligible_cost,
             subsidy_cents: subsidy,
-            sme_pays_cents: decision.sme_pays,
+            sme_pays_cents: quote.sme_pays,
             queued_at: now,
             reserved_at: reserved.then_some(now),
             created_at: now,
@@ -150,19 +148,17 @@ pub fn apply(
         },
     )?;
     if reserved {
-        let movement = Movement {
-            application_id: &id,
-            batch_id: &batch.id,
-            amount: subsidy,
-            actor_id: Some(&user.user_id),
-        };
-        if reserve(conn, movement)? != Reservation::Reserved {
-            return Err(ApiError::internal(anyhow::anyhow!(
-                "the budget or the batch moved while the pool was locked"
-            )));
-        }
+        log_reservation(
+            conn,
+            Movement {
+                application_id: &id,
+                batch_id: &batch.id,
+                amount: subsidy,
+                actor_id: Some(&user.user_id),
+                pool,
+            },
+        )?;
     }
-    let row = store::find(conn, &id)?;
     audit::record(
         conn,
         meta,

@@ -15,6 +15,7 @@ use super::store::{self, Filter};
 use super::transitions::{Actor, perform};
 use super::workflow::{Action, Status, step};
 use crate::auth::{AuthUser, RequestMeta, SmeUser, VendorUser};
+use crate::budget::Sharding;
 use crate::db::{Db, DbConnection, lock_name};
 use crate::error::ApiError;
 use crate::error::responses;
@@ -53,13 +54,15 @@ pub fn configure(cfg: &mut ServiceConfig) {
 pub async fn create_application(
     req: HttpRequest,
     db: web::Data<Db>,
+    sharding: web::Data<Sharding>,
     sme: SmeUser,
     meta: RequestMeta,
     body: ValidJson<ApplyForm>,
 ) -> Result<HttpResponse, ApiError> {
     let user_id = sme.0.user_id.clone();
+    let sharding = **sharding;
     idempotent_create(&db, &req, &user_id, body.into_inner(), move |tx, form| {
-        apply(tx, &meta, &sme.0, form)
+        apply(tx, sharding, &meta, &sme.0, form)
     })
     .await
 }

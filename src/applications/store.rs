@@ -34,11 +34,43 @@ pub struct NewRow<'a> {
     pub ceiling_cents: Option<i64>,
 }
 
-pub fn insert(conn: &mut DbConnection, row: &NewRow<'_>) -> QueryResult<()> {
+/// Inserts an application and returns it as stored (every column the new row does not set is
+/// NULL), without reading it back.
+pub fn insert(conn: &mut DbConnection, row: &NewRow<'_>) -> QueryResult<ApplicationRow> {
     diesel::insert_into(applications::table)
         .values(row)
         .execute(conn)?;
-    Ok(())
+    Ok(ApplicationRow {
+        id: row.id.to_owned(),
+        sme_id: row.sme_id.to_owned(),
+        package_id: row.package_id.to_owned(),
+        vendor_id: row.vendor_id.to_owned(),
+        enquiry_id: row.enquiry_id.to_owned(),
+        batch_id: row.batch_id.to_owned(),
+        rules_version: row.rules_version,
+        status: row.status,
+        eligible_cost_cents: row.eligible_cost_cents,
+        subsidy_cents: row.subsidy_cents,
+        sme_pays_cents: row.sme_pays_cents,
+        queued_at: row.queued_at,
+        reserved_at: row.reserved_at,
+        approved_at: None,
+        deadline_at: None,
+        delivered_on: None,
+        delivery_note: None,
+        payment_reference: None,
+        amount_paid_cents: None,
+        paid_on: None,
+        verified_by: None,
+        verified_at: None,
+        disbursed_by: None,
+        disbursed_at: None,
+        closed_at: None,
+        last_comment: None,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        approved_by: None,
+    })
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<ApplicationRow> {
@@ -48,15 +80,22 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<ApplicationRow> {
         .first(conn)
 }
 
-/// Whether the SME has a live (not released) application for the package.
-pub fn live_exists(conn: &mut DbConnection, sme_id: &str, package_id: &str) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        applications::table
-            .filter(applications::sme_id.eq(sme_id))
-            .filter(applications::package_id.eq(package_id))
-            .filter(applications::status.ne_all(Status::RELEASED)),
-    ))
-    .get_result(conn)
+/// Inserts a newcomer's application: [`insert`], with the unique index on live applications
+/// (`applications_one_live`, the only unique key a new id can break) answered as the 409 it
+/// means.
+pub fn insert_new(
+    conn: &mut DbConnection,
+    row: &NewRow<'_>,
+) -> Result<ApplicationRow, crate::error::ApiError> {
+    use diesel::result::{DatabaseErrorKind, Error};
+    insert(conn, row).map_err(|e| match e {
+        Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+            crate::error::ApiError::Conflict(
+                "You have already applied for this package.".to_owned(),
+            )
+        }
+        other => other.into(),
+    })
 }
 
 /// Moves application `id` from `from` to `to`, setting `changes`; false when it was no longer

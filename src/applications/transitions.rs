@@ -14,9 +14,9 @@ use crate::audit::{self, NewEvent};
 use crate::auth::{AuthUser, RequestMeta};
 use crate::budget::store::{Bucket, BudgetError, Movement};
 use crate::db::DbConnection;
-use crate::db::schema::package_revisions;
 use crate::error::ApiError;
 use crate::outbox;
+use diesel::sql_types::Text;
 
 /// Why a step could not be taken. Mapped to HTTP only at the edge (`From` below).
 #[derive(Debug, thiserror::Error)]
@@ -121,11 +121,21 @@ pub fn perform(
     if !store::move_status(conn, &row.id, from, step.to, &changes)? {
         return Err(TransitionError::Moved);
     }
+    // Where the money is, when it moves: the row the application's reservation names.
+    let pool = match step.money {
+        Money::Commit
+        | Money::Disburse
+        | Money::Release(Holding::Reserved | Holding::Committed) => {
+            crate::budget::store::pool_of(conn, &row.id)?
+        }
+        _ => crate::budget::POOL.to_owned(),
+    };
     let movement = Movement {
         application_id: &row.id,
         batch_id: &row.batch_id,
         amount: row.subsidy_cents,
         actor_id: actor.user_id(),
+        pool: &pool,
     };
     match step.money {
         Money::Stays | Money::Reserve => {}
@@ -215,38 +225,42 @@ pub fn notify(
     row: &ApplicationRow,
     comment: Option<&str>,
 ) -> QueryResult<()> {
-    let package: String = crate::db::schema::enquiries::table
-        .inner_join(
-            package_revisions::table
-                .on(package_revisions::id.eq(crate::db::schema::enquiries::revision_id)),
-        )
-        .filter(crate::db::schema::enquiries::id.eq(&row.enquiry_id))
-        .select(package_revisions::name_en)
-        .first(conn)?;
+    // SQLite numbers `$n` parameters in the order they first appear: keep them in order.
+    let p: Parties = diesel::sql_query(
+        "SELECT r.name_en AS package, s.business_name_en AS sme_name, su.email AS sme_email, \
+         v.company_name_en AS vendor_name, vu.email AS vendor_email \
+         FROM enquiries e JOIN package_revisions r ON e.id = $1 AND r.id = e.revision_id \
+         JOIN smes s ON s.id = $2 JOIN users su ON su.id = s.user_id \
+         JOIN vendors v ON v.id = $3 JOIN users vu ON vu.id = v.user_id",
+    )
+    .bind::<Text, _>(&row.enquiry_id)
+    .bind::<Text, _>(&row.sme_id)
+    .bind::<Text, _>(&row.vendor_id)
+    .get_result(conn)?;
     let subsidy = row.subsidy_cents.to_string();
-    let (sme, sme_email) = crate::smes::store::find_with_email(conn, &row.sme_id)?;
-    outbox::enqueue(
+    let email = |to: &str, name: &str| {
+        emails::application_status(to, name, &p.package, row.status, &subsidy, comment)
+    };
+    outbox::enqueue_all(
         conn,
-        emails::application_status(
-            &sme_email,
-            &sme.business_name_en,
-            &package,
-            row.status,
-            &subsidy,
-            comment,
-        ),
-    )?;
-    let (vendor, vendor_email) = crate::vendors::store::find_with_email(conn, &row.vendor_id)?;
-    outbox::enqueue(
-        conn,
-        emails::application_status(
-            &vendor_email,
-            &vendor.company_name_en,
-            &package,
-            row.status,
-            &subsidy,
-            comment,
-        ),
-    )?;
-    Ok(())
+        vec![
+            email(&p.sme_email, &p.sme_name),
+            email(&p.vendor_email, &p.vendor_name),
+        ],
+    )
+}
+
+/// The names and addresses [`notify`] writes to, read in one query.
+#[derive(QueryableByName)]
+struct Parties {
+    #[diesel(sql_type = Text)]
+    package: String,
+    #[diesel(sql_type = Text)]
+    sme_name: String,
+    #[diesel(sql_type = Text)]
+    sme_email: String,
+    #[diesel(sql_type = Text)]
+    vendor_name: String,
+    #[diesel(sql_type = Text)]
+    vendor_email: String,
 }

@@ -16,6 +16,7 @@ use super::model::{ApplicationRow, Changes};
 use super::transitions::{Actor, TransitionError, perform};
 use super::workflow::{Action, Status};
 use crate::auth::RequestMeta;
+use crate::budget::escrow::gather;
 use crate::budget::store::{Movement, Reservation, reserve};
 use crate::db::schema::applications;
 use crate::db::{Backend, DbConnection};
@@ -95,12 +96,17 @@ fn next_waiting(
 }
 
 /// Promotes waiting applications in queue order while the budget can fund the next one; one
-/// blocked only by its own batch's quota is passed over. Returns the ids promoted.
+/// blocked only by its own batch's quota is passed over. Promoted money comes from the root
+/// budget row, which is locked first (the lock order of `src/budget/mod.rs`); when the root is
+/// short, the escrow shards' available money is gathered into it once. Returns the ids
+/// promoted.
 pub fn promote(
     conn: &mut DbConnection,
     meta: &RequestMeta,
 ) -> Result<Vec<String>, TransitionError> {
     let mut promoted = Vec::new();
+    crate::budget::store::lock_root(conn)?;
+    let mut gathered = false;
     let mut after = (chrono::DateTime::UNIX_EPOCH.naive_utc(), String::new());
     loop {
         let waiting = next_waiting(conn, &after)?;
@@ -114,8 +120,17 @@ pub fn promote(
                 batch_id: &app.batch_id,
                 amount: app.subsidy_cents,
                 actor_id: None,
+                pool: crate::budget::POOL,
             };
-            match reserve(conn, movement)? {
+            let mut reserved = reserve(conn, movement)?;
+            if reserved == Reservation::BudgetShort && !gathered {
+                // The root is short, but the escrow shards may hold money: bring it back once.
+                gathered = true;
+                if gather(conn, None)? > 0 {
+                    reserved = reserve(conn, movement)?;
+                }
+            }
+            match reserved {
                 Reservation::BudgetShort => return Ok(promoted),
                 Reservation::QuotaShort => continue,
                 Reservation::Reserved => {

@@ -322,11 +322,16 @@ pub fn require_verified_email(
     if verified.is_some() {
         Ok(())
     } else {
-        Err(crate::error::ApiError::ForbiddenOf {
-            slug: "email-unverified",
-            detail: "Confirm your email address first: follow the link in the email sent when \
-                     the account was registered."
-                .to_owned(),
-        })
+        Err(email_unverified())
+    }
+}
+
+/// The 403 `email-unverified` of [`require_verified_email`].
+pub fn email_unverified() -> crate::error::ApiError {
+    crate::error::ApiError::ForbiddenOf {
+        slug: "email-unverified",
+        detail: "Confirm your email address first: follow the link in the email sent when the \
+                 account was registered."
+            .to_owned(),
     }
 }

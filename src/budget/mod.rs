@@ -12,20 +12,26 @@
 //! 1. the application (its guarded status update);
 //! 2. the SME (its held cap: [`store::lock_sme`], [`store::hold_sme_cap`],
 //!    [`store::release_sme_cap`]);
-//! 3. the budget pool ([`store::lock_pool`] or the first guarded pool update);
-//! 4. the intake batch (its quota).
+//! 3. the root budget row ([`store::lock_root`] or the first guarded update of it);
+//! 4. the escrow shard rows ([`escrow`]), in order of id;
+//! 5. the intake batch (its quota).
 //!
-//! The pool comes last because it is the hottest row: every application in the programme
-//! serialises on it, so it is held for the shortest time. Two exceptions cannot deadlock: a
-//! release's waitlist promotion locks the waiting applications after the pool, but with `SKIP
-//! LOCKED`, so it never waits for them; and a newcomer's application row is new, so nobody
-//! else can hold it.
+//! The budget rows come late because they are the hottest: a newcomer that reserves on its
+//! shard locks that shard and the batch only, never the root; the root is locked to refill a
+//! shard, to gather the shards back, and on the global path near exhaustion. Two exceptions
+//! cannot deadlock: a release's waitlist promotion locks the waiting applications after the
+//! root, but with `SKIP LOCKED`, so it never waits for them; and a newcomer's application row
+//! is new, so nobody else can hold it. One can: a newcomer's guarded update of its shard that
+//! fails after waiting for a concurrent writer keeps that row locked (PostgreSQL's re-check
+//! locks it) before the newcomer locks the root to refill; PostgreSQL then aborts one side as a
+//! deadlock and [`crate::db::with_retries`] runs it again.
 //!
 //! This module moves money and never imports a slice: who is promoted from the waitlist is
 //! decided in `applications::waitlist`.
 
+pub mod escrow;
 pub mod model;
-
 pub mod store;
 
+pub use escrow::Sharding;
 pub use store::POOL;

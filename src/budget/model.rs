@@ -8,8 +8,8 @@ use utoipa::ToSchema;
 use crate::db::schema::{budget_ledger, budget_pools};
 use crate::money::Money;
 
-/// The budget's buckets, in cents.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Queryable, Selectable)]
+/// The budget's buckets, in cents: the sums over its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
 #[diesel(table_name = budget_pools)]
 pub struct Balances {
     pub total_cents: i64,
@@ -49,6 +49,9 @@ pub enum EntryKind {
     ReleaseCommitted,
     /// Committed to disbursed.
     Disburse,
+    /// Available money moved between two budget rows (the root and an escrow shard): one
+    /// entry per row, signed, the pair summing to zero; the programme's total is unchanged.
+    Transfer,
 }
 
 impl EntryKind {
@@ -60,6 +63,7 @@ impl EntryKind {
             EntryKind::ReleaseReserved => "release_reserved",
             EntryKind::ReleaseCommitted => "release_committed",
             EntryKind::Disburse => "disburse",
+            EntryKind::Transfer => "transfer",
         }
     }
 }
@@ -69,6 +73,7 @@ impl EntryKind {
 #[diesel(table_name = budget_ledger)]
 pub struct LedgerRow {
     pub id: String,
+    pub pool_id: String,
     pub kind: String,
     pub amount_cents: i64,
     pub application_id: Option<String>,
@@ -82,12 +87,18 @@ pub struct LedgerRow {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct LedgerEntry {
     pub id: String,
-    /// The entry's number: entries are numbered in the order they commit, from 1.
+    /// The entry's number, from 1: entries are numbered after they commit, each after every
+    /// entry numbered before it, so paging forward by number never skips one.
     pub seq: i64,
-    /// `adjust`, `reserve`, `commit`, `release_reserved`, `release_committed` or `disburse`.
+    /// `adjust`, `reserve`, `commit`, `release_reserved`, `release_committed`, `disburse` or
+    /// `transfer` (between the budget's escrow rows).
     #[schema(example = "reserve")]
     pub kind: String,
-    /// Positive, except an `adjust` that lowered the total.
+    /// The budget row the entry changes: `programme` (the root) or an escrow shard
+    /// `programme/NN`.
+    #[schema(example = "programme")]
+    pub pool: String,
+    /// Positive, except an `adjust` that lowered the total or the giving side of a `transfer`.
     pub amount: String,
     pub application_id: Option<String>,
     pub batch_id: Option<String>,
@@ -104,6 +115,7 @@ impl From<LedgerRow> for LedgerEntry {
             id: row.id,
             seq: row.seq,
             kind: row.kind,
+            pool: row.pool_id,
             amount: crate::money::signed_cents_text(row.amount_cents),
             application_id: row.application_id,
             batch_id: row.batch_id,

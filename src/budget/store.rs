@@ -3,11 +3,11 @@
 
 use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable};
+use diesel::sql_types::{BigInt, Nullable, Text};
 
 use super::model::{Balances, EntryKind, LedgerRow};
-use crate::db::DbConnection;
 use crate::db::schema::{budget_ledger, budget_pools, intake_batches, smes};
+use crate::db::{Backend, DbConnection};
 use crate::money::Money;
 
 /// Why a money movement failed. A guard that does not hold where the application's status says
@@ -23,10 +23,11 @@ pub enum BudgetError {
     Database(#[from] diesel::result::Error),
 }
 
-/// The id of the programme's budget pool.
+/// The id of the programme's root budget row; its escrow shards are `programme/NN`
+/// ([`super::escrow`]).
 pub const POOL: &str = "programme";
 
-/// Who or what moved the money, and for which application and batch.
+/// Who or what moved the money, for which application and batch, and on which budget row.
 #[derive(Debug, Clone, Copy)]
 pub struct Movement<'a> {
     pub application_id: &'a str,
@@ -34,38 +35,68 @@ pub struct Movement<'a> {
     pub amount: Money,
     /// `None` for the system (expiry, a promotion caused by someone else's release).
     pub actor_id: Option<&'a str>,
+    /// The budget row holding the application's money: [`POOL`] or an escrow shard
+    /// ([`pool_of`]).
+    pub pool: &'a str,
 }
 
-/// The balances now.
+/// The programme's balances now: the sums over its budget rows.
 pub fn balances(conn: &mut DbConnection) -> QueryResult<Balances> {
-    budget_pools::table
-        .find(POOL)
-        .select(Balances::as_select())
-        .first(conn)
+    diesel::sql_query(
+        "SELECT CAST(SUM(total_cents) AS BIGINT) AS total_cents, \
+         CAST(SUM(available_cents) AS BIGINT) AS available_cents, \
+         CAST(SUM(reserved_cents) AS BIGINT) AS reserved_cents, \
+         CAST(SUM(committed_cents) AS BIGINT) AS committed_cents, \
+         CAST(SUM(disbursed_cents) AS BIGINT) AS disbursed_cents FROM budget_pools",
+    )
+    .get_result(conn)
 }
 
-/// Locks the SME's row and returns what its applications hold of its cap.
+#[derive(QueryableByName)]
+struct Cents {
+    #[diesel(sql_type = BigInt)]
+    cents: i64,
+}
+
+/// Locks the SME's row and returns what its applications hold of its cap (one statement).
 pub fn lock_sme(conn: &mut DbConnection, sme_id: &str) -> QueryResult<i64> {
-    crate::db::lock_row(conn, "smes", sme_id)?;
-    smes::table
-        .find(sme_id)
-        .select(smes::subsidy_held_cents)
-        .first(conn)
+    let lock = for_update(conn);
+    let held: Cents = diesel::sql_query(format!(
+        "SELECT subsidy_held_cents AS cents FROM smes WHERE id = $1{lock}"
+    ))
+    .bind::<Text, _>(sme_id)
+    .get_result(conn)?;
+    Ok(held.cents)
 }
 
-/// Locks the pool and returns its balances; every movement of money waits for the caller's
-/// commit from here on.
-pub fn lock_pool(conn: &mut DbConnection) -> QueryResult<Balances> {
-    crate::db::lock_row(conn, "budget_pools", POOL)?;
-    balances(conn)
+/// Locks the root budget row and returns its available balance; every movement of the root's
+/// money waits for the caller's commit from here on.
+pub fn lock_root(conn: &mut DbConnection) -> QueryResult<i64> {
+    let lock = for_update(conn);
+    let root: Cents = diesel::sql_query(format!(
+        "SELECT available_cents AS cents FROM budget_pools WHERE id = $1{lock}"
+    ))
+    .bind::<Text, _>(POOL)
+    .get_result(conn)?;
+    Ok(root.cents)
+}
+
+/// ` FOR UPDATE` on PostgreSQL; nothing on SQLite, whose write transactions hold the database.
+pub(super) fn for_update(conn: &DbConnection) -> &'static str {
+    match conn.backend() {
+        Backend::Postgres => " FOR UPDATE",
+        Backend::Sqlite => "",
+    }
 }
 
 /// One ledger row to append.
 #[derive(Debug, Clone, Copy)]
 pub struct Entry<'a> {
     pub kind: EntryKind,
-    /// Signed only for `adjust`.
+    /// Signed only for `adjust` and `transfer`.
     pub amount_cents: i64,
+    /// The budget row whose buckets the entry changes.
+    pub pool_id: &'a str,
     pub application_id: Option<&'a str>,
     pub batch_id: Option<&'a str>,
     pub actor_id: Option<&'a str>,
@@ -79,6 +110,7 @@ impl Movement<'_> {
         Entry {
             kind,
             amount_cents: self.amount.cents(),
+            pool_id: self.pool,
             application_id: Some(self.application_id),
             batch_id: Some(self.batch_id),
             actor_id: self.actor_id,
@@ -87,30 +119,59 @@ impl Movement<'_> {
     }
 }
 
-/// Appends a ledger row, numbered by the pool's counter. The counter's UPDATE locks the pool
-/// row until commit, so entries commit in number order whatever their clocks say: paging
-/// forward by number never skips one.
+/// Appends a ledger row. On PostgreSQL it is not numbered yet (`seq` 0): [`number_entries`]
+/// numbers it once it has committed, so no movement of money waits on a ledger counter. On
+/// SQLite, whose writers are serial, it takes the next number at once: numbers are then in
+/// commit order, and reading the ledger stays a read.
 pub fn append(conn: &mut DbConnection, entry: &Entry<'_>) -> QueryResult<()> {
-    diesel::update(budget_pools::table.find(POOL))
-        .set(budget_pools::ledger_seq.eq(budget_pools::ledger_seq + 1))
-        .execute(conn)?;
-    let seq: i64 = budget_pools::table
-        .find(POOL)
-        .select(budget_pools::ledger_seq)
-        .first(conn)?;
-    diesel::insert_into(budget_ledger::table)
-        .values((
-            budget_ledger::id.eq(uuid::Uuid::new_v4().to_string()),
-            budget_ledger::pool_id.eq(POOL),
-            budget_ledger::kind.eq(entry.kind.as_str()),
-            budget_ledger::amount_cents.eq(entry.amount_cents),
-            budget_ledger::application_id.eq(entry.application_id),
-            budget_ledger::batch_id.eq(entry.batch_id),
-            budget_ledger::actor_id.eq(entry.actor_id),
-            budget_ledger::occurred_at.eq(entry.occurred_at),
-            budget_ledger::seq.eq(seq),
-        ))
-        .execute(conn)?;
+    let seq = match conn.backend() {
+        Backend::Postgres => "0",
+        Backend::Sqlite => "(SELECT COALESCE(MAX(seq), 0) + 1 FROM budget_ledger WHERE seq > 0)",
+    };
+    diesel::sql_query(format!(
+        "INSERT INTO budget_ledger (id, pool_id, kind, amount_cents, application_id, batch_id, \
+         actor_id, occurred_at, seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, {seq})"
+    ))
+    .bind::<Text, _>(uuid::Uuid::new_v4().to_string())
+    .bind::<Text, _>(entry.pool_id)
+    .bind::<Text, _>(entry.kind.as_str())
+    .bind::<BigInt, _>(entry.amount_cents)
+    .bind::<Nullable<Text>, _>(entry.application_id)
+    .bind::<Nullable<Text>, _>(entry.batch_id)
+    .bind::<Nullable<Text>, _>(entry.actor_id)
+    .bind::<diesel::sql_types::Timestamp, _>(entry.occurred_at)
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Whether reading the ledger by number must first number entries ([`number_entries`]): on
+/// PostgreSQL, where entries are numbered after they commit.
+pub fn numbers_after_commit(backend: Backend) -> bool {
+    backend == Backend::Postgres
+}
+
+/// Numbers the committed entries not yet numbered, after every entry numbered before them, in
+/// the order of their clocks. Numberers queue on one lock (an advisory lock on PostgreSQL;
+/// SQLite's writers are serial), and an entry is numbered only once it is visible, that is
+/// committed: so a reader that numbers, then pages forward by number, never skips an entry,
+/// however late it committed. Run it in a write transaction before reading the ledger by number.
+pub fn number_entries(conn: &mut DbConnection) -> QueryResult<()> {
+    if !numbers_after_commit(conn.backend()) {
+        return Ok(());
+    }
+    crate::db::lock_name(conn, "budget_ledger", "numbering")?;
+    let last: Cents = diesel::sql_query(
+        "SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) AS cents FROM budget_ledger WHERE seq > 0",
+    )
+    .get_result(conn)?;
+    diesel::sql_query(
+        "UPDATE budget_ledger SET seq = numbered.n + $1 \
+         FROM (SELECT id, row_number() OVER (ORDER BY occurred_at, id) AS n \
+               FROM budget_ledger WHERE seq = 0) AS numbered \
+         WHERE budget_ledger.id = numbered.id",
+    )
+    .bind::<BigInt, _>(last.cents)
+    .execute(conn)?;
     Ok(())
 }
 
@@ -190,54 +251,103 @@ fn return_quota(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reservation {
     Reserved,
-    /// The programme budget's available balance is below the amount.
+    /// The budget row's available balance is below the amount.
     BudgetShort,
     /// The batch's quota cannot take the amount.
     QuotaShort,
 }
 
-/// Moves `amount` from available to reserved in the pool and takes it from the batch quota:
-/// both or neither.
-pub fn reserve(conn: &mut DbConnection, m: Movement<'_>) -> Result<Reservation, BudgetError> {
-    let amount = m.amount.cents();
+/// Moves `amount_cents` from available to reserved on budget row `pool_id` and takes it from
+/// batch `batch_id`'s quota: both or neither. Writes no ledger entry: the caller appends the
+/// `reserve` entry once the application's row exists.
+pub(super) fn take(
+    conn: &mut DbConnection,
+    pool_id: &str,
+    batch_id: &str,
+    amount_cents: i64,
+) -> Result<Reservation, BudgetError> {
     let moved = diesel::update(
         budget_pools::table
-            .find(POOL)
-            .filter(budget_pools::available_cents.ge(amount)),
+            .find(pool_id)
+            .filter(budget_pools::available_cents.ge(amount_cents)),
     )
     .set((
-        budget_pools::available_cents.eq(budget_pools::available_cents - amount),
-        budget_pools::reserved_cents.eq(budget_pools::reserved_cents + amount),
+        budget_pools::available_cents.eq(budget_pools::available_cents - amount_cents),
+        budget_pools::reserved_cents.eq(budget_pools::reserved_cents + amount_cents),
         budget_pools::updated_at.eq(crate::time::now()),
     ))
     .execute(conn)?;
     if moved != 1 {
         return Ok(Reservation::BudgetShort);
     }
-    if !take_quota(conn, m.batch_id, amount)? {
-        // Undo the pool's move with the opposite relative update; nothing was logged yet.
-        move_between(conn, Bucket::Reserved, Bucket::Available, amount)?;
+    if !take_quota(conn, batch_id, amount_cents)? {
+        // Undo the row's move with the opposite relative update; nothing was logged.
+        move_between(
+            conn,
+            pool_id,
+            Bucket::Reserved,
+            Bucket::Available,
+            amount_cents,
+        )?;
         return Ok(Reservation::QuotaShort);
     }
-    append(conn, &m.entry(EntryKind::Reserve))?;
     Ok(Reservation::Reserved)
 }
 
-/// Turns a reservation into a commitment (an approval).
+/// Moves `amount` from available to reserved on the movement's budget row and takes it from
+/// the batch quota, both or neither, and logs it.
+pub fn reserve(conn: &mut DbConnection, m: Movement<'_>) -> Result<Reservation, BudgetError> {
+    let taken = take(conn, m.pool, m.batch_id, m.amount.cents())?;
+    if taken == Reservation::Reserved {
+        append(conn, &m.entry(EntryKind::Reserve))?;
+    }
+    Ok(taken)
+}
+
+/// The budget row holding application `application_id`'s money: the row its `reserve` entry
+/// names (an application is reserved once at most; its money stays there until released).
+pub fn pool_of(conn: &mut DbConnection, application_id: &str) -> QueryResult<String> {
+    budget_ledger::table
+        .filter(budget_ledger::application_id.eq(application_id))
+        .filter(budget_ledger::kind.eq(EntryKind::Reserve.as_str()))
+        .select(budget_ledger::pool_id)
+        .first(conn)
+}
+
+/// Logs a reservation [`take`] made for an application whose row now exists.
+pub fn log_reservation(conn: &mut DbConnection, m: Movement<'_>) -> QueryResult<()> {
+    append(conn, &m.entry(EntryKind::Reserve))
+}
+
+/// Turns a reservation into a commitment (an approval), on the application's budget row.
 pub fn commit(conn: &mut DbConnection, m: Movement<'_>) -> Result<(), BudgetError> {
-    move_between(conn, Bucket::Reserved, Bucket::Committed, m.amount.cents())?;
+    move_between(
+        conn,
+        m.pool,
+        Bucket::Reserved,
+        Bucket::Committed,
+        m.amount.cents(),
+    )?;
     append(conn, &m.entry(EntryKind::Commit))?;
     Ok(())
 }
 
 /// Pays a commitment out.
 pub fn disburse(conn: &mut DbConnection, m: Movement<'_>) -> Result<(), BudgetError> {
-    move_between(conn, Bucket::Committed, Bucket::Disbursed, m.amount.cents())?;
+    move_between(
+        conn,
+        m.pool,
+        Bucket::Committed,
+        Bucket::Disbursed,
+        m.amount.cents(),
+    )?;
     append(conn, &m.entry(EntryKind::Disburse))?;
     Ok(())
 }
 
-/// Returns reserved or committed money to available and to the batch quota.
+/// Returns reserved or committed money to available and to the batch quota. Money released on
+/// a shard goes on to the root, where the waitlist is promoted from: the root is locked first,
+/// in the lock order of `src/budget/mod.rs`.
 pub fn release(conn: &mut DbConnection, from: Bucket, m: Movement<'_>) -> Result<(), BudgetError> {
     let kind = match from {
         Bucket::Reserved => EntryKind::ReleaseReserved,
@@ -249,14 +359,78 @@ pub fn release(conn: &mut DbConnection, from: Bucket, m: Movement<'_>) -> Result
             });
         }
     };
-    move_between(conn, from, Bucket::Available, m.amount.cents())?;
-    return_quota(conn, m.batch_id, m.amount.cents())?;
+    let amount = m.amount.cents();
+    let on_shard = m.pool != POOL;
+    if on_shard {
+        lock_root(conn)?;
+    }
+    move_between(conn, m.pool, from, Bucket::Available, amount)?;
+    return_quota(conn, m.batch_id, amount)?;
     append(conn, &m.entry(kind))?;
+    if on_shard && !transfer(conn, m.pool, POOL, amount, 0, m.actor_id)? {
+        return Err(BudgetError::OutOfStep(
+            "the shard's released money is no longer available",
+        ));
+    }
     Ok(())
 }
 
-/// Changes the total by `delta_cents` (a rules change); false when it would take more than is
-/// available, i.e. cut into money already reserved, committed or disbursed.
+/// Moves `amount_cents` of available money from budget row `from` to row `to`, keeping at least
+/// `keep_cents` available on `from`: both rows' totals change with it, and two `transfer`
+/// entries (−amount on `from`, +amount on `to`) log it. False, with nothing moved, when `from`
+/// has too little.
+pub(super) fn transfer(
+    conn: &mut DbConnection,
+    from: &str,
+    to: &str,
+    amount_cents: i64,
+    keep_cents: i64,
+    actor_id: Option<&str>,
+) -> Result<bool, BudgetError> {
+    use budget_pools::dsl as b;
+    let now = crate::time::now();
+    let taken = diesel::update(
+        budget_pools::table
+            .find(from)
+            .filter(b::available_cents.ge(amount_cents.saturating_add(keep_cents))),
+    )
+    .set((
+        b::available_cents.eq(b::available_cents - amount_cents),
+        b::total_cents.eq(b::total_cents - amount_cents),
+        b::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    if taken != 1 {
+        return Ok(false);
+    }
+    let given = diesel::update(budget_pools::table.find(to))
+        .set((
+            b::available_cents.eq(b::available_cents + amount_cents),
+            b::total_cents.eq(b::total_cents + amount_cents),
+            b::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    expect_one(given, "the budget row a transfer goes to does not exist")?;
+    for (pool_id, signed) in [(from, -amount_cents), (to, amount_cents)] {
+        append(
+            conn,
+            &Entry {
+                kind: EntryKind::Transfer,
+                amount_cents: signed,
+                pool_id,
+                application_id: None,
+                batch_id: None,
+                actor_id,
+                occurred_at: now,
+            },
+        )?;
+    }
+    Ok(true)
+}
+
+/// Changes the total by `delta_cents` (a rules change), on the root; false when it would take
+/// more than is available, i.e. cut into money already reserved, committed or disbursed. A cut
+/// that the root alone cannot take first gathers the shards' available money into the root.
 pub fn adjust_total(
     conn: &mut DbConnection,
     delta_cents: i64,
@@ -264,6 +438,10 @@ pub fn adjust_total(
 ) -> Result<bool, BudgetError> {
     if delta_cents == 0 {
         return Ok(true);
+    }
+    let root_available = lock_root(conn)?;
+    if root_available.saturating_add(delta_cents) < 0 {
+        super::escrow::gather(conn, Some(actor_id))?;
     }
     let moved = diesel::update(
         budget_pools::table
@@ -284,6 +462,7 @@ pub fn adjust_total(
         &Entry {
             kind: EntryKind::Adjust,
             amount_cents: delta_cents,
+            pool_id: POOL,
             application_id: None,
             batch_id: None,
             actor_id: Some(actor_id),
@@ -293,7 +472,7 @@ pub fn adjust_total(
     Ok(true)
 }
 
-/// A bucket of the pool.
+/// A bucket of a budget row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bucket {
     Available,
@@ -302,16 +481,18 @@ pub enum Bucket {
     Disbursed,
 }
 
-/// Moves `amount` from one bucket to another, guarded on the source's balance; a failed guard
-/// means the books disagree with the application, which is a bug, so it is a 500.
+/// Moves `amount` from one bucket to another of budget row `pool_id`, guarded on the source's
+/// balance; a failed guard means the books disagree with the application, which is a bug, so
+/// it is a 500.
 fn move_between(
     conn: &mut DbConnection,
+    pool_id: &str,
     from: Bucket,
     to: Bucket,
     amount: i64,
 ) -> Result<(), BudgetError> {
     use budget_pools::dsl as b;
-    let target = budget_pools::table.find(POOL);
+    let target = budget_pools::table.find(pool_id);
     let now = crate::time::now();
     // Each arm names its columns: diesel's column types differ, so no shared helper.
     macro_rules! shift {
@@ -343,7 +524,8 @@ fn expect_one(rows: usize, what: &'static str) -> Result<(), BudgetError> {
     }
 }
 
-/// Ledger entries in order of commit, after entry number `after`.
+/// Numbered ledger entries in number order, after entry number `after`; number the committed
+/// ones first ([`number_entries`]), in the same transaction.
 pub fn ledger(
     conn: &mut DbConnection,
     after: Option<i64>,

@@ -53,6 +53,7 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("DTSPP_EXPIRY_INTERVAL_SECS", "expiry_interval_secs"),
     ("DTSPP_RISK_SCAN_SECS", "risk_scan_secs"),
     ("DTSPP_EVENT_REMINDER_SECS", "event_reminder_secs"),
+    ("DTSPP_BUDGET_SHARDS", "budget_shards"),
     ("DTSPP_TRUSTED_PROXIES", "trusted_proxies"),
 ];
 
@@ -105,6 +106,9 @@ pub struct Settings {
     /// Seconds between passes of the job that queues event reminders (24 hours ahead, once per
     /// registration); 0 turns it off in this process (another instance may run it).
     pub event_reminder_secs: u32,
+    /// The escrow shards newcomers reserve on, on PostgreSQL (`src/budget/escrow.rs`); 1 keeps
+    /// the root row alone. SQLite always keeps one.
+    pub budget_shards: u16,
     /// The reverse proxies whose `X-Forwarded-For` names the client; none by default.
     pub trusted_proxies: TrustedProxies,
 }
@@ -319,10 +323,26 @@ impl Settings {
             event_reminder_secs: layers
                 .get("DTSPP_EVENT_REMINDER_SECS", range(0, 86_400))?
                 .unwrap_or(60),
+            budget_shards: layers
+                .get(
+                    "DTSPP_BUDGET_SHARDS",
+                    range(1, u32::from(crate::budget::escrow::MAX_SHARDS)),
+                )?
+                .and_then(|n| u16::try_from(n).ok())
+                .unwrap_or(16),
             trusted_proxies: layers
                 .get("DTSPP_TRUSTED_PROXIES", TrustedProxies::parse)?
                 .unwrap_or_default(),
         })
+    }
+
+    /// How newcomers' reservations are split: the configured shards on PostgreSQL, the root
+    /// alone on SQLite.
+    pub fn sharding(&self) -> crate::budget::Sharding {
+        match self.database.backend() {
+            crate::db::Backend::Postgres => crate::budget::Sharding::new(self.budget_shards),
+            crate::db::Backend::Sqlite => crate::budget::Sharding::ONE,
+        }
     }
 
     /// Whether this process runs in production mode.

@@ -9,6 +9,7 @@ mod text_column;
 pub(crate) use text_column::text_column;
 mod pool;
 pub mod schema;
+pub mod statements;
 mod target;
 
 use std::time::Duration;

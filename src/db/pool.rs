@@ -25,10 +25,15 @@ pub struct ConnectionFactory {
 impl ConnectionFactory {
     fn establish(&self) -> Result<DbConnection, r2d2::Error> {
         match &self.target {
-            DatabaseTarget::Postgres { url } => Ok(DbConnection::Pg(PgConnection::establish(url)?)),
+            DatabaseTarget::Postgres { url } => {
+                let mut conn = PgConnection::establish(url)?;
+                super::statements::instrument(&mut conn);
+                Ok(DbConnection::Pg(conn))
+            }
             DatabaseTarget::Sqlite { path } => {
                 let path = path.to_string_lossy();
                 let mut conn = SqliteConnection::establish(&path)?;
+                super::statements::instrument(&mut conn);
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = {};
                      PRAGMA journal_mode = WAL;
@@ -347,9 +352,12 @@ where
     T: Send + 'static,
 {
     let span = tracing::Span::current();
-    actix_web::web::block(move || span.in_scope(f))
-        .await
-        .map_err(|e| ApiError::internal(anyhow::anyhow!("blocking task failed: {e}")))?
+    let (result, statements) =
+        actix_web::web::block(move || super::statements::counting(|| span.in_scope(f)))
+            .await
+            .map_err(|e| ApiError::internal(anyhow::anyhow!("blocking task failed: {e}")))?;
+    super::statements::add_to_request(statements);
+    result
 }
 
 fn create_parent_dir(path: &Path) -> Result<(), OpenError> {

@@ -257,7 +257,9 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// The programme budget's buckets, in cents; they always sum to the total.
+    /// The programme budget's rows: the root 'programme' and its escrow shards
+    /// 'programme/NN'. Each row's buckets, in cents, sum to its total; the programme's are the
+    /// sums over the rows.
     budget_pools (id) {
         id -> Text,
         total_cents -> BigInt,
@@ -266,8 +268,6 @@ diesel::table! {
         committed_cents -> BigInt,
         disbursed_cents -> BigInt,
         updated_at -> Timestamp,
-        /// The number of the pool's last ledger entry.
-        ledger_seq -> BigInt,
     }
 }
 
@@ -358,7 +358,7 @@ diesel::table! {
         batch_id -> Nullable<Text>,
         actor_id -> Nullable<Text>,
         occurred_at -> Timestamp,
-        /// The order of commit: taken under the pool row's lock.
+        /// The entry's number, given after it committed; 0 until then.
         seq -> BigInt,
     }
 }

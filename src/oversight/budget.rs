@@ -59,8 +59,9 @@ pub struct LedgerQuery {
     pub limit: Option<i64>,
 }
 
-/// The append-only ledger of money movements, in the order they committed (`seq`). Paging
-/// forward never skips an entry, even one that committed after the page before was read.
+/// The append-only ledger of money movements, in number order (`seq`): entries are numbered
+/// after they commit, each after every entry numbered before it, so paging forward never skips
+/// an entry, even one that committed after the page before was read.
 #[utoipa::path(
     tag = "budget",
     params(LedgerQuery),
@@ -87,9 +88,17 @@ pub async fn list_ledger(
                 .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor of this listing"))
         })
         .transpose()?;
-    let rows = db
-        .run(move |conn| Ok(store::ledger(conn, after, limit)?))
-        .await?;
+    // On PostgreSQL, numbering the entries committed since the last reader is a short write.
+    let rows = if store::numbers_after_commit(db.backend()) {
+        db.write(move |tx| {
+            store::number_entries(tx)?;
+            Ok(store::ledger(tx, after, limit)?)
+        })
+        .await?
+    } else {
+        db.run(move |conn| Ok(store::ledger(conn, after, limit)?))
+            .await?
+    };
     let page = pagination::page(rows, limit, |r| format!("seq:{}", r.seq), LedgerEntry::from);
     Ok(HttpResponse::Ok().json(page))
 }

@@ -1,6 +1,7 @@
 //! The ledger summed by Hong Kong day and kind (`ledger_daily`), kept up to date by entry
-//! number: entries take their number (`seq`) under the budget pool's lock and commit in that
-//! order, so at any moment the entries not yet summed are exactly those after `through_seq`.
+//! number: entries are numbered after they commit, each after every entry numbered before it
+//! (`budget::store::number_entries`), so at any moment the entries not yet summed are exactly
+//! those numbered after `through_seq` and those not numbered yet (`seq` 0).
 //! A report refreshes the rollup (one short write), then reads it with the few entries since,
 //! so its cost follows the number of days, not the number of entries.
 
@@ -41,11 +42,12 @@ struct Seq {
 
 /// Sums the entries after `through_seq` into the rollup, in the caller's write transaction.
 pub fn refresh(conn: &mut DbConnection) -> QueryResult<()> {
+    crate::budget::store::number_entries(conn)?;
     crate::db::lock_row(conn, "ledger_daily_state", "ledger")?;
     let through: Seq =
         diesel::sql_query("SELECT through_seq AS seq FROM ledger_daily_state WHERE id = 'ledger'")
             .get_result(conn)?;
-    // Entries up to the highest number are all committed: numbers are taken in commit order.
+    // Entries up to the highest number are all committed: numbers are given after commit.
     let last: Seq = diesel::sql_query(
         "SELECT CAST(COALESCE(MAX(seq), $1) AS BIGINT) AS seq FROM budget_ledger WHERE seq > $1",
     )
@@ -107,7 +109,7 @@ pub fn sums_before(
     let fresh: Vec<DayRow> = diesel::sql_query(format!(
         "SELECT {day} AS day, kind, CAST(SUM(amount_cents) AS BIGINT) AS cents, \
          CAST(COUNT(*) AS BIGINT) AS entries FROM budget_ledger \
-         WHERE seq > (SELECT through_seq FROM ledger_daily_state WHERE id = 'ledger') \
+         WHERE (seq = 0 OR seq > (SELECT through_seq FROM ledger_daily_state WHERE id = 'ledger')) \
          AND occurred_at < $1 GROUP BY {day}, kind"
     ))
     .bind::<Timestamp, _>(until)

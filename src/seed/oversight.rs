@@ -86,8 +86,10 @@ async fn journey(
     db.write(move |tx| {
         let m = meta(&ip);
         let sme = user(&a.user_id, Role::Sme);
+        // The demo's few applications reserve on the root row.
         let applied = crate::applications::apply::apply(
             tx,
+            crate::budget::Sharding::ONE,
             &m,
             &sme,
             &ApplyForm {

@@ -83,9 +83,33 @@ pub fn profile_of(
     conn: &mut DbConnection,
     user_id: &str,
 ) -> Result<SmeRow, crate::error::ApiError> {
-    find_by_user(conn, user_id)?.ok_or_else(|| {
-        crate::error::ApiError::Forbidden("This account has no SME profile.".to_owned())
-    })
+    find_by_user(conn, user_id)?.ok_or_else(no_profile)
+}
+
+/// The profile of a calling SME user that may enquire and apply, read in one query: 403 for an
+/// account without a profile, 403 giving every reason for an ineligible SME, and 403
+/// `email-unverified` until the account's email address is confirmed.
+pub fn applicant_profile_of(
+    conn: &mut DbConnection,
+    user_id: &str,
+) -> Result<SmeRow, crate::error::ApiError> {
+    use crate::db::schema::users;
+    let found: Option<(SmeRow, Option<chrono::NaiveDateTime>)> = smes::table
+        .inner_join(users::table)
+        .filter(smes::user_id.eq(user_id))
+        .select((SmeRow::as_select(), users::email_verified_at))
+        .first(conn)
+        .optional()?;
+    let (sme, verified) = found.ok_or_else(no_profile)?;
+    let sme = eligible(sme)?;
+    if verified.is_none() {
+        return Err(crate::auth::store::email_unverified());
+    }
+    Ok(sme)
+}
+
+fn no_profile() -> crate::error::ApiError {
+    crate::error::ApiError::Forbidden("This account has no SME profile.".to_owned())
 }
 
 /// The profile of a calling SME user, which must be eligible: 403 for an account without a
@@ -94,8 +118,12 @@ pub fn eligible_profile_of(
     conn: &mut DbConnection,
     user_id: &str,
 ) -> Result<SmeRow, crate::error::ApiError> {
+    eligible(profile_of(conn, user_id)?)
+}
+
+/// The SME, or 403 giving every reason it is not eligible.
+fn eligible(sme: SmeRow) -> Result<SmeRow, crate::error::ApiError> {
     use crate::error::ApiError;
-    let sme = profile_of(conn, user_id)?;
     if !sme.eligible {
         let codes: Vec<String> = serde_json::from_str(&sme.ineligibility_codes).unwrap_or_default();
         let reasons = super::eligibility::from_codes(&codes).reasons;

@@ -178,6 +178,7 @@ pub async fn assert_books_balance(app: &TestApp, admin: &str) {
     assert_eq!(by("'disbursed'"), disbursed);
     let waitlisted = by("'waitlisted'");
     assert_eq!(cents(&budget["waitlisted_amount"]), waitlisted);
+    assert_rows_balance(app);
     let held = sum(
         app,
         "SELECT CAST(SUM(subsidy_held_cents) AS BIGINT) AS cents FROM smes",
@@ -305,12 +306,40 @@ test_on_both_backends! {
         assert_books_balance(&app, &m.admin).await;
         let budget = ok(app.get_as("/api/v1/admin/budget", &m.admin).await).await;
         assert_eq!(budget["disbursed"], "19900.00");
-        let ledger = ok(app.get_as("/api/v1/admin/budget/ledger?limit=2", &m.admin).await).await;
-        assert_eq!(ledger["items"][0]["kind"], "adjust");
-        let next = ledger["next_cursor"].as_str().unwrap();
-        let rest = ok(app.get_as(&format!("/api/v1/admin/budget/ledger?cursor={next}"), &m.admin).await).await;
-        let kinds: Vec<&str> = rest["items"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
-        assert_eq!(kinds, ["commit", "disburse"]);
+        // The whole ledger, two entries a page.
+        let mut entries: Vec<Value> = Vec::new();
+        let mut path = "/api/v1/admin/budget/ledger?limit=2".to_owned();
+        loop {
+            let page = ok(app.get_as(&path, &m.admin).await).await;
+            entries.extend(page["items"].as_array().unwrap().iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(next) => path = format!("/api/v1/admin/budget/ledger?limit=2&cursor={next}"),
+                None => break,
+            }
+        }
+        let seqs: Vec<i64> = entries.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+        assert_eq!(seqs, (1..=entries.len() as i64).collect::<Vec<_>>(), "numbered from 1, none skipped");
+        let moves: Vec<(&str, &str)> = entries
+            .iter()
+            .filter(|e| e["kind"] != "transfer")
+            .map(|e| (e["kind"].as_str().unwrap(), e["pool"].as_str().unwrap()))
+            .collect();
+        let pool = moves[1].1;
+        assert_eq!(moves, [("adjust", "programme"), ("reserve", pool), ("commit", pool), ("disburse", pool)]);
+        if app.backend == dtspp::db::Backend::Postgres {
+            // A full budget: the reservation was made on the SME's escrow shard, refilled from
+            // the root by a pair of transfers.
+            assert!(pool.starts_with("programme/"), "{pool}");
+            let mut transfers: Vec<(&str, bool)> = entries
+                .iter()
+                .filter(|e| e["kind"] == "transfer")
+                .map(|e| (e["pool"].as_str().unwrap(), e["amount"].as_str().unwrap().starts_with('-')))
+                .collect();
+            transfers.sort();
+            assert_eq!(transfers, [("programme", true), (pool, false)]);
+        } else {
+            assert_eq!(pool, "programme", "SQLite keeps one budget row");
+        }
 
         let audit = ok(app.get_as(&format!("/api/v1/admin/audit-events?entity_type=application&entity_id={id}"), &m.admin).await).await;
         assert_eq!(audit["items"].as_array().unwrap().len(), 6, "applied, approve, deliver, confirm, verify, disburse");
@@ -473,4 +502,83 @@ test_on_both_backends! {
         assert_eq!(status_of(&app, &b.0, &b.1).await, "delivered");
         assert_books_balance(&app, &m.admin).await;
     }
+}
+
+/// Each budget row (the root and any escrow shards) on its own: its buckets sum to its total,
+/// its ledger entries account for each bucket, every transfer has its opposite, and its
+/// reserved and committed money is exactly its applications' subsidies.
+pub fn assert_rows_balance(app: &TestApp) {
+    #[derive(QueryableByName, Debug)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        id: String,
+        #[diesel(sql_type = BigInt)]
+        total_cents: i64,
+        #[diesel(sql_type = BigInt)]
+        available_cents: i64,
+        #[diesel(sql_type = BigInt)]
+        reserved_cents: i64,
+        #[diesel(sql_type = BigInt)]
+        committed_cents: i64,
+        #[diesel(sql_type = BigInt)]
+        disbursed_cents: i64,
+    }
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT id, total_cents, available_cents, reserved_cents, committed_cents, disbursed_cents \
+         FROM budget_pools ORDER BY id",
+    )
+    .load(&mut app.conn())
+    .unwrap();
+    for r in &rows {
+        assert_eq!(
+            r.available_cents + r.reserved_cents + r.committed_cents + r.disbursed_cents,
+            r.total_cents,
+            "{r:?}"
+        );
+        let k = |kinds: &str| {
+            sum(
+                app,
+                &format!(
+                    "SELECT CAST(SUM(amount_cents) AS BIGINT) AS cents FROM budget_ledger \
+                     WHERE pool_id = '{}' AND kind IN ({kinds})",
+                    r.id
+                ),
+            )
+        };
+        assert_eq!(k("'adjust','transfer'"), r.total_cents, "{r:?}");
+        assert_eq!(
+            k("'reserve'") - k("'commit'") - k("'release_reserved'"),
+            r.reserved_cents,
+            "{r:?}"
+        );
+        assert_eq!(
+            k("'commit'") - k("'release_committed'") - k("'disburse'"),
+            r.committed_cents,
+            "{r:?}"
+        );
+        assert_eq!(k("'disburse'"), r.disbursed_cents, "{r:?}");
+        // An application's money is on the row its reservation names.
+        let held = |statuses: &str| {
+            sum(
+                app,
+                &format!(
+                    "SELECT CAST(SUM(a.subsidy_cents) AS BIGINT) AS cents FROM applications a \
+                     JOIN budget_ledger l ON l.application_id = a.id AND l.kind = 'reserve' \
+                     WHERE l.pool_id = '{}' AND a.status IN ({statuses})",
+                    r.id
+                ),
+            )
+        };
+        assert_eq!(held("'reserved'"), r.reserved_cents, "{r:?}");
+        assert_eq!(
+            held("'approved','delivered','delivery_confirmed','claim_verified'"),
+            r.committed_cents,
+            "{r:?}"
+        );
+    }
+    let unpaired = sum(
+        app,
+        "SELECT CAST(SUM(amount_cents) AS BIGINT) AS cents FROM budget_ledger WHERE kind = 'transfer'",
+    );
+    assert_eq!(unpaired, 0, "transfers come in opposite pairs");
 }

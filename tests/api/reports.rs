@@ -187,12 +187,19 @@ struct Entry {
     id: String,
 }
 
+#[derive(QueryableByName)]
+struct Sql {
+    #[diesel(sql_type = Text)]
+    sql: String,
+}
+
 /// Spreads the ledger over the last `weeks` weeks, in its own order, so that periods differ.
 /// The ledger is append-only (a trigger refuses updates); the test lifts the trigger for this
 /// backdating and puts it back, which the application itself never does, and rebuilds the
 /// daily rollup that the application derives from it.
 fn spread_ledger(app: &TestApp, weeks: i64) {
     let mut conn = app.conn();
+    dtspp::budget::store::number_entries(&mut conn).unwrap();
     let ids: Vec<Entry> = diesel::sql_query("SELECT id FROM budget_ledger ORDER BY seq")
         .load(&mut conn)
         .unwrap();
@@ -200,16 +207,20 @@ fn spread_ledger(app: &TestApp, weeks: i64) {
     let step = chrono::Duration::weeks(weeks) / (ids.len() as i32 + 1);
     let (lift, restore) = match conn.backend() {
         dtspp::db::Backend::Postgres => (
-            "ALTER TABLE budget_ledger DISABLE TRIGGER budget_ledger_no_update",
-            "ALTER TABLE budget_ledger ENABLE TRIGGER budget_ledger_no_update",
+            "ALTER TABLE budget_ledger DISABLE TRIGGER budget_ledger_no_update".to_owned(),
+            "ALTER TABLE budget_ledger ENABLE TRIGGER budget_ledger_no_update".to_owned(),
         ),
-        dtspp::db::Backend::Sqlite => (
-            "DROP TRIGGER budget_ledger_no_update",
-            "CREATE TRIGGER budget_ledger_no_update BEFORE UPDATE ON budget_ledger \
-             BEGIN SELECT RAISE(ABORT, 'budget_ledger is append-only'); END",
-        ),
+        dtspp::db::Backend::Sqlite => {
+            // The trigger is put back exactly as the migrations made it.
+            let made: Sql = diesel::sql_query(
+                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'budget_ledger_no_update'",
+            )
+            .get_result(&mut conn)
+            .unwrap();
+            ("DROP TRIGGER budget_ledger_no_update".to_owned(), made.sql)
+        }
     };
-    diesel::sql_query(lift).execute(&mut conn).unwrap();
+    diesel::sql_query(&lift).execute(&mut conn).unwrap();
     for (i, e) in ids.iter().enumerate() {
         diesel::sql_query("UPDATE budget_ledger SET occurred_at = $1 WHERE id = $2")
             .bind::<Timestamp, _>(start + step * (i as i32 + 1))
@@ -217,7 +228,7 @@ fn spread_ledger(app: &TestApp, weeks: i64) {
             .execute(&mut conn)
             .unwrap();
     }
-    diesel::sql_query(restore).execute(&mut conn).unwrap();
+    diesel::sql_query(&restore).execute(&mut conn).unwrap();
     // The daily rollup is derived from the ledger on the premise that entries never change;
     // having rewritten history, the test rebuilds it from scratch.
     diesel::sql_query("DELETE FROM ledger_daily")

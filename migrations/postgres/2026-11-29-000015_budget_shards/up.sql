@@ -1,0 +1,37 @@
+-- Escrow shards of the programme budget (src/budget/escrow.rs). Besides the row 'programme'
+-- (the root), the budget may hold shard rows 'programme/NN', each with its own buckets, so that
+-- applications reserve on different rows instead of all queueing on one. Money moves between
+-- rows only by `transfer` ledger entries (signed, in pairs that sum to zero); the programme's
+-- balances are the sums over the rows, and each row's buckets still sum to its own total. An
+-- application's money stays on the row its `reserve` entry names until it is released, when
+-- it returns to the root.
+
+ALTER TABLE budget_ledger DROP CONSTRAINT budget_ledger_kind_check;
+ALTER TABLE budget_ledger ADD CONSTRAINT budget_ledger_kind_check
+    CHECK (kind IN ('adjust', 'reserve', 'commit', 'release_reserved', 'release_committed', 'disburse', 'transfer'));
+ALTER TABLE budget_ledger DROP CONSTRAINT budget_ledger_check;
+ALTER TABLE budget_ledger ADD CONSTRAINT budget_ledger_check
+    CHECK (amount_cents <> 0 AND (kind IN ('adjust', 'transfer') OR amount_cents > 0));
+ALTER TABLE budget_ledger DROP CONSTRAINT budget_ledger_check1;
+ALTER TABLE budget_ledger ADD CONSTRAINT budget_ledger_check1
+    CHECK ((kind IN ('adjust', 'transfer')) = (application_id IS NULL));
+
+-- Entries are numbered after they commit, not while they hold the root row: an entry is
+-- inserted with seq 0 and numbered once, by the next reader of the ledger, after every entry
+-- numbered before it (src/budget/store.rs::number_entries). A reader paging forward by number
+-- therefore never skips one, and no money movement waits for a ledger counter.
+DROP INDEX budget_ledger_seq;
+CREATE UNIQUE INDEX budget_ledger_seq ON budget_ledger (seq) WHERE seq > 0;
+CREATE INDEX budget_ledger_unnumbered ON budget_ledger (occurred_at, id) WHERE seq = 0;
+ALTER TABLE budget_pools DROP COLUMN ledger_seq;
+
+CREATE OR REPLACE FUNCTION budget_ledger_append_only() RETURNS trigger AS $$
+BEGIN
+    -- The one change allowed: numbering an entry, once.
+    IF TG_OP = 'UPDATE' AND OLD.seq = 0 AND NEW.seq > 0
+       AND (to_jsonb(NEW) - 'seq') = (to_jsonb(OLD) - 'seq') THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION 'budget_ledger is append-only';
+END;
+$$ LANGUAGE plpgsql;
