@@ -1047,4 +1047,4 @@ async fn one_application_runs_a_bounded_number_of_statements(app: TestApp) {
 }
 
 /// The most statements one application may run.
-const APPLY_STATEMENTS: u64 = 100;
+const APPLY_STATEMENTS: u64 = 30;
