@@ -40,6 +40,8 @@ pub struct Application {
     expiry_task: Option<JoinHandle<()>>,
     risk_scan_task: Option<JoinHandle<()>>,
     reminder_task: Option<JoinHandle<()>>,
+    /// Other instances' catalogue changes (PostgreSQL only); stops when dropped.
+    catalogue_listener: Option<crate::catalogue::changes::Listener>,
 }
 
 impl Application {
@@ -66,7 +68,17 @@ impl Application {
         });
         let rate_limiter = web::Data::new(AuthRateLimiter::new(settings.auth_rate_limit));
         let catalogue_cache = web::Data::new(crate::catalogue::cache::CatalogueCache::default());
-        let offers_cache = web::Data::new(crate::finder::store::OffersCache::default());
+        let offers_cache = web::Data::new(crate::finder::store::OffersCache::new(
+            catalogue_cache.generation(),
+        ));
+        // Other instances' catalogue changes, told by PostgreSQL.
+        let catalogue_listener = match &settings.database {
+            crate::db::DatabaseTarget::Postgres { url } => Some(crate::catalogue::changes::listen(
+                url.clone(),
+                catalogue_cache.generation(),
+            )),
+            crate::db::DatabaseTarget::Sqlite { .. } => None,
+        };
         let trusted_proxies = web::Data::new(settings.trusted_proxies.clone());
         let sharding = web::Data::new(settings.sharding());
         let outbox = Arc::new(OutboxWorker::new(
@@ -142,6 +154,7 @@ impl Application {
             expiry_task,
             risk_scan_task,
             reminder_task,
+            catalogue_listener,
         })
     }
 
@@ -163,6 +176,7 @@ impl Application {
     /// Serves until the server is stopped (SIGINT, SIGTERM or its handle), draining requests.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        drop(self.catalogue_listener);
         self.outbox_task.abort();
         for task in [self.expiry_task, self.risk_scan_task, self.reminder_task]
             .into_iter()

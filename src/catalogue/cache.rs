@@ -5,10 +5,13 @@
 //! recomputes it in the background, keeps serving the previous one for up to [`KEEP_FOR`], so
 //! that popular listings never wait for the database. Concurrent misses for one key are
 //! computed once: the first request computes, the others wait for its answer (moka's
-//! `try_get_with`), so a burst of identical requests costs one query. Any change that can alter the catalogue
-//! (a package or vendor decision, a seed) calls [`invalidate`] after its transaction commits,
-//! which retires every cached response of this process at once. Other instances see the change
-//! within [`FRESH_FOR`], or [`KEEP_FOR`] for a listing nobody has asked for meanwhile.
+//! `try_get_with`), so a burst of identical requests costs one query. Any change that can alter
+//! the catalogue (a package or vendor decision, a rules change) calls
+//! [`CatalogueCache::invalidate`] after its transaction commits, which retires every cached
+//! response of this instance at once. Other instances over the same PostgreSQL database are
+//! told by the database itself ([`super::changes`]: triggers notify at commit, every instance
+//! listens) and retire theirs within a few tens of milliseconds; over SQLite, which one instance
+//! serves, a change made by another process (a `dtspp seed`) is seen within [`FRESH_FOR`].
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -27,17 +30,21 @@ pub const KEEP_FOR: Duration = Duration::from_secs(30);
 /// page of 100 packages) and every cursor is a key of its own.
 const CAPACITY_BYTES: u64 = 16 * 1024 * 1024;
 
-static GENERATION: AtomicU64 = AtomicU64::new(0);
+/// The catalogue's generation in one instance: it changes whenever the catalogue may have, so
+/// every cache of catalogue data (the responses here, the solution finder's offers) keys on it.
+/// Cloning shares it.
+#[derive(Debug, Clone, Default)]
+pub struct Generation(Arc<AtomicU64>);
 
-/// Retires every cached catalogue response. Call after the change has committed.
-pub fn invalidate() {
-    GENERATION.fetch_add(1, Ordering::SeqCst);
-}
+impl Generation {
+    pub fn current(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
 
-/// The current generation: it changes whenever the catalogue may have, so other caches of
-/// catalogue data (the solution finder's) key on it too.
-pub fn generation() -> u64 {
-    GENERATION.load(Ordering::SeqCst)
+    /// Retires everything keyed on the generation before.
+    pub fn advance(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 /// A serialised response and its ETag.
@@ -80,6 +87,7 @@ pub struct CatalogueCache {
     entries: moka::future::Cache<String, Cached>,
     hits: AtomicU64,
     computations: AtomicU64,
+    generation: Generation,
 }
 
 /// How the cache has served since start, for the metrics.
@@ -105,14 +113,25 @@ impl Default for CatalogueCache {
                 .build(),
             hits: AtomicU64::new(0),
             computations: AtomicU64::new(0),
+            generation: Generation::default(),
         }
     }
 }
 
 impl CatalogueCache {
     /// The key of a request: the current generation and the request's path and query.
-    pub fn key(path_and_query: &str) -> String {
-        format!("{}|{path_and_query}", GENERATION.load(Ordering::SeqCst))
+    pub fn key(&self, path_and_query: &str) -> String {
+        format!("{}|{path_and_query}", self.generation.current())
+    }
+
+    /// Retires every cached response of this instance. Call after the change has committed.
+    pub fn invalidate(&self) {
+        self.generation.advance();
+    }
+
+    /// This instance's generation, shared.
+    pub fn generation(&self) -> Generation {
+        self.generation.clone()
     }
 
     /// The cached response for `key`, if any (counted as a hit).
@@ -163,13 +182,20 @@ mod tests {
     #[actix_web::test]
     async fn invalidation_changes_every_key() {
         let cache = CatalogueCache::default();
-        let key = CatalogueCache::key("/api/v1/catalogue/packages");
+        let key = cache.key("/api/v1/catalogue/packages");
         cache
             .insert(key.clone(), Cached::new(b"[]".to_vec(), "\"x\"".to_owned()))
             .await;
         assert!(cache.get(&key).await.is_some());
-        invalidate();
-        let fresh = CatalogueCache::key("/api/v1/catalogue/packages");
+        let other = CatalogueCache::default();
+        other.invalidate();
+        assert_eq!(
+            cache.key("/api/v1/catalogue/packages"),
+            key,
+            "another instance's change"
+        );
+        cache.invalidate();
+        let fresh = cache.key("/api/v1/catalogue/packages");
         assert_ne!(key, fresh);
         assert!(cache.get(&fresh).await.is_none());
     }

@@ -2,6 +2,7 @@
 //! SME would get shown on each.
 
 pub mod cache;
+pub mod changes;
 pub mod items;
 pub mod model;
 pub mod query;

@@ -34,7 +34,7 @@ where
     Fut: std::future::Future<Output = Result<Vec<u8>, ApiError>> + 'static,
 {
     // The key is taken before computing: a change committed meanwhile retires it.
-    let key = CatalogueCache::key(&req.uri().to_string());
+    let key = cache.key(&req.uri().to_string());
     let entry = match cache.get(&key).await {
         Some(entry) if entry.is_fresh() => entry,
         Some(entry) => {

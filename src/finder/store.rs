@@ -10,7 +10,7 @@ use std::sync::Arc;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::catalogue::cache::{FRESH_FOR, generation};
+use crate::catalogue::cache::{FRESH_FOR, Generation};
 use crate::db::schema::{package_revisions, packages, vendors};
 use crate::db::{Db, DbConnection};
 use crate::error::ApiError;
@@ -79,16 +79,21 @@ type Key = (u64, i64, String);
 
 /// The offers of each sector, as recently loaded; one per application (app data), so that
 /// instances in one process (as in the tests) never share them.
-pub struct OffersCache(moka::future::Cache<Key, Arc<Vec<Offer>>>);
+pub struct OffersCache {
+    offers: moka::future::Cache<Key, Arc<Vec<Offer>>>,
+    generation: Generation,
+}
 
-impl Default for OffersCache {
-    fn default() -> OffersCache {
-        OffersCache(
-            moka::future::Cache::builder()
+impl OffersCache {
+    /// A cache keyed on the catalogue's `generation` (its instance's).
+    pub fn new(generation: Generation) -> OffersCache {
+        OffersCache {
+            offers: moka::future::Cache::builder()
                 .max_capacity(64)
                 .time_to_live(FRESH_FOR)
                 .build(),
-        )
+            generation,
+        }
     }
 }
 
@@ -101,9 +106,9 @@ impl OffersCache {
         rules: ProgrammeRules,
         sector: String,
     ) -> Result<Arc<Vec<Offer>>, ApiError> {
-        let key = (generation(), rules.version, sector.clone());
+        let key = (self.generation.current(), rules.version, sector.clone());
         let db = db.clone();
-        self.0
+        self.offers
             .try_get_with(key, async move {
                 db.run(move |conn| offers(conn, &rules, &sector).map(Arc::new))
                     .await

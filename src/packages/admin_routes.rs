@@ -8,6 +8,7 @@ use super::model::{Package, PackageDecision, Review};
 use super::workflow::Action;
 use super::{store, transitions};
 use crate::auth::{AdminUser, RequestMeta};
+use crate::catalogue::cache::CatalogueCache;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::error::responses;
@@ -101,6 +102,7 @@ pub async fn admin_package_reviews(
 
 async fn decide(
     db: &Db,
+    cache: &CatalogueCache,
     admin: AdminUser,
     meta: RequestMeta,
     id: String,
@@ -118,7 +120,7 @@ async fn decide(
             transitions::perform(tx, &meta, &admin.0, &row, action, comment.as_deref())
         })
         .await?;
-    crate::catalogue::cache::invalidate();
+    cache.invalidate();
     Ok(HttpResponse::Ok().json(package))
 }
 
@@ -138,12 +140,22 @@ async fn decide(
 #[post("/api/v1/admin/packages/{id}/approve")]
 pub async fn approve_package(
     db: web::Data<Db>,
+    cache: web::Data<CatalogueCache>,
     admin: AdminUser,
     meta: RequestMeta,
     id: web::Path<String>,
     body: OptionalJson<PackageDecision>,
 ) -> Result<HttpResponse, ApiError> {
-    decide(&db, admin, meta, id.into_inner(), Action::Approve, body).await
+    decide(
+        &db,
+        &cache,
+        admin,
+        meta,
+        id.into_inner(),
+        Action::Approve,
+        body,
+    )
+    .await
 }
 
 /// Return the submitted revision to the vendor for changes, with a comment.
@@ -161,6 +173,7 @@ pub async fn approve_package(
 #[post("/api/v1/admin/packages/{id}/request-changes")]
 pub async fn request_package_changes(
     db: web::Data<Db>,
+    cache: web::Data<CatalogueCache>,
     admin: AdminUser,
     meta: RequestMeta,
     id: web::Path<String>,
@@ -168,6 +181,7 @@ pub async fn request_package_changes(
 ) -> Result<HttpResponse, ApiError> {
     decide(
         &db,
+        &cache,
         admin,
         meta,
         id.into_inner(),
@@ -193,12 +207,22 @@ pub async fn request_package_changes(
 #[post("/api/v1/admin/packages/{id}/reject")]
 pub async fn reject_package(
     db: web::Data<Db>,
+    cache: web::Data<CatalogueCache>,
     admin: AdminUser,
     meta: RequestMeta,
     id: web::Path<String>,
     body: OptionalJson<PackageDecision>,
 ) -> Result<HttpResponse, ApiError> {
-    decide(&db, admin, meta, id.into_inner(), Action::Reject, body).await
+    decide(
+        &db,
+        &cache,
+        admin,
+        meta,
+        id.into_inner(),
+        Action::Reject,
+        body,
+    )
+    .await
 }
 
 /// Suspend a listed package, with a comment: it leaves the catalogue until approved again.
@@ -216,10 +240,20 @@ pub async fn reject_package(
 #[post("/api/v1/admin/packages/{id}/suspend")]
 pub async fn suspend_package(
     db: web::Data<Db>,
+    cache: web::Data<CatalogueCache>,
     admin: AdminUser,
     meta: RequestMeta,
     id: web::Path<String>,
     body: OptionalJson<PackageDecision>,
 ) -> Result<HttpResponse, ApiError> {
-    decide(&db, admin, meta, id.into_inner(), Action::Suspend, body).await
+    decide(
+        &db,
+        &cache,
+        admin,
+        meta,
+        id.into_inner(),
+        Action::Suspend,
+        body,
+    )
+    .await
 }

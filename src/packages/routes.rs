@@ -298,6 +298,7 @@ pub async fn submit_package(
 #[post("/api/v1/vendor/packages/{id}/withdraw")]
 pub async fn withdraw_package(
     db: web::Data<Db>,
+    cache: web::Data<crate::catalogue::cache::CatalogueCache>,
     user: VendorUser,
     meta: RequestMeta,
     id: web::Path<String>,
@@ -310,7 +311,7 @@ pub async fn withdraw_package(
             transitions::perform(tx, &meta, &user.0, &row, Action::Withdraw, None)
         })
         .await?;
-    crate::catalogue::cache::invalidate();
+    cache.invalidate();
     Ok(HttpResponse::Ok().json(package))
 }
 

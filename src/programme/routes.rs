@@ -122,6 +122,7 @@ pub async fn get_rules(db: web::Data<Db>, _admin: AdminUser) -> Result<HttpRespo
 #[put("/api/v1/admin/programme/rules")]
 pub async fn put_rules(
     db: web::Data<Db>,
+    cache: web::Data<crate::catalogue::cache::CatalogueCache>,
     admin: AdminUser,
     meta: RequestMeta,
     body: ValidJson<RulesForm>,
@@ -130,7 +131,7 @@ pub async fn put_rules(
     let rules = db
         .write(move |tx| update(tx, &meta, &admin.0, &form))
         .await?;
-    crate::catalogue::cache::invalidate();
+    cache.invalidate();
     Ok(HttpResponse::Ok().json(rules))
 }
 

@@ -185,7 +185,8 @@ pub async fn seed(db: &Db, fixtures: &str, demo_accounts: bool) -> anyhow::Resul
     })
     .await
     .map_err(|e| anyhow::anyhow!("ANALYZE after seeding failed: {e}"))?;
-    crate::catalogue::cache::invalidate();
+    // A running instance's cached catalogue: on PostgreSQL the tables' triggers have told it;
+    // `serve --seed-if-empty` seeds before it caches anything.
     let mut report = report;
     if demo_accounts {
         let admin_email = fixtures_admin.clone();

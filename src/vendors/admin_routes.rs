@@ -10,6 +10,7 @@ use super::store;
 use super::workflow::{VendorDecision, VendorStatus, next_status};
 use crate::audit::{self, NewEvent};
 use crate::auth::{AdminUser, RequestMeta};
+use crate::catalogue::cache::CatalogueCache;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::error::responses;
@@ -79,6 +80,7 @@ pub async fn list_vendors(
 /// audit trail and emails the vendor, all in one transaction.
 async fn decide(
     db: &Db,
+    cache: &CatalogueCache,
     admin: AdminUser,
     meta: RequestMeta,
     id: String,
@@ -136,7 +138,7 @@ async fn decide(
         })
         .await?;
     // The vendor's packages may have left or returned to the catalogue.
-    crate::catalogue::cache::invalidate();
+    cache.invalidate();
     Ok(HttpResponse::Ok().json(vendor))
 }
 
@@ -156,6 +158,7 @@ async fn decide(
 #[post("/api/v1/admin/vendors/{id}/approve")]
 pub async fn approve_vendor(
     db: web::Data<Db>,
+    cache: web::Data<CatalogueCache>,
     admin: AdminUser,
     meta: RequestMeta,
     id: web::Path<String>,
@@ -164,6 +167,7 @@ pub async fn approve_vendor(
     let body = body.into_inner().unwrap_or_default();
     decide(
         &db,
+        &cache,
         admin,
         meta,
         id.into_inner(),
@@ -188,6 +192,7 @@ pub async fn approve_vendor(
 #[post("/api/v1/admin/vendors/{id}/reject")]
 pub async fn reject_vendor(
     db: web::Data<Db>,
+    cache: web::Data<CatalogueCache>,
     admin: AdminUser,
     meta: RequestMeta,
     id: web::Path<String>,
@@ -195,6 +200,7 @@ pub async fn reject_vendor(
 ) -> Result<HttpResponse, ApiError> {
     decide(
         &db,
+        &cache,
         admin,
         meta,
         id.into_inner(),
@@ -220,6 +226,7 @@ pub async fn reject_vendor(
 #[post("/api/v1/admin/vendors/{id}/suspend")]
 pub async fn suspend_vendor(
     db: web::Data<Db>,
+    cache: web::Data<CatalogueCache>,
     admin: AdminUser,
     meta: RequestMeta,
     id: web::Path<String>,
@@ -227,6 +234,7 @@ pub async fn suspend_vendor(
 ) -> Result<HttpResponse, ApiError> {
     decide(
         &db,
+        &cache,
         admin,
         meta,
         id.into_inner(),

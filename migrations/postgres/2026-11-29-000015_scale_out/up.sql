@@ -35,3 +35,26 @@ BEGIN
     RAISE EXCEPTION 'budget_ledger is append-only';
 END;
 $$ LANGUAGE plpgsql;
+
+-- Catalogue changes across instances (src/catalogue/changes.rs): every statement that changes
+-- a table the catalogue shows notifies 'dtspp_catalogue' when it commits (PostgreSQL delivers
+-- notifications at commit, once per transaction and channel), and every instance listening
+-- retires its cached catalogue.
+CREATE FUNCTION catalogue_changed() RETURNS trigger AS $$
+BEGIN
+    PERFORM pg_notify('dtspp_catalogue', '');
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER packages_catalogue_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON packages
+    FOR EACH STATEMENT EXECUTE FUNCTION catalogue_changed();
+CREATE TRIGGER package_revisions_catalogue_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON package_revisions
+    FOR EACH STATEMENT EXECUTE FUNCTION catalogue_changed();
+CREATE TRIGGER package_options_catalogue_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON package_options
+    FOR EACH STATEMENT EXECUTE FUNCTION catalogue_changed();
+CREATE TRIGGER vendors_catalogue_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON vendors
+    FOR EACH STATEMENT EXECUTE FUNCTION catalogue_changed();
+CREATE TRIGGER categories_catalogue_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON categories
+    FOR EACH STATEMENT EXECUTE FUNCTION catalogue_changed();
+CREATE TRIGGER programme_rules_catalogue_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON programme_rules
+    FOR EACH STATEMENT EXECUTE FUNCTION catalogue_changed();

@@ -15,3 +15,10 @@ ALTER TABLE budget_ledger ADD CONSTRAINT budget_ledger_check CHECK (amount_cents
 ALTER TABLE budget_ledger DROP CONSTRAINT budget_ledger_kind_check;
 ALTER TABLE budget_ledger ADD CONSTRAINT budget_ledger_kind_check
     CHECK (kind IN ('adjust', 'reserve', 'commit', 'release_reserved', 'release_committed', 'disburse'));
+DROP TRIGGER programme_rules_catalogue_changed ON programme_rules;
+DROP TRIGGER categories_catalogue_changed ON categories;
+DROP TRIGGER vendors_catalogue_changed ON vendors;
+DROP TRIGGER package_options_catalogue_changed ON package_options;
+DROP TRIGGER package_revisions_catalogue_changed ON package_revisions;
+DROP TRIGGER packages_catalogue_changed ON packages;
+DROP FUNCTION catalogue_changed();
