@@ -1,10 +1,16 @@
--- Loads 100,000 applications and 500,000 ledger entries into a seeded database, for
--- scripts/bench-reports. One SME per application (the catalogue's listed packages in turn), over
+-- Loads :apps applications (100,000 unless `psql -v apps=N` says otherwise) and five ledger
+-- entries each into a seeded database, for scripts/bench-reports and scripts/bench-scale
+-- (1,000,000 and 5,000,000). The rows are generated inside the server (INSERT … SELECT over
+-- generate_series), so nothing crosses the wire. One SME per application (the catalogue's listed packages in turn), over
 -- the last 52 weeks. Each application's ledger is five entries that keep the books sound:
 -- reserve, release_reserved, reserve again, commit and (for 3 in 5) disburse, else release the
 -- commitment; the budget pool is then set to the ledger's sums. A load, not a lifecycle: it
 -- exists to give the report's queries realistic volume.
 \set ON_ERROR_STOP on
+\if :{?apps}
+\else
+\set apps 100000
+\endif
 BEGIN;
 CREATE TEMP TABLE bench_packages AS
 SELECT row_number() OVER (ORDER BY p.id) - 1 AS n, p.id, p.vendor_id, p.live_revision_id
@@ -13,7 +19,7 @@ CREATE TEMP TABLE bench_batch AS SELECT id FROM intake_batches ORDER BY opens_at
 
 INSERT INTO users (id, email, password_hash, role, email_verified_at, created_at, updated_at)
 SELECT 'bu-' || g, 'bench-' || g || '@load.dtspp.test', '!', 'sme', now(), now(), now()
-FROM generate_series(1, 100000) g;
+FROM generate_series(1, :apps) g;
 
 INSERT INTO smes (id, user_id, business_name_en, hawker_licence, sector, full_time_employees,
                   district, address, phone, declared_listed_company, declared_statutory_body,
@@ -26,13 +32,13 @@ SELECT 'bs-' || g, 'bu-' || g, 'Bench Shop ' || g, 'BENCH-' || g,
               'Yuen Long','North','Tai Po','Sha Tin','Sai Kung','Islands'])[1 + g % 18],
        'Shop ' || g || ', Bench Street', '2' || lpad((g % 10000000)::text, 7, '0'),
        false, false, false, true, '', now(), now(), 0
-FROM generate_series(1, 100000) g;
+FROM generate_series(1, :apps) g;
 
 INSERT INTO enquiries (id, sme_id, package_id, vendor_id, revision_id, options_json, status,
                        eligible_cost_cents, created_at, updated_at)
 SELECT 'be-' || g, 'bs-' || g, p.id, p.vendor_id, p.live_revision_id, '[]', 'confirmed',
        200000 + (g % 97) * 100000, now(), now()
-FROM generate_series(1, 100000) g
+FROM generate_series(1, :apps) g
 JOIN bench_packages p ON p.n = g % (SELECT count(*) FROM bench_packages);
 
 -- Created over the last 52 weeks.
@@ -44,9 +50,9 @@ SELECT 'ba-' || g, e.sme_id, e.package_id, e.vendor_id, e.id, (SELECT id FROM be
        e.eligible_cost_cents, e.eligible_cost_cents / 2, e.eligible_cost_cents / 2,
        t.at, t.at, t.at + interval '3 days', t.at, t.at + interval '20 days',
        CASE WHEN g % 5 < 3 THEN t.at + interval '20 days' END
-FROM generate_series(1, 100000) g
+FROM generate_series(1, :apps) g
 JOIN enquiries e ON e.id = 'be-' || g
-CROSS JOIN LATERAL (SELECT now() AT TIME ZONE 'UTC' - interval '364 days' + (g * interval '300 seconds') AS at) t;
+CROSS JOIN LATERAL (SELECT now() AT TIME ZONE 'UTC' - interval '364 days' + (g * (interval '364 days' / :apps)) AS at) t;
 
 INSERT INTO budget_ledger (id, pool_id, kind, amount_cents, application_id, batch_id, occurred_at, seq)
 SELECT 'bl-' || a.id || '-' || k.n, 'programme',
@@ -55,7 +61,7 @@ SELECT 'bl-' || a.id || '-' || k.n, 'programme',
                 ELSE CASE WHEN a.status = 'disbursed' THEN 'disburse' ELSE 'release_committed' END END,
        a.subsidy_cents, a.id, a.batch_id,
        a.queued_at + (k.n - 1) * interval '1 day',
-       (SELECT ledger_seq FROM budget_pools WHERE id = 'programme')
+       (SELECT COALESCE(max(seq), 0) FROM budget_ledger WHERE seq > 0)
          + row_number() OVER (ORDER BY a.queued_at, a.id, k.n)
 FROM applications a CROSS JOIN (VALUES (1), (2), (3), (4), (5)) AS k(n)
 WHERE a.id LIKE 'ba-%';
@@ -69,7 +75,6 @@ WHERE id LIKE 'ba-%' AND status = 'approved';
 CREATE TEMP TABLE bench_disbursed AS
 SELECT COALESCE(sum(amount_cents), 0) AS cents FROM budget_ledger WHERE kind = 'disburse';
 UPDATE budget_pools SET
-    ledger_seq = (SELECT max(seq) FROM budget_ledger),
     disbursed_cents = (SELECT cents FROM bench_disbursed),
     available_cents = 10000000000,
     total_cents = reserved_cents + committed_cents + 10000000000 + (SELECT cents FROM bench_disbursed)
@@ -79,8 +84,7 @@ SELECT 'bl-adjust', 'programme', 'adjust',
        (SELECT total_cents FROM budget_pools WHERE id = 'programme')
          - (SELECT sum(amount_cents) FROM budget_ledger WHERE kind = 'adjust'),
        now() AT TIME ZONE 'UTC' - interval '365 days',
-       (SELECT ledger_seq FROM budget_pools WHERE id = 'programme') + 1;
-UPDATE budget_pools SET ledger_seq = ledger_seq + 1 WHERE id = 'programme';
+       (SELECT max(seq) FROM budget_ledger WHERE seq > 0) + 1;
 -- The opening balance was entered when the database was migrated (today); the programme's
 -- money was there from its start, a year ago. (A fixture only: the ledger is append-only.)
 ALTER TABLE budget_ledger DISABLE TRIGGER budget_ledger_no_update;
