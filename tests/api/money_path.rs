@@ -961,6 +961,7 @@ on_both_backends!(
     a_failed_expiry_rolls_back_whole,
     one_payment_reference_twice_at_once_is_accepted_once_and_flagged,
     one_application_runs_a_bounded_number_of_statements,
+    a_cut_of_the_total_gathers_the_shards_first,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -1048,3 +1049,48 @@ async fn one_application_runs_a_bounded_number_of_statements(app: TestApp) {
 
 /// The most statements one application may run.
 const APPLY_STATEMENTS: u64 = 30;
+
+/// A cut of the total that the root row alone cannot take first gathers the escrow shards'
+/// available money back into it (PostgreSQL); on both backends the cut goes through, exactly,
+/// and every row's books balance.
+async fn a_cut_of_the_total_gathers_the_shards_first(app: TestApp) {
+    // Room for 1,000 subsidies of HK$19,000: on PostgreSQL the first application refills its
+    // shard with HK$800,000 from the root.
+    let t = tight(&app, 1000, 1).await;
+    let (_, status) = apply_for(&app, &t, 0).await;
+    assert_eq!(status, "reserved");
+    // HK$100,000 in all: the root holds about HK$18.2m, so the cut needs the shard's money.
+    let res = set_budget_total(&app, &t.m.admin, "100000.00").await;
+    assert_eq!(res.status(), 200);
+    let budget = ok(app.get_as("/api/v1/admin/budget", &t.m.admin).await).await;
+    assert_eq!(
+        (
+            budget["total"].as_str(),
+            budget["reserved"].as_str(),
+            budget["available"].as_str()
+        ),
+        (Some("100000.00"), Some("19000.00"), Some("81000.00"))
+    );
+    assert_books_balance(&app, &t.m.admin).await;
+    if app.backend == Backend::Postgres {
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = BigInt)]
+            n: i64,
+        }
+        let back: N = diesel::sql_query(
+            "SELECT COUNT(*) AS n FROM budget_ledger \
+             WHERE kind = 'transfer' AND pool_id = 'programme' AND amount_cents > 0",
+        )
+        .get_result(&mut app.conn())
+        .unwrap();
+        assert_eq!(back.n, 1, "the shard's money came back to the root");
+        let left: N = diesel::sql_query(
+            "SELECT CAST(COALESCE(SUM(available_cents), 0) AS BIGINT) AS n FROM budget_pools \
+             WHERE id <> 'programme'",
+        )
+        .get_result(&mut app.conn())
+        .unwrap();
+        assert_eq!(left.n, 0, "no shard keeps available money");
+    }
+}
