@@ -60,25 +60,30 @@ struct Cents {
 
 /// Locks the SME's row and returns what its applications hold of its cap (one statement).
 pub fn lock_sme(conn: &mut DbConnection, sme_id: &str) -> QueryResult<i64> {
-    let lock = for_update(conn);
-    let held: Cents = diesel::sql_query(format!(
-        "SELECT subsidy_held_cents AS cents FROM smes WHERE id = $1{lock}"
-    ))
-    .bind::<Text, _>(sme_id)
-    .get_result(conn)?;
-    Ok(held.cents)
+    locked_cents(conn, "smes", "subsidy_held_cents", sme_id)
 }
 
 /// Locks the root budget row and returns its available balance; every movement of the root's
 /// money waits for the caller's commit from here on.
 pub fn lock_root(conn: &mut DbConnection) -> QueryResult<i64> {
+    locked_cents(conn, "budget_pools", "available_cents", POOL)
+}
+
+/// Locks row `id` of `table` and reads its cents `column`, in one statement. `table` and
+/// `column` are ours, never input.
+fn locked_cents(
+    conn: &mut DbConnection,
+    table: &'static str,
+    column: &'static str,
+    id: &str,
+) -> QueryResult<i64> {
     let lock = for_update(conn);
-    let root: Cents = diesel::sql_query(format!(
-        "SELECT available_cents AS cents FROM budget_pools WHERE id = $1{lock}"
+    let row: Cents = diesel::sql_query(format!(
+        "SELECT {column} AS cents FROM {table} WHERE id = $1{lock}"
     ))
-    .bind::<Text, _>(POOL)
+    .bind::<Text, _>(id)
     .get_result(conn)?;
-    Ok(root.cents)
+    Ok(row.cents)
 }
 
 /// ` FOR UPDATE` on PostgreSQL; nothing on SQLite, whose write transactions hold the database.
