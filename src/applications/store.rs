@@ -163,10 +163,12 @@ pub fn list(
         query = query.filter(applications::status.eq(status));
     }
     if let Some((at, id)) = after {
+        // `created_at <= at` first, so that an index on (created_at, id) starts its scan at
+        // the cursor instead of filtering everything newer.
         query = query.filter(
             applications::created_at
-                .lt(at)
-                .or(applications::created_at.eq(at).and(applications::id.lt(id))),
+                .le(at)
+                .and(applications::created_at.lt(at).or(applications::id.lt(id))),
         );
     }
     query

@@ -1,3 +1,4 @@
+DROP INDEX applications_created;
 CREATE OR REPLACE FUNCTION budget_ledger_append_only() RETURNS trigger AS $$
 BEGIN
     RAISE EXCEPTION 'budget_ledger is append-only';

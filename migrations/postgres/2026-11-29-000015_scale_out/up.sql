@@ -58,3 +58,7 @@ CREATE TRIGGER categories_catalogue_changed AFTER INSERT OR UPDATE OR DELETE OR 
     FOR EACH STATEMENT EXECUTE FUNCTION catalogue_changed();
 CREATE TRIGGER programme_rules_catalogue_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON programme_rules
     FOR EACH STATEMENT EXECUTE FUNCTION catalogue_changed();
+
+-- The admins' list of all applications, newest first (and its next pages): without it,
+-- PostgreSQL sorted 1,000,000 applications for each page (scripts/bench-scale: 598 ms).
+CREATE INDEX applications_created ON applications (created_at, id);

@@ -1,3 +1,4 @@
+DROP INDEX applications_created;
 ALTER TABLE budget_pools ADD COLUMN ledger_seq BIGINT NOT NULL DEFAULT 0 CHECK (ledger_seq >= 0);
 UPDATE budget_pools SET ledger_seq = (SELECT COALESCE(MAX(seq), 0) FROM budget_ledger) WHERE id = 'programme';
 DROP TRIGGER budget_ledger_no_update;
