@@ -27,14 +27,6 @@ pub struct BatchRow {
     pub created_at: NaiveDateTime,
 }
 
-impl BatchRow {
-    /// What is left of the quota; `None` when the batch has none.
-    pub fn quota_left(&self) -> Option<Money> {
-        self.quota_cents
-            .map(|q| Money::from_cents((q - self.used_cents).max(0)).unwrap_or(Money::ZERO))
-    }
-}
-
 /// `POST /admin/batches`.
 #[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]

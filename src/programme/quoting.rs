@@ -5,7 +5,7 @@
 //! figures an SME sees are the figures it applies for.
 
 use crate::error::ApiError;
-use crate::matching::{self, Decision, Funding, Parameters, Pricing, Quote, QuoteError, Request};
+use crate::matching::{self, Parameters, Pricing, Quote, QuoteError, Request};
 use crate::money::Money;
 use crate::packages::model::PricingInput;
 use crate::programme::model::ProgrammeRules;
@@ -96,15 +96,6 @@ pub fn quote(
     remaining_cap: Money,
 ) -> Result<Quote, ApiError> {
     matching::quote(&ask.listed_request()?, &parameters(rules), remaining_cap).map_err(quote_error)
-}
-
-/// The engine's decision for an application: the subsidy, and whether `funding` covers it.
-pub fn decide(
-    ask: &Ask<'_>,
-    rules: &ProgrammeRules,
-    funding: &Funding,
-) -> Result<Decision, ApiError> {
-    matching::decide(&ask.listed_request()?, &parameters(rules), funding).map_err(quote_error)
 }
 
 /// The basic package quoted under `rules` with the full cap, for content that may still be a

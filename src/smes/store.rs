@@ -112,15 +112,6 @@ fn no_profile() -> crate::error::ApiError {
     crate::error::ApiError::Forbidden("This account has no SME profile.".to_owned())
 }
 
-/// The profile of a calling SME user, which must be eligible: 403 for an account without a
-/// profile, and 403 giving every reason for an ineligible SME.
-pub fn eligible_profile_of(
-    conn: &mut DbConnection,
-    user_id: &str,
-) -> Result<SmeRow, crate::error::ApiError> {
-    eligible(profile_of(conn, user_id)?)
-}
-
 /// The SME, or 403 giving every reason it is not eligible.
 fn eligible(sme: SmeRow) -> Result<SmeRow, crate::error::ApiError> {
     use crate::error::ApiError;
