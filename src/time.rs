@@ -1,6 +1,6 @@
 //! Timestamps: naive UTC in the database, RFC 3339 with a `Z` in the API.
 
-use chrono::{NaiveDateTime, SecondsFormat, Timelike, Utc};
+use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat, Timelike, Utc};
 
 /// The current time as stored in the database: naive UTC, to the microsecond (PostgreSQL's
 /// precision), so that a value reads back equal on both backends.
@@ -8,6 +8,25 @@ pub fn now() -> NaiveDateTime {
     let now = Utc::now().naive_utc();
     now.with_nanosecond(now.nanosecond() / 1_000 * 1_000)
         .unwrap_or(now)
+}
+
+/// Hong Kong's offset from UTC, in hours. Hong Kong has not observed daylight saving since 1979.
+pub const HK_OFFSET_HOURS: i64 = 8;
+
+/// The UTC instant at which Hong Kong day `day` begins.
+pub fn hk_day_start(day: NaiveDate) -> NaiveDateTime {
+    day.and_time(NaiveTime::MIN) - Duration::hours(HK_OFFSET_HOURS)
+}
+
+/// The Hong Kong date of UTC instant `at`.
+pub fn hk_date(at: NaiveDateTime) -> NaiveDate {
+    (at + Duration::hours(HK_OFFSET_HOURS)).date()
+}
+
+/// Today in Hong Kong: the calendar the programme's dates (delivery, payment, approval) use.
+/// From 16:00 UTC it is already tomorrow there.
+pub fn hk_today() -> NaiveDate {
+    hk_date(now())
 }
 
 /// A stored timestamp as the API shows it, e.g. `2026-01-31T09:00:00Z`.

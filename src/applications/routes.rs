@@ -282,8 +282,8 @@ pub async fn confirm_delivery(
     body: ValidJson<ConfirmDeliveryForm>,
 ) -> Result<HttpResponse, ApiError> {
     let form = body.into_inner();
-    let today = crate::time::now().date();
-    if form.paid_on > today {
+    // Dates the parties declare are Hong Kong dates.
+    if form.paid_on > crate::time::hk_today() {
         return Err(ApiError::invalid("paid_on", "cannot be in the future"));
     }
     let id = id.into_inner();
@@ -397,27 +397,26 @@ pub async fn deliver_application(
 ) -> Result<HttpResponse, ApiError> {
     let form = body.into_inner();
     let prepare = move |_: &mut DbConnection, _: &AuthUser, row: &ApplicationRow| {
+        // Dates the parties declare are Hong Kong dates; stored instants are UTC.
         let now = crate::time::now();
+        let hk = crate::time::hk_date;
         if let Some(deadline) = row.deadline_at {
             if now > deadline {
                 return Err(ApiError::Conflict(
                     "The implementation deadline has passed; the application expires.".to_owned(),
                 ));
             }
-            if form.delivered_on > deadline.date() {
+            if form.delivered_on > hk(deadline) {
                 return Err(ApiError::invalid(
                     "delivered_on",
                     "is after the implementation deadline",
                 ));
             }
         }
-        if form.delivered_on > now.date() {
+        if form.delivered_on > hk(now) {
             return Err(ApiError::invalid("delivered_on", "cannot be in the future"));
         }
-        if row
-            .approved_at
-            .is_some_and(|a| form.delivered_on < a.date())
-        {
+        if row.approved_at.is_some_and(|a| form.delivered_on < hk(a)) {
             return Err(ApiError::invalid(
                 "delivered_on",
                 "cannot be before the approval",

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{Datelike, Duration, NaiveDate};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -40,18 +40,7 @@ impl GroupBy {
     }
 }
 
-/// Hong Kong's offset from UTC, in hours. Hong Kong has not observed daylight saving since 1979.
-pub const HK_OFFSET_HOURS: i64 = 8;
-
-/// The UTC instant at which Hong Kong day `day` begins.
-pub fn hk_day_start(day: NaiveDate) -> NaiveDateTime {
-    day.and_time(NaiveTime::MIN) - Duration::hours(HK_OFFSET_HOURS)
-}
-
-/// The Hong Kong date of UTC instant `at`.
-pub fn hk_date(at: NaiveDateTime) -> NaiveDate {
-    (at + Duration::hours(HK_OFFSET_HOURS)).date()
-}
+pub use crate::time::{hk_date, hk_day_start};
 
 /// The first day of the period of `unit` that holds `day`: its Monday, or its month's first.
 pub fn period_start(unit: GroupBy, day: NaiveDate) -> NaiveDate {

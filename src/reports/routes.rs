@@ -490,7 +490,7 @@ pub async fn grants_export(
             })
         })
         .await?;
-    let today = drawdown::hk_date(crate::time::now());
+    let today = crate::time::hk_today();
     Ok(match format {
         Format::Json => HttpResponse::Ok()
             .content_type("application/json")

@@ -2,7 +2,7 @@
 //! of seeding, so that a newcomer finds something to register for. Seeding again adds none
 //! twice (an event of the same English title is left alone).
 
-use chrono::{Duration, NaiveTime, Utc};
+use chrono::{Duration, NaiveTime};
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
@@ -74,7 +74,7 @@ const EVENTS: &[Seeded] = &[
 
 /// Schedules the seeded events that are not there yet; returns how many it scheduled.
 pub fn load(conn: &mut DbConnection) -> Result<usize, ApiError> {
-    let today = Utc::now().date_naive();
+    let today = crate::time::hk_today();
     let start_time = NaiveTime::from_hms_opt(6, 30, 0).unwrap_or_default();
     let mut created = 0;
     for e in EVENTS {

@@ -99,7 +99,7 @@ async fn journey(
         let admin = user(&admin, Role::Admin);
         let vendor = user(&vendor_user, Role::Vendor);
         let checker = user(&checker, Role::Admin);
-        let today = crate::time::now().date();
+        let today = crate::time::hk_today();
         let mut row = app_store::find(tx, &applied.id)?;
         if row.status() != crate::applications::workflow::Status::Reserved {
             return Ok(());

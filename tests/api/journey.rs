@@ -284,7 +284,7 @@ test_on_both_backends! {
         assert_eq!(approved["status"], "approved");
         assert!(approved["deadline_at"].is_string());
         assert_books_balance(&app, &m.admin).await;
-        let today = chrono::Utc::now().date_naive().to_string();
+        let today = dtspp::time::hk_today().to_string();
         let res = act(&app, &m.vendor, &format!("/api/v1/vendor/applications/{id}/deliver"), Some(json!({"delivered_on": "2999-01-01", "note": "Installed"}))).await;
         assert_eq!(res.status(), 422);
         let delivered = ok(act(&app, &m.vendor, &format!("/api/v1/vendor/applications/{id}/deliver"), Some(json!({"delivered_on": today, "note": "Installed two tablets."}))).await).await;
@@ -462,7 +462,7 @@ test_on_both_backends! {
                 .execute(&mut app.conn())
                 .unwrap();
         }
-        let today = chrono::Utc::now().date_naive().to_string();
+        let today = dtspp::time::hk_today().to_string();
         let res = act(&app, &m.vendor, &format!("/api/v1/vendor/applications/{id}/deliver"), Some(json!({"delivered_on": today, "note": "late"}))).await;
         assert_eq!(res.status(), 409, "past the deadline");
         assert_eq!(dtspp::applications::expiry::expire_due(&app.db, now).await.unwrap(), 1);
@@ -476,7 +476,7 @@ test_on_both_backends! {
     async fn a_reused_payment_reference_is_refused_and_flagged(app) {
         let m = market(&app).await;
         open_batch(&app, &m.admin, None).await;
-        let today = chrono::Utc::now().date_naive().to_string();
+        let today = dtspp::time::hk_today().to_string();
         let mut delivered = Vec::new();
         for _ in 0..2 {
             let sme = app.sme_token().await;

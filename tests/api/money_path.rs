@@ -419,7 +419,7 @@ async fn money_stays_on_hold_while_a_vendor_or_package_is_suspended(app: TestApp
     let vendor_id = vendor_of(&app, &t.m.package_id);
     let (id, _) = apply_for(&app, &t, 0).await;
     let (other, _) = apply_for(&app, &t, 1).await;
-    let today = chrono::Utc::now().date_naive().to_string();
+    let today = dtspp::time::hk_today().to_string();
     let checker = app.admin_token().await;
     let steps: Vec<(&str, String, Option<Value>)> = vec![
         (
@@ -653,7 +653,7 @@ async fn a_failed_expiry_rolls_back_whole(app: TestApp) {
 async fn one_payment_reference_twice_at_once_is_accepted_once_and_flagged(app: TestApp) {
     let t = tight(&app, 5, 3).await;
     let admin = &t.m.admin;
-    let today = chrono::Utc::now().date_naive().to_string();
+    let today = dtspp::time::hk_today().to_string();
     let mut ids = Vec::new();
     for i in 0..2 {
         let (id, _) = apply_for(&app, &t, i).await;

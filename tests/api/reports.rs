@@ -86,7 +86,7 @@ async fn random_journey(app: &TestApp, fates: &[Fate]) -> Scene {
             .unwrap();
     }
     let checker = app.admin_token().await;
-    let today = chrono::Utc::now().date_naive().to_string();
+    let today = dtspp::time::hk_today().to_string();
     for (i, (a, fate)) in applicants.iter().zip(fates).enumerate() {
         let sme = app.token_for(&a.user_id, Role::Sme);
         let vendor = if i < half { &m.vendor } else { &vendor2 };
@@ -388,7 +388,7 @@ test_on_both_backends! {
         assert!(weeks["groups"].as_array().unwrap().len() >= 10, "{weeks}");
 
         // A past `to` is the ledger replayed up to the end of that day.
-        let to = (chrono::Utc::now() - chrono::Duration::weeks(5)).date_naive();
+        let to = dtspp::time::hk_today() - chrono::Duration::weeks(5);
         let past = report(&app, &scene.admin, &format!("group_by=month&to={to}")).await;
         let t = &past["totals"];
         assert_eq!(cents(&t["reserved"]) + cents(&t["committed"]) + cents(&t["disbursed"]), held_at_end_of(&app, to));
@@ -397,7 +397,7 @@ test_on_both_backends! {
         assert_eq!(cents(&vt["reserved"]) + cents(&vt["committed"]) + cents(&vt["disbursed"]), held_at_end_of(&app, to));
 
         // `from` lists only the periods from then, carrying earlier money into the balances.
-        let from = (chrono::Utc::now() - chrono::Duration::weeks(3)).date_naive();
+        let from = dtspp::time::hk_today() - chrono::Duration::weeks(3);
         let recent = report(&app, &scene.admin, &format!("group_by=week&from={from}")).await;
         let groups = recent["groups"].as_array().unwrap();
         assert!((3..=5).contains(&groups.len()), "{recent}");

@@ -126,7 +126,7 @@ async fn to_claim(
     reference: &str,
 ) -> Value {
     let id = application["id"].as_str().unwrap();
-    let today = chrono::Utc::now().date_naive().to_string();
+    let today = dtspp::time::hk_today().to_string();
     let approved = ok(act(
         app,
         admin,
@@ -316,7 +316,7 @@ test_on_both_backends! {
         ok(act(&app, &admin, &format!("/api/v1/admin/applications/{first_id}/verify-claim"), None).await).await;
         ok(act(&app, &checker, &format!("/api/v1/admin/applications/{first_id}/disburse"), None).await).await;
         let second_id = second["id"].as_str().unwrap();
-        let today = chrono::Utc::now().date_naive().to_string();
+        let today = dtspp::time::hk_today().to_string();
         ok(act(&app, &admin, &format!("/api/v1/admin/applications/{second_id}/approve"), None).await).await;
         ok(act(&app, &vendor, &format!("/api/v1/vendor/applications/{second_id}/deliver"), Some(json!({"delivered_on": today, "note": "Installed."}))).await).await;
         let res = act(&app, &b, &format!("/api/v1/sme/applications/{second_id}/confirm-delivery"), Some(json!({"payment_reference": "hsbc 7731", "amount_paid": second["sme_pays"], "paid_on": today}))).await;

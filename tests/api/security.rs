@@ -45,7 +45,7 @@ test_on_both_backends! {
         let sme = app.sme_token().await;
         let enquiry = confirmed_enquiry(&app, &sme, &m).await;
         let id = ok(apply(&app, &sme, &enquiry, None).await).await["id"].as_str().unwrap().to_owned();
-        let today = chrono::Utc::now().date_naive().to_string();
+        let today = dtspp::time::hk_today().to_string();
         ok(act(&app, &m.admin, &format!("/api/v1/admin/applications/{id}/approve"), None).await).await;
         ok(act(&app, &m.vendor, &format!("/api/v1/vendor/applications/{id}/deliver"), Some(json!({"delivered_on": today, "note": "Done."}))).await).await;
         ok(act(&app, &sme, &format!("/api/v1/sme/applications/{id}/confirm-delivery"), Some(json!({"payment_reference": "FPS-ID-1", "amount_paid": "19900.00", "paid_on": today}))).await).await;
@@ -165,7 +165,7 @@ test_on_both_backends! {
         // open enquiry of SME A3; SME A4's confirmed enquiry, not yet applied on.
         let m = market(&app).await;
         open_batch(&app, &m.admin, None).await;
-        let today = chrono::Utc::now().date_naive().to_string();
+        let today = dtspp::time::hk_today().to_string();
         let smes: Vec<String> = futures_util::future::join_all((0..4).map(|_| app.sme_token())).await;
         let mut applications = Vec::new();
         for sme in &smes[..2] {
