@@ -67,7 +67,11 @@ impl Application {
             public_url: settings.public_url.clone(),
         });
         let rate_limiter = web::Data::new(AuthRateLimiter::new(settings.auth_rate_limit));
-        let catalogue_cache = web::Data::new(crate::catalogue::cache::CatalogueCache::default());
+        let catalogue_cache = web::Data::new(if settings.catalogue_cache {
+            crate::catalogue::cache::CatalogueCache::default()
+        } else {
+            crate::catalogue::cache::CatalogueCache::disabled()
+        });
         let offers_cache = web::Data::new(crate::finder::store::OffersCache::new(
             catalogue_cache.generation(),
         ));

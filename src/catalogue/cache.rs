@@ -88,6 +88,8 @@ pub struct CatalogueCache {
     hits: AtomicU64,
     computations: AtomicU64,
     generation: Generation,
+    /// Off (`DTSPP_CATALOGUE_CACHE=off`): every request is computed, nothing is kept.
+    enabled: bool,
 }
 
 /// How the cache has served since start, for the metrics.
@@ -114,11 +116,26 @@ impl Default for CatalogueCache {
             hits: AtomicU64::new(0),
             computations: AtomicU64::new(0),
             generation: Generation::default(),
+            enabled: true,
         }
     }
 }
 
 impl CatalogueCache {
+    /// A cache that keeps nothing: each request computes its response (ETags still work).
+    /// For measuring what a miss costs; the generation still serves the finder's offers.
+    pub fn disabled() -> CatalogueCache {
+        CatalogueCache {
+            enabled: false,
+            ..CatalogueCache::default()
+        }
+    }
+
+    /// Whether responses are kept.
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+
     /// The key of a request: the current generation and the request's path and query.
     pub fn key(&self, path_and_query: &str) -> String {
         format!("{}|{path_and_query}", self.generation.current())

@@ -33,6 +33,12 @@ where
     F: FnOnce() -> Fut + 'static,
     Fut: std::future::Future<Output = Result<Vec<u8>, ApiError>> + 'static,
 {
+    if !cache.is_enabled() {
+        cache.count_computation();
+        let body = compute().await?;
+        let etag = etag_of(&body);
+        return Ok(respond(req, &Cached::new(body, etag)));
+    }
     // The key is taken before computing: a change committed meanwhile retires it.
     let key = cache.key(&req.uri().to_string());
     let entry = match cache.get(&key).await {
@@ -66,6 +72,11 @@ where
                 .await?
         }
     };
+    Ok(respond(req, &entry))
+}
+
+/// The response of `entry`: its body with its ETag, or 304 when the caller already has it.
+fn respond(req: &HttpRequest, entry: &Cached) -> HttpResponse {
     let etag = entry.etag.to_string();
     let cache_control = (header::CACHE_CONTROL, "public, max-age=30");
     let matches = req
@@ -77,16 +88,16 @@ where
                 .any(|t| t.trim() == etag || t.trim() == "*" || t.trim() == format!("W/{etag}"))
         });
     if matches {
-        return Ok(HttpResponse::NotModified()
+        return HttpResponse::NotModified()
             .insert_header((header::ETAG, etag))
             .insert_header(cache_control)
-            .finish());
+            .finish();
     }
-    Ok(HttpResponse::Ok()
+    HttpResponse::Ok()
         .insert_header((header::ETAG, etag))
         .insert_header(cache_control)
         .content_type("application/json")
-        .body(entry.body.as_ref().clone()))
+        .body(entry.body.as_ref().clone())
 }
 
 pub fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {

@@ -20,7 +20,7 @@ mod tests;
 use parse::{
     parse_bind, parse_cors_origins, parse_database_url, parse_environment, parse_jwt_secret,
     parse_log_filter, parse_log_format, parse_mailbox, parse_pool_size, parse_public_url,
-    parse_smtp_url, range,
+    parse_smtp_url, parse_switch, range,
 };
 
 /// The JWT secret used when none is configured. Development only: production refuses it.
@@ -55,6 +55,7 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("DTSPP_EVENT_REMINDER_SECS", "event_reminder_secs"),
     ("DTSPP_BUDGET_SHARDS", "budget_shards"),
     ("DTSPP_TRUSTED_PROXIES", "trusted_proxies"),
+    ("DTSPP_CATALOGUE_CACHE", "catalogue_cache"),
 ];
 
 /// Development or production. Production refuses unsafe defaults.
@@ -111,6 +112,9 @@ pub struct Settings {
     pub budget_shards: u16,
     /// The reverse proxies whose `X-Forwarded-For` names the client; none by default.
     pub trusted_proxies: TrustedProxies,
+    /// Whether catalogue responses are kept in memory (`src/catalogue/cache.rs`); off computes
+    /// every request from the database (for measuring a miss).
+    pub catalogue_cache: bool,
 }
 
 /// A setting that cannot be used, named by where it came from.
@@ -333,6 +337,9 @@ impl Settings {
             trusted_proxies: layers
                 .get("DTSPP_TRUSTED_PROXIES", TrustedProxies::parse)?
                 .unwrap_or_default(),
+            catalogue_cache: layers
+                .get("DTSPP_CATALOGUE_CACHE", parse_switch)?
+                .unwrap_or(true),
         })
     }
 

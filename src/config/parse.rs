@@ -79,6 +79,14 @@ pub(super) fn parse_log_format(s: &str) -> Result<LogFormat, String> {
     }
 }
 
+pub(super) fn parse_switch(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "on" | "true" | "1" => Ok(true),
+        "off" | "false" | "0" => Ok(false),
+        other => Err(format!("must be on or off, not {other:?}")),
+    }
+}
+
 pub(super) fn parse_smtp_url(s: &str) -> Result<SecretString, String> {
     use lettre::{AsyncSmtpTransport, Tokio1Executor};
     AsyncSmtpTransport::<Tokio1Executor>::from_url(s)

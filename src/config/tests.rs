@@ -30,6 +30,12 @@ fn defaults_serve_sqlite_on_localhost_8080_in_development() {
         crate::client_ip::TrustedProxies::default()
     );
     assert!(s.smtp_url.is_none());
+    assert!(s.catalogue_cache);
+    assert!(
+        !load(&[("DTSPP_CATALOGUE_CACHE", "off")])
+            .unwrap()
+            .catalogue_cache
+    );
 }
 
 #[test]
@@ -56,6 +62,7 @@ fn each_invalid_variable_is_named_in_the_error() {
         ("DTSPP_DB_ACQUIRE_TIMEOUT_MS", "600000"),
         ("DTSPP_TRUSTED_PROXIES", "10.0.0.0/33"),
         ("DTSPP_TRUSTED_PROXIES", "proxy.internal"),
+        ("DTSPP_CATALOGUE_CACHE", "sometimes"),
     ] {
         let err = load(&[(var, value)]).unwrap_err();
         assert_eq!(err.origin, var, "{var}={value:?} gave {err}");
