@@ -1,8 +1,6 @@
 //! Public catalogue endpoints (no authentication). Responses carry an `ETag` and
 //! `Cache-Control: public, max-age=30`; `If-None-Match` with the current tag answers 304.
 
-use std::collections::HashMap;
-
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -10,13 +8,13 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::cache::CatalogueCache;
 use super::items::item;
-use super::model::{CataloguePackage, CataloguePage, CategoryCount, Facets, QuoteResponse};
+use super::model::{CataloguePackage, CataloguePage, CategoryCount, QuoteResponse};
 use super::query::{
     CatalogueQuery, Order, cursor_key, known_code, parse_cursor, parse_money, parse_order,
     parse_relevance_cursor, relevance_key,
 };
 use super::response::{cached, to_json};
-use super::search::{self, Query};
+use super::search::Query;
 use super::store::{self, Filters, Position, Row, Sort};
 use crate::db::Db;
 use crate::error::ApiError;
@@ -144,32 +142,29 @@ pub async fn list_packages(
                 }
                 filters.search = search.clone().map(|q| (conn.backend(), q));
                 let rules = crate::programme::store::current_rules(conn)?;
-                let facets = Facets {
-                    category: store::facet(conn, &filters, true)?.into_iter().collect(),
-                    target_sector: store::facet(conn, &filters, false)?.into_iter().collect(),
-                };
+                let facets = store::facets(conn, &filters)?;
                 let (rows, next_cursor) = match (order, &search) {
                     (Order::Relevance, Some(q)) => {
-                        let scores: HashMap<String, f64> =
-                            search::matches(conn, q)?.into_iter().collect();
-                        let mut ranked: Vec<(f64, String)> = store::matching_ids(conn, &filters)?
-                            .into_iter()
-                            .map(|id| (scores.get(&id).copied().unwrap_or(0.0), id))
-                            .collect();
-                        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-                        if let Some(After::Relevance(score, id)) = &after {
-                            ranked.retain(|(s, i)| *s < *score || (*s == *score && i > id));
-                        }
-                        ranked.truncate(usize::try_from(limit + 1).unwrap_or(usize::MAX));
+                        let after = match after {
+                            Some(After::Relevance(score, id)) => Some((score, id)),
+                            _ => None,
+                        };
+                        let ranked = store::ranked(conn, &filters, q, after, limit + 1)?;
                         let window = Filters {
-                            ids: Some(ranked.iter().map(|(_, id)| id.clone()).collect()),
-                            ..filters.clone()
+                            ids: Some(ranked.iter().map(|(id, _)| id.clone()).collect()),
+                            ..Filters::default()
                         };
                         let mut rows = store::page(conn, &window, Sort::Newest, None, limit + 1)?;
-                        rows.sort_by_key(|row| ranked.iter().position(|(_, id)| *id == row.0.id));
+                        rows.sort_by_key(|row| ranked.iter().position(|(id, _)| *id == row.0.id));
                         let keyed: Vec<(f64, Row)> = rows
                             .into_iter()
-                            .map(|row| (scores.get(&row.0.id).copied().unwrap_or(0.0), row))
+                            .map(|row| {
+                                let score = ranked
+                                    .iter()
+                                    .find(|(id, _)| *id == row.0.id)
+                                    .map_or(0.0, |(_, s)| *s);
+                                (score, row)
+                            })
                             .collect();
                         let page = pagination::page(
                             keyed,

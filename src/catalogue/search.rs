@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 
 use diesel::prelude::*;
-use diesel::sql_types::{Double, Text};
+use diesel::sql_types::Text;
 
 use crate::db::{Backend, DbConnection};
 
@@ -234,33 +234,6 @@ pub fn reindex(conn: &mut DbConnection, package_id: &str) -> QueryResult<()> {
         ),
         None => Ok(()),
     }
-}
-
-#[derive(QueryableByName)]
-struct Scored {
-    #[diesel(sql_type = Text)]
-    id: String,
-    #[diesel(sql_type = Double)]
-    score: f64,
-}
-
-/// Every package whose document matches `query`, with a relevance score (higher is better).
-pub fn matches(conn: &mut DbConnection, query: &Query) -> QueryResult<Vec<(String, f64)>> {
-    let rows: Vec<Scored> = match conn.backend() {
-        Backend::Postgres => diesel::sql_query(
-            "SELECT id, ts_rank(search_vector, CAST($1 AS tsquery))::float8 AS score
-             FROM packages
-             WHERE search_vector @@ CAST($1 AS tsquery)",
-        )
-        .bind::<Text, _>(query.tsquery())
-        .load(conn)?,
-        Backend::Sqlite => diesel::sql_query(
-            "SELECT package_id AS id, -bm25(package_search) AS score FROM package_search WHERE package_search MATCH ?",
-        )
-        .bind::<Text, _>(query.fts5())
-        .load(conn)?,
-    };
-    Ok(rows.into_iter().map(|r| (r.id, r.score)).collect())
 }
 
 #[cfg(test)]

@@ -1,10 +1,9 @@
 //! Catalogue queries: only listed packages of approved vendors, on their live revision.
 
-use crate::packages::workflow::PackageStatus;
-use crate::vendors::workflow::VendorStatus;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::model::Facets;
 use super::search::Query;
 use crate::db::schema::{categories, package_revisions, packages, vendors};
 use crate::db::{Backend, DbConnection};
@@ -53,64 +52,48 @@ pub enum Position {
 /// A catalogue row: the package, its live revision, and its vendor's id and names.
 pub type Row = (PackageRow, RevisionRow, (String, String, Option<String>));
 
-/// Listed packages of approved vendors, joined to their live revision and vendor. The caller
-/// imports `packages`, `vendors`, `package_revisions`, `PackageStatus` and `VendorStatus`; the
-/// solution finder reads the same packages through it.
+/// The packages the catalogue shows, joined to their live revision. `packages.visible` (listed,
+/// with a live revision, of an approved vendor) and `packages.reference_price_cents` are kept by
+/// triggers (migration 000016), so that pages and counts read one table through the partial
+/// indexes over visible packages. It filters on the bare column: a partial index `WHERE visible`
+/// serves only a query that says `visible` itself, not `visible = $1`. The caller imports
+/// `packages` and `package_revisions`; the solution finder reads the same packages through it.
 macro_rules! visible {
     () => {
         packages::table
-            .inner_join(vendors::table)
             .inner_join(
                 package_revisions::table.on(package_revisions::id
                     .nullable()
                     .eq(packages::live_revision_id)),
             )
-            .filter(packages::status.eq(PackageStatus::Listed))
-            .filter(vendors::status.eq(VendorStatus::Approved))
+            .filter(packages::visible)
     };
 }
 
 pub(crate) use visible;
 
-/// The same packages without their revision, for counts that need no revision column.
-macro_rules! visible_without_revision {
-    () => {
-        packages::table
-            .inner_join(vendors::table)
-            .filter(packages::status.eq(PackageStatus::Listed))
-            .filter(packages::live_revision_id.is_not_null())
-            .filter(vendors::status.eq(VendorStatus::Approved))
-    };
-}
-
-/// Applies `filters` to a boxed catalogue query, leaving out the facet being counted.
+/// Applies `filters` to a boxed query over packages. `facets` leaves out category and sector:
+/// the facet counts group by both and apply them afterwards ([`facets`]).
 macro_rules! filtered {
-    ($query:expr, $filters:expr, $skip_category:expr, $skip_sector:expr) => {{
-        let filters: &Filters = $filters;
-        let mut query = filtered_without_price!($query, filters, $skip_category, $skip_sector);
-        if let Some(v) = filters.min_price {
-            query = query.filter(package_revisions::reference_price_cents.ge(v));
-        }
-        if let Some(v) = filters.max_price {
-            query = query.filter(package_revisions::reference_price_cents.le(v));
-        }
-        query
-    }};
-}
-
-/// Applies every filter but the price range (which needs the revision).
-macro_rules! filtered_without_price {
-    ($query:expr, $filters:expr, $skip_category:expr, $skip_sector:expr) => {{
+    ($query:expr, $filters:expr, $facets:expr) => {{
         let filters: &Filters = $filters;
         let mut query = $query;
-        if let Some(v) = filters.category.as_ref().filter(|_| !$skip_category) {
-            query = query.filter(packages::category.eq(v.clone()));
-        }
-        if let Some(v) = filters.sector.as_ref().filter(|_| !$skip_sector) {
-            query = query.filter(packages::target_sector.eq(v.clone()));
+        if !$facets {
+            if let Some(v) = &filters.category {
+                query = query.filter(packages::category.eq(v.clone()));
+            }
+            if let Some(v) = &filters.sector {
+                query = query.filter(packages::target_sector.eq(v.clone()));
+            }
         }
         if let Some(v) = &filters.vendor_id {
             query = query.filter(packages::vendor_id.eq(v.clone()));
+        }
+        if let Some(v) = filters.min_price {
+            query = query.filter(packages::reference_price_cents.ge(v.cents()));
+        }
+        if let Some(v) = filters.max_price {
+            query = query.filter(packages::reference_price_cents.le(v.cents()));
         }
         if let Some(ids) = &filters.ids {
             query = query.filter(packages::id.eq_any(ids.clone()));
@@ -144,6 +127,7 @@ pub fn page(
     limit: i64,
 ) -> QueryResult<Vec<Row>> {
     let query = visible!()
+        .inner_join(vendors::table)
         .select((
             PackageRow::as_select(),
             RevisionRow::as_select(),
@@ -154,8 +138,8 @@ pub fn page(
             ),
         ))
         .into_boxed();
-    let mut query = filtered!(query, filters, false, false);
-    let price = package_revisions::reference_price_cents;
+    let mut query = filtered!(query, filters, false);
+    let price = packages::reference_price_cents;
     match (sort, after) {
         (Sort::Newest, Some(Position::ListedAt(at, id))) => {
             query = query.filter(
@@ -165,9 +149,11 @@ pub fn page(
             );
         }
         (Sort::PriceAsc, Some(Position::Price(p, id))) => {
+            let p = p.cents();
             query = query.filter(price.gt(p).or(price.eq(p).and(packages::id.gt(id))));
         }
         (Sort::PriceDesc, Some(Position::Price(p, id))) => {
+            let p = p.cents();
             query = query.filter(price.lt(p).or(price.eq(p).and(packages::id.lt(id))));
         }
         _ => {}
@@ -180,51 +166,124 @@ pub fn page(
     query.limit(limit).load(conn)
 }
 
-/// The ids of every package matching `filters`, in no order (for ranking search results).
-pub fn matching_ids(conn: &mut DbConnection, filters: &Filters) -> QueryResult<Vec<String>> {
-    let query = visible!().select(packages::id).into_boxed();
-    filtered!(query, filters, false, false).load(conn)
-}
-
-/// Counts by category (`by_category`) or by target sector, under every other filter. Without a
-/// price range the count skips the revision join.
-pub fn facet(
+/// The best matches of a search under `filters`, best first (ties by id), after `after`
+/// (the previous page's last score and id): at most `limit` ids with their scores. The
+/// database ranks and cuts the page (a top-N sort over the matches' scores); only the page
+/// leaves it. Scores: PostgreSQL's `ts_rank` divided by 1 + the log of the document's length
+/// (normalisation 1: the documents hold each token once, without positions, so unnormalised
+/// every match of a query scores the same), SQLite's BM25 (negated: higher is better), which
+/// also favours shorter documents.
+pub fn ranked(
     conn: &mut DbConnection,
     filters: &Filters,
-    by_category: bool,
-) -> QueryResult<Vec<(String, i64)>> {
-    let priced = filters.min_price.is_some() || filters.max_price.is_some();
-    /// Counts the visible packages from `source` by `column`, through `filter`.
-    macro_rules! count_by {
-        ($source:ident, $filter:ident, $column:expr) => {{
-            let query = $source!()
-                .group_by($column)
-                .select(($column, diesel::dsl::count_star()))
+    query: &Query,
+    after: Option<(f64, String)>,
+    limit: i64,
+) -> QueryResult<Vec<(String, f64)>> {
+    use crate::db::schema::package_search;
+    use diesel::dsl::sql;
+    use diesel::sql_types::{Bool, Double, Text};
+    // The match is this query's own, not the filter's `IN (…)`.
+    let others = Filters {
+        search: None,
+        ..filters.clone()
+    };
+    match conn.backend() {
+        Backend::Postgres => {
+            let score = || {
+                sql::<Double>("CAST(ts_rank(packages.search_vector, CAST(")
+                    .bind::<Text, _>(query.tsquery())
+                    .sql(" AS tsquery), 1) AS float8)")
+            };
+            let mut q = packages::table
+                .filter(packages::visible)
+                .filter(
+                    sql::<Bool>("packages.search_vector @@ CAST(")
+                        .bind::<Text, _>(query.tsquery())
+                        .sql(" AS tsquery)"),
+                )
+                .select((packages::id, score()))
                 .into_boxed();
-            $filter!(query, filters, by_category, !by_category).load(conn)
-        }};
-    }
-    match (by_category, priced) {
-        (true, true) => count_by!(visible, filtered, packages::category),
-        (true, false) => count_by!(
-            visible_without_revision,
-            filtered_without_price,
-            packages::category
-        ),
-        (false, true) => count_by!(visible, filtered, packages::target_sector),
-        (false, false) => {
-            count_by!(
-                visible_without_revision,
-                filtered_without_price,
-                packages::target_sector
-            )
+            q = filtered!(q, &others, false);
+            if let Some((s, id)) = after {
+                q = q.filter(score().lt(s).or(score().eq(s).and(packages::id.gt(id))));
+            }
+            q.order((score().desc(), packages::id.asc()))
+                .limit(limit)
+                .load(conn)
+        }
+        Backend::Sqlite => {
+            let score = || sql::<Double>("-bm25(package_search)");
+            let mut q = packages::table
+                .inner_join(package_search::table.on(package_search::package_id.eq(packages::id)))
+                .filter(packages::visible)
+                .filter(sql::<Bool>("package_search MATCH ").bind::<Text, _>(query.fts5()))
+                .select((packages::id, score()))
+                .into_boxed();
+            q = filtered!(q, &others, false);
+            if let Some((s, id)) = after {
+                q = q.filter(score().lt(s).or(score().eq(s).and(packages::id.gt(id))));
+            }
+            q.order((score().desc(), packages::id.asc()))
+                .limit(limit)
+                .load(conn)
         }
     }
+}
+
+/// Both facets in one pass: the visible packages under every filter but category and sector,
+/// counted by (category, sector); without other filters, those counts as the triggers keep them. Each facet is then summed from those cells under the other
+/// facet's filter, so that it honours every filter but its own. A few dozen cells at most
+/// (categories × sectors), read by an index-only scan of `packages_visible_facets`.
+pub fn facets(conn: &mut DbConnection, filters: &Filters) -> QueryResult<Facets> {
+    let by_facets_alone = filters.vendor_id.is_none()
+        && filters.min_price.is_none()
+        && filters.max_price.is_none()
+        && filters.ids.is_none()
+        && filters.search.is_none();
+    if by_facets_alone {
+        // Kept by triggers on `packages` (migration 000016): a dozen rows.
+        use crate::db::schema::catalogue_facet_counts as counts;
+        let cells: Vec<(String, String, i64)> = counts::table
+            .filter(counts::package_count.gt(0))
+            .select((
+                counts::category,
+                counts::target_sector,
+                counts::package_count,
+            ))
+            .load(conn)?;
+        return Ok(facets_of(&cells, filters));
+    }
+    let query = packages::table
+        .filter(packages::visible)
+        .group_by((packages::category, packages::target_sector))
+        .select((
+            packages::category,
+            packages::target_sector,
+            diesel::dsl::count_star(),
+        ))
+        .into_boxed();
+    let cells: Vec<(String, String, i64)> = filtered!(query, filters, true).load(conn)?;
+    Ok(facets_of(&cells, filters))
+}
+
+fn facets_of(cells: &[(String, String, i64)], filters: &Filters) -> Facets {
+    let mut facets = Facets::default();
+    for (category, sector, n) in cells {
+        if filters.sector.as_ref().is_none_or(|s| s == sector) {
+            *facets.category.entry(category.clone()).or_default() += n;
+        }
+        if filters.category.as_ref().is_none_or(|c| c == category) {
+            *facets.target_sector.entry(sector.clone()).or_default() += n;
+        }
+    }
+    facets
 }
 
 /// One visible package with its add-ons; NotFound when it is not in the catalogue.
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<(Row, Vec<OptionRow>)> {
     let row: Row = visible!()
+        .inner_join(vendors::table)
         .filter(packages::id.eq(id))
         .select((
             PackageRow::as_select(),
@@ -243,14 +302,17 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<(Row, Vec<OptionRo
 /// Whether package `id` is listed in the catalogue now (one query).
 pub fn is_listed(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
-        visible_without_revision!().filter(packages::id.eq(id)),
+        packages::table
+            .filter(packages::visible)
+            .filter(packages::id.eq(id)),
     ))
     .get_result(conn)
 }
 
 /// Active categories in display order, with their counts of visible packages.
 pub fn category_counts(conn: &mut DbConnection) -> QueryResult<Vec<(String, String, String, i64)>> {
-    let counts: Vec<(String, i64)> = visible_without_revision!()
+    let counts: Vec<(String, i64)> = packages::table
+        .filter(packages::visible)
         .group_by(packages::category)
         .select((packages::category, diesel::dsl::count_star()))
         .load(conn)?;
@@ -269,4 +331,58 @@ pub fn category_counts(conn: &mut DbConnection) -> QueryResult<Vec<(String, Stri
             (code, en, zh, count)
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cells() -> Vec<(String, String, i64)> {
+        [
+            ("pos", "fnb", 3),
+            ("pos", "retail", 2),
+            ("crm", "retail", 4),
+            ("marketing", "fnb", 1),
+        ]
+        .into_iter()
+        .map(|(c, s, n)| (c.to_owned(), s.to_owned(), n))
+        .collect()
+    }
+
+    fn counts(pairs: &[(&str, i64)]) -> std::collections::BTreeMap<String, i64> {
+        pairs.iter().map(|(k, n)| ((*k).to_owned(), *n)).collect()
+    }
+
+    #[test]
+    fn each_facet_honours_the_other_facets_filter_but_not_its_own() {
+        let none = facets_of(&cells(), &Filters::default());
+        assert_eq!(
+            none.category,
+            counts(&[("crm", 4), ("marketing", 1), ("pos", 5)])
+        );
+        assert_eq!(none.target_sector, counts(&[("fnb", 4), ("retail", 6)]));
+
+        let retail = Filters {
+            sector: Some("retail".to_owned()),
+            ..Filters::default()
+        };
+        let f = facets_of(&cells(), &retail);
+        assert_eq!(
+            f.category,
+            counts(&[("crm", 4), ("pos", 2)]),
+            "no zero entries"
+        );
+        assert_eq!(
+            f.target_sector, none.target_sector,
+            "its own filter left out"
+        );
+
+        let pos_retail = Filters {
+            category: Some("pos".to_owned()),
+            ..retail
+        };
+        let f = facets_of(&cells(), &pos_retail);
+        assert_eq!(f.category, counts(&[("crm", 4), ("pos", 2)]));
+        assert_eq!(f.target_sector, counts(&[("fnb", 3), ("retail", 2)]));
+    }
 }

@@ -199,6 +199,10 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         search_document -> Nullable<Text>,
+        /// Listed, with a live revision, of an approved vendor (kept by triggers).
+        visible -> Bool,
+        /// The live revision's reference price (kept by triggers).
+        reference_price_cents -> Nullable<BigInt>,
     }
 }
 
@@ -538,7 +542,27 @@ diesel::joinable!(event_topics -> events (event_id));
 diesel::joinable!(event_registrations -> events (event_id));
 diesel::joinable!(event_registrations -> users (user_id));
 
+diesel::table! {
+    /// SQLite only: the FTS5 index of package search documents (PostgreSQL searches
+    /// `packages.search_vector`).
+    package_search (package_id) {
+        package_id -> Text,
+        document -> Text,
+    }
+}
+
+diesel::table! {
+    /// Visible packages per (category, sector), kept by triggers on `packages`.
+    catalogue_facet_counts (category, target_sector) {
+        category -> Text,
+        target_sector -> Text,
+        package_count -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    catalogue_facet_counts,
+    package_search,
     events,
     event_topics,
     event_registrations,

@@ -11,15 +11,13 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::catalogue::cache::{FRESH_FOR, Generation};
-use crate::db::schema::{package_revisions, packages, vendors};
+use crate::db::schema::{package_revisions, packages};
 use crate::db::{Db, DbConnection};
 use crate::error::ApiError;
 use crate::money::Money;
 use crate::packages::model::{PricingInput, PricingModel};
-use crate::packages::workflow::PackageStatus;
 use crate::programme::model::ProgrammeRules;
 use crate::programme::quoting::{self, Ask};
-use crate::vendors::workflow::VendorStatus;
 
 /// Which pricing the SME prefers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

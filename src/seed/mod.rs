@@ -177,14 +177,21 @@ pub async fn seed(db: &Db, fixtures: &str, demo_accounts: bool) -> anyhow::Resul
         .await
         .map_err(|e: ApiError| anyhow::anyhow!("seeding failed: {e}"))?;
     // A bulk load leaves the planner's statistics stale (on PostgreSQL, a 600 ms nested loop
-    // where a 20 ms hash join belongs); refresh them.
+    // where a 20 ms hash join belongs); refresh them. On PostgreSQL also VACUUM: it marks the
+    // freshly written pages all-visible, without which the catalogue's facet counts cannot be
+    // index-only scans (a 16 ms sequential scan of 10,000 packages instead of 4 ms) until
+    // autovacuum comes by.
     db.run(|conn| {
         use diesel::RunQueryDsl;
-        diesel::sql_query("ANALYZE").execute(conn)?;
+        let statement = match conn.backend() {
+            crate::db::Backend::Postgres => "VACUUM ANALYZE",
+            crate::db::Backend::Sqlite => "ANALYZE",
+        };
+        diesel::sql_query(statement).execute(conn)?;
         Ok(())
     })
     .await
-    .map_err(|e| anyhow::anyhow!("ANALYZE after seeding failed: {e}"))?;
+    .map_err(|e| anyhow::anyhow!("VACUUM ANALYZE after seeding failed: {e}"))?;
     // A running instance's cached catalogue: on PostgreSQL the tables' triggers have told it;
     // `serve --seed-if-empty` seeds before it caches anything.
     let mut report = report;

@@ -1,5 +1,7 @@
 //! The public catalogue: visibility, filters, sorts, facets, cursors, caching and quotes.
 
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
@@ -41,6 +43,64 @@ async fn catalogue(app: &TestApp, query: &str) -> Value {
     ok(app.get(&format!("/api/v1/catalogue/packages{query}")).await).await
 }
 
+/// The catalogue columns the triggers keep on `packages` (`visible`, `reference_price_cents`)
+/// against what they summarise: status, live revision and vendor. Panics naming each package
+/// that disagrees.
+pub fn assert_catalogue_columns_agree(app: &TestApp) {
+    #[derive(QueryableByName, Debug, PartialEq)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        id: String,
+        #[diesel(sql_type = Bool)]
+        visible: bool,
+        #[diesel(sql_type = Bool)]
+        should_be_visible: bool,
+        #[diesel(sql_type = Nullable<BigInt>)]
+        price: Option<i64>,
+        #[diesel(sql_type = Nullable<BigInt>)]
+        live_price: Option<i64>,
+    }
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT p.id, p.visible, \
+                (p.status = 'listed' AND p.live_revision_id IS NOT NULL AND v.status = 'approved') AS should_be_visible, \
+                p.reference_price_cents AS price, r.reference_price_cents AS live_price \
+         FROM packages p JOIN vendors v ON v.id = p.vendor_id \
+         LEFT JOIN package_revisions r ON r.id = p.live_revision_id ORDER BY p.id",
+    )
+    .load(&mut app.conn())
+    .unwrap();
+    let wrong: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.visible != r.should_be_visible || r.price != r.live_price)
+        .collect();
+    assert!(wrong.is_empty(), "catalogue columns out of step: {wrong:?}");
+    #[derive(QueryableByName, Debug, PartialEq)]
+    struct Cell {
+        #[diesel(sql_type = Text)]
+        category: String,
+        #[diesel(sql_type = Text)]
+        target_sector: String,
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let kept: Vec<Cell> = diesel::sql_query(
+        "SELECT category, target_sector, package_count AS n FROM catalogue_facet_counts \
+         WHERE package_count > 0 ORDER BY category, target_sector",
+    )
+    .load(&mut app.conn())
+    .unwrap();
+    let counted: Vec<Cell> = diesel::sql_query(
+        "SELECT category, target_sector, COUNT(*) AS n FROM packages WHERE visible \
+         GROUP BY category, target_sector ORDER BY category, target_sector",
+    )
+    .load(&mut app.conn())
+    .unwrap();
+    assert_eq!(
+        kept, counted,
+        "kept facet counts against a count of visible packages"
+    );
+}
+
 fn ids(page: &Value) -> Vec<String> {
     page["items"]
         .as_array()
@@ -77,17 +137,35 @@ test_on_both_backends! {
         let res = app.client.post(app.url(&format!("/api/v1/admin/vendors/{vendor_id}/suspend")))
             .bearer_auth(&admin).json(&json!({"reason": "Under investigation"})).send().await.unwrap();
         assert_eq!(res.status(), 200);
+        assert_catalogue_columns_agree(&app);
         assert!(ids(&catalogue(&app, "").await).is_empty());
         assert_eq!(app.get(&format!("/api/v1/catalogue/packages/{listed}")).await.status(), 404);
         let res = app.client.post(app.url(&format!("/api/v1/admin/vendors/{vendor_id}/approve"))).bearer_auth(&admin).send().await.unwrap();
         assert_eq!(res.status(), 200);
         assert_eq!(ids(&catalogue(&app, "").await), vec![listed.clone()]);
+        assert_catalogue_columns_agree(&app);
 
         // An edit under review does not change what the catalogue shows.
         let res = app.client.patch(app.url(&format!("/api/v1/vendor/packages/{listed}"))).bearer_auth(&vendor)
             .json(&json!({"name_en": "Renamed"})).send().await.unwrap();
         assert_eq!(res.status(), 200);
         assert_eq!(catalogue(&app, "").await["items"][0]["name_en"], "Package at 38000.00");
+        assert_catalogue_columns_agree(&app);
+
+        // Writes that go around the service still keep the columns: a live revision repriced,
+        // a draft's `visible` set by hand.
+        diesel::sql_query(
+            "UPDATE package_revisions SET reference_price_cents = 4200000 \
+             WHERE id = (SELECT live_revision_id FROM packages WHERE id = $1)",
+        )
+        .bind::<Text, _>(&listed)
+        .execute(&mut app.conn())
+        .unwrap();
+        diesel::sql_query("UPDATE packages SET visible = TRUE WHERE id = $1")
+            .bind::<Text, _>(&draft)
+            .execute(&mut app.conn())
+            .unwrap();
+        assert_catalogue_columns_agree(&app);
     }
 
     async fn filters_sorts_facets_and_cursors_work_together(app) {

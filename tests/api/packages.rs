@@ -169,6 +169,7 @@ test_on_both_backends! {
         let approved = ok(post(&app, &admin, &format!("/api/v1/admin/packages/{id}/approve"), None).await).await;
         assert_eq!(approved["live_revision_number"], 3);
         assert_eq!(approved["revision"]["name_en"], "Loyalty Stamp Card");
+        crate::catalogue::assert_catalogue_columns_agree(&app);
 
         let statuses: Vec<(i64, String)> = package_revisions::table
             .filter(package_revisions::package_id.eq(&id))
@@ -254,11 +255,13 @@ test_on_both_backends! {
         assert_eq!(post(&app, &admin, &suspend, Some(json!({}))).await.status(), 422);
         let suspended = ok(post(&app, &admin, &suspend, Some(json!({"comment": "Complaints under review"}))).await).await;
         assert_eq!(suspended["status"], "suspended");
+        crate::catalogue::assert_catalogue_columns_agree(&app);
         assert_eq!(post(&app, &admin, &format!("/api/v1/admin/packages/{id}/reject"), Some(json!({"comment": "x"}))).await.status(), 409);
         let reinstated = ok(post(&app, &admin, &format!("/api/v1/admin/packages/{id}/approve"), None).await).await;
         assert_eq!(reinstated["status"], "listed");
         let withdrawn = ok(post(&app, &vendor, &format!("/api/v1/vendor/packages/{id}/withdraw"), None).await).await;
         assert_eq!(withdrawn["status"], "withdrawn");
+        crate::catalogue::assert_catalogue_columns_agree(&app);
         assert_eq!(post(&app, &vendor, &format!("/api/v1/vendor/packages/{id}/withdraw"), None).await.status(), 409);
         // The slot is free again.
         create(&app, &vendor, "e_payment_pos", "tourism").await;

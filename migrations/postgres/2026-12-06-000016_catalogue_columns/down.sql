@@ -1,0 +1,16 @@
+DROP TRIGGER catalogue_facet_counts_follow ON packages;
+DROP FUNCTION catalogue_facet_counts_follow();
+DROP TABLE catalogue_facet_counts;
+CREATE INDEX packages_catalogue ON packages (status, category, target_sector);
+CREATE INDEX packages_listed ON packages (status, listed_at);
+DROP INDEX packages_visible_facets;
+DROP INDEX packages_visible_price;
+DROP INDEX packages_visible_newest;
+DROP TRIGGER package_revisions_catalogue_columns ON package_revisions;
+DROP FUNCTION package_revisions_catalogue_columns();
+DROP TRIGGER vendors_catalogue_columns ON vendors;
+DROP FUNCTION vendors_catalogue_columns();
+DROP TRIGGER packages_catalogue_columns ON packages;
+DROP FUNCTION packages_catalogue_columns();
+ALTER TABLE packages DROP COLUMN reference_price_cents;
+ALTER TABLE packages DROP COLUMN visible;

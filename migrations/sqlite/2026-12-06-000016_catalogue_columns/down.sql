@@ -1,0 +1,15 @@
+DROP TRIGGER catalogue_facet_counts_delete;
+DROP TRIGGER catalogue_facet_counts_update;
+DROP TRIGGER catalogue_facet_counts_insert;
+DROP TABLE catalogue_facet_counts;
+CREATE INDEX packages_catalogue ON packages (status, category, target_sector);
+CREATE INDEX packages_listed ON packages (status, listed_at);
+DROP INDEX packages_visible_facets;
+DROP INDEX packages_visible_price;
+DROP INDEX packages_visible_newest;
+DROP TRIGGER package_revisions_catalogue_columns;
+DROP TRIGGER vendors_catalogue_columns;
+DROP TRIGGER packages_catalogue_columns_update;
+DROP TRIGGER packages_catalogue_columns_insert;
+ALTER TABLE packages DROP COLUMN reference_price_cents;
+ALTER TABLE packages DROP COLUMN visible;
