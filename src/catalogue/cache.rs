@@ -13,11 +13,13 @@
 //! listens) and retire theirs within a few tens of milliseconds; over SQLite, which one instance
 //! serves, a change made by another process (a `dtspp seed`) is seen within [`FRESH_FOR`].
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::db::DbConnection;
 use crate::error::ApiError;
+use crate::programme::model::ProgrammeRules;
 
 /// How long a response is served as it is.
 pub const FRESH_FOR: Duration = Duration::from_secs(5);
@@ -90,6 +92,8 @@ pub struct CatalogueCache {
     generation: Generation,
     /// Off (`DTSPP_CATALOGUE_CACHE=off`): every request is computed, nothing is kept.
     enabled: bool,
+    /// The rules in force as last read, with the generation and time of reading ([`Self::rules`]).
+    rules: Mutex<Option<(u64, Instant, ProgrammeRules)>>,
 }
 
 /// How the cache has served since start, for the metrics.
@@ -117,6 +121,7 @@ impl Default for CatalogueCache {
             computations: AtomicU64::new(0),
             generation: Generation::default(),
             enabled: true,
+            rules: Mutex::new(None),
         }
     }
 }
@@ -134,6 +139,27 @@ impl CatalogueCache {
     /// Whether responses are kept.
     pub fn is_enabled(&self) -> bool {
         self.enabled
+    }
+
+    /// The programme rules in force, read from the database once per catalogue generation (a
+    /// rules change advances it, here and, through PostgreSQL, on every instance) and at most
+    /// [`FRESH_FOR`] old (a change over SQLite by another process is not told). Every catalogue
+    /// computation quotes under them; this spares each one a query, with or without the
+    /// response cache.
+    pub fn rules(&self, conn: &mut DbConnection) -> Result<ProgrammeRules, ApiError> {
+        let generation = self.generation.current();
+        let memo = |m: &Option<(u64, Instant, ProgrammeRules)>| {
+            m.as_ref()
+                .filter(|(g, at, _)| *g == generation && at.elapsed() < FRESH_FOR)
+                .map(|(_, _, rules)| rules.clone())
+        };
+        if let Some(rules) = memo(&self.rules.lock().unwrap_or_else(|e| e.into_inner())) {
+            return Ok(rules);
+        }
+        let rules = crate::programme::store::current_rules(conn)?;
+        *self.rules.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((generation, Instant::now(), rules.clone()));
+        Ok(rules)
     }
 
     /// The key of a request: the current generation and the request's path and query.

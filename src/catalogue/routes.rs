@@ -123,6 +123,7 @@ pub async fn list_packages(
             Some(After::Relevance(score, id))
         }
     };
+    let memo = cache.clone();
     let compute = move || async move {
         let page = db
             .run(move |conn| {
@@ -141,15 +142,15 @@ pub async fn list_packages(
                     )?;
                 }
                 filters.search = search.clone().map(|q| (conn.backend(), q));
-                let rules = crate::programme::store::current_rules(conn)?;
-                let facets = store::facets(conn, &filters)?;
-                let (rows, next_cursor) = match (order, &search) {
+                let rules = memo.rules(conn)?;
+                let (rows, next_cursor, facets) = match (order, &search) {
                     (Order::Relevance, Some(q)) => {
                         let after = match after {
                             Some(After::Relevance(score, id)) => Some((score, id)),
                             _ => None,
                         };
-                        let ranked = store::ranked(conn, &filters, q, after, limit + 1)?;
+                        let size = usize::try_from(limit + 1).unwrap_or(usize::MAX);
+                        let (ranked, facets) = store::search_page(conn, &filters, q, after, size)?;
                         let window = Filters {
                             ids: Some(ranked.iter().map(|(id, _)| id.clone()).collect()),
                             ..Filters::default()
@@ -172,7 +173,7 @@ pub async fn list_packages(
                             |(score, row)| relevance_key(*score, &row.0.id),
                             |(_, row)| row,
                         );
-                        (page.items, page.next_cursor)
+                        (page.items, page.next_cursor, facets)
                     }
                     _ => {
                         let sort = match order {
@@ -183,10 +184,11 @@ pub async fn list_packages(
                             Some(After::Column(position)) => Some(position),
                             _ => None,
                         };
+                        let facets = store::facets(conn, &filters)?;
                         let rows = store::page(conn, &filters, sort, position, limit + 1)?;
                         let page =
                             pagination::page(rows, limit, |row| cursor_key(sort, row), |row| row);
-                        (page.items, page.next_cursor)
+                        (page.items, page.next_cursor, facets)
                     }
                 };
                 let items = rows
@@ -225,11 +227,12 @@ pub async fn get_package(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
+    let memo = cache.clone();
     let compute = move || async move {
         let package = db
             .run(move |conn| {
                 let (row, options) = store::find(conn, &id)?;
-                let rules = crate::programme::store::current_rules(conn)?;
+                let rules = memo.rules(conn)?;
                 let revision = &row.1;
                 Ok(CataloguePackage {
                     item: item(&row, &rules)?,

@@ -166,20 +166,23 @@ pub fn page(
     query.limit(limit).load(conn)
 }
 
-/// The best matches of a search under `filters`, best first (ties by id), after `after`
-/// (the previous page's last score and id): at most `limit` ids with their scores. The
-/// database ranks and cuts the page (a top-N sort over the matches' scores); only the page
-/// leaves it. Scores: PostgreSQL's `ts_rank` divided by 1 + the log of the document's length
+/// A search's page and both its facets, from one pass over its matches: every visible match
+/// under the filters but category and sector, with its score, is read once (one bitmap heap
+/// scan on PostgreSQL, one FTS5 query on SQLite); the facets are counted from those rows and
+/// the page is ranked from the ones in the category and sector asked for: best first, ties by
+/// id, after `after` (the previous page's last score and id), at most `limit`. Two passes (a
+/// grouped count and a ranked top-N) each paid the heap scan, which is most of a search's cost.
+/// Scores: PostgreSQL's `ts_rank` divided by 1 + the log of the document's length
 /// (normalisation 1: the documents hold each token once, without positions, so unnormalised
 /// every match of a query scores the same), SQLite's BM25 (negated: higher is better), which
 /// also favours shorter documents.
-pub fn ranked(
+pub fn search_page(
     conn: &mut DbConnection,
     filters: &Filters,
     query: &Query,
     after: Option<(f64, String)>,
-    limit: i64,
-) -> QueryResult<Vec<(String, f64)>> {
+    limit: usize,
+) -> QueryResult<(Vec<(String, f64)>, Facets)> {
     use crate::db::schema::package_search;
     use diesel::dsl::sql;
     use diesel::sql_types::{Bool, Double, Text};
@@ -188,47 +191,65 @@ pub fn ranked(
         search: None,
         ..filters.clone()
     };
-    match conn.backend() {
+    let columns = (packages::id, packages::category, packages::target_sector);
+    let matches: Vec<(String, String, String, f64)> = match conn.backend() {
         Backend::Postgres => {
-            let score = || {
-                sql::<Double>("CAST(ts_rank(packages.search_vector, CAST(")
-                    .bind::<Text, _>(query.tsquery())
-                    .sql(" AS tsquery), 1) AS float8)")
-            };
-            let mut q = packages::table
+            let q = packages::table
                 .filter(packages::visible)
                 .filter(
                     sql::<Bool>("packages.search_vector @@ CAST(")
                         .bind::<Text, _>(query.tsquery())
                         .sql(" AS tsquery)"),
                 )
-                .select((packages::id, score()))
+                .select((
+                    columns.0,
+                    columns.1,
+                    columns.2,
+                    sql::<Double>("CAST(ts_rank(packages.search_vector, CAST(")
+                        .bind::<Text, _>(query.tsquery())
+                        .sql(" AS tsquery), 1) AS float8)"),
+                ))
                 .into_boxed();
-            q = filtered!(q, &others, false);
-            if let Some((s, id)) = after {
-                q = q.filter(score().lt(s).or(score().eq(s).and(packages::id.gt(id))));
-            }
-            q.order((score().desc(), packages::id.asc()))
-                .limit(limit)
-                .load(conn)
+            filtered!(q, &others, true).load(conn)?
         }
         Backend::Sqlite => {
-            let score = || sql::<Double>("-bm25(package_search)");
-            let mut q = packages::table
+            let q = packages::table
                 .inner_join(package_search::table.on(package_search::package_id.eq(packages::id)))
                 .filter(packages::visible)
                 .filter(sql::<Bool>("package_search MATCH ").bind::<Text, _>(query.fts5()))
-                .select((packages::id, score()))
+                .select((
+                    columns.0,
+                    columns.1,
+                    columns.2,
+                    sql::<Double>("-bm25(package_search)"),
+                ))
                 .into_boxed();
-            q = filtered!(q, &others, false);
-            if let Some((s, id)) = after {
-                q = q.filter(score().lt(s).or(score().eq(s).and(packages::id.gt(id))));
-            }
-            q.order((score().desc(), packages::id.asc()))
-                .limit(limit)
-                .load(conn)
+            filtered!(q, &others, true).load(conn)?
         }
+    };
+    let mut cells: std::collections::BTreeMap<(String, String), i64> = Default::default();
+    for (_, category, sector, _) in &matches {
+        *cells.entry((category.clone(), sector.clone())).or_default() += 1;
     }
+    let cells: Vec<(String, String, i64)> =
+        cells.into_iter().map(|((c, s), n)| (c, s, n)).collect();
+    let facets = facets_of(&cells, filters);
+    let mut ranked: Vec<(String, f64)> = matches
+        .into_iter()
+        .filter(|(_, category, sector, _)| {
+            filters.category.as_ref().is_none_or(|c| c == category)
+                && filters.sector.as_ref().is_none_or(|s| s == sector)
+        })
+        .map(|(id, _, _, score)| (id, score))
+        .filter(|(id, score)| {
+            after
+                .as_ref()
+                .is_none_or(|(s, i)| *score < *s || (*score == *s && id > i))
+        })
+        .collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    ranked.truncate(limit);
+    Ok((ranked, facets))
 }
 
 /// Both facets in one pass: the visible packages under every filter but category and sector,
