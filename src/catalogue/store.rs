@@ -253,9 +253,10 @@ pub fn search_page(
 }
 
 /// Both facets in one pass: the visible packages under every filter but category and sector,
-/// counted by (category, sector); without other filters, those counts as the triggers keep them. Each facet is then summed from those cells under the other
-/// facet's filter, so that it honours every filter but its own. A few dozen cells at most
-/// (categories × sectors), read by an index-only scan of `packages_visible_facets`.
+/// counted by (category, sector) with an index-only scan of `packages_visible_facets`, or,
+/// when no other filter applies, those counts as the triggers keep them. Each facet is then
+/// summed from those cells (a few dozen at most) under the other facet's filter, so that it
+/// honours every filter but its own.
 pub fn facets(conn: &mut DbConnection, filters: &Filters) -> QueryResult<Facets> {
     let by_facets_alone = filters.vendor_id.is_none()
         && filters.min_price.is_none()
