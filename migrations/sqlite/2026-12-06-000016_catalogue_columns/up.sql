@@ -6,14 +6,10 @@
 ALTER TABLE packages ADD COLUMN visible BOOLEAN NOT NULL DEFAULT 0;
 ALTER TABLE packages ADD COLUMN reference_price_cents BIGINT;
 
+-- A new row: touching `visible` makes the update trigger below compute both columns.
 CREATE TRIGGER packages_catalogue_columns_insert AFTER INSERT ON packages
 BEGIN
-    UPDATE packages SET
-        reference_price_cents = (
-            SELECT r.reference_price_cents FROM package_revisions r WHERE r.id = NEW.live_revision_id),
-        visible = (NEW.status = 'listed' AND NEW.live_revision_id IS NOT NULL
-            AND EXISTS (SELECT 1 FROM vendors v WHERE v.id = NEW.vendor_id AND v.status = 'approved'))
-    WHERE id = NEW.id;
+    UPDATE packages SET visible = visible WHERE id = NEW.id;
 END;
 
 CREATE TRIGGER packages_catalogue_columns_update
