@@ -144,27 +144,24 @@ pub async fn list_packages(
                 filters.search = search.clone().map(|q| (conn.backend(), q));
                 let rules = memo.rules(conn)?;
                 let (rows, next_cursor, facets) = match (order, &search) {
-                    (Order::Relevance, Some(q)) => {
+                    (Order::Relevance, Some(_)) => {
                         let after = match after {
                             Some(After::Relevance(score, id)) => Some((score, id)),
                             _ => None,
                         };
                         let size = usize::try_from(limit + 1).unwrap_or(usize::MAX);
-                        let (ranked, facets) = store::search_page(conn, &filters, q, after, size)?;
+                        let (ranked, facets) = store::search_page(conn, &filters, after, size)?;
                         let window = Filters {
                             ids: Some(ranked.iter().map(|(id, _)| id.clone()).collect()),
                             ..Filters::default()
                         };
                         let mut rows = store::page(conn, &window, Sort::Newest, None, limit + 1)?;
-                        rows.sort_by_key(|row| ranked.iter().position(|(id, _)| *id == row.0.id));
-                        let keyed: Vec<(f64, Row)> = rows
-                            .into_iter()
-                            .map(|row| {
-                                let score = ranked
-                                    .iter()
-                                    .find(|(id, _)| *id == row.0.id)
-                                    .map_or(0.0, |(_, s)| *s);
-                                (score, row)
+                        // In ranked order, each row with its score.
+                        let keyed: Vec<(f64, Row)> = ranked
+                            .iter()
+                            .filter_map(|(id, score)| {
+                                let at = rows.iter().position(|row| row.0.id == *id)?;
+                                Some((*score, rows.swap_remove(at)))
                             })
                             .collect();
                         let page = pagination::page(

@@ -166,9 +166,10 @@ pub fn page(
     query.limit(limit).load(conn)
 }
 
-/// A search's page and both its facets, from one pass over its matches: every visible match
-/// under the filters but category and sector, with its score, is read once (one bitmap heap
-/// scan on PostgreSQL, one FTS5 query on SQLite); the facets are counted from those rows and
+/// The page and both facets of the search in `filters`, from one pass over its matches (none
+/// without a search): every visible match under the filters but category and sector, with its
+/// score, is read once (one bitmap heap scan on PostgreSQL, one FTS5 query on SQLite); the
+/// facets are counted from those rows and
 /// the page is ranked from the ones in the category and sector asked for: best first, ties by
 /// id, after `after` (the previous page's last score and id), at most `limit`. Two passes (a
 /// grouped count and a ranked top-N) each paid the heap scan, which is most of a search's cost.
@@ -179,48 +180,46 @@ pub fn page(
 pub fn search_page(
     conn: &mut DbConnection,
     filters: &Filters,
-    query: &Query,
     after: Option<(f64, String)>,
     limit: usize,
 ) -> QueryResult<(Vec<(String, f64)>, Facets)> {
     use crate::db::schema::package_search;
     use diesel::dsl::sql;
     use diesel::sql_types::{Bool, Double, Text};
-    // The match is this query's own, not the filter's `IN (…)`.
-    let others = Filters {
-        search: None,
-        ..filters.clone()
+    let Some((_, query)) = &filters.search else {
+        return Ok((Vec::new(), Facets::default()));
     };
-    let columns = (packages::id, packages::category, packages::target_sector);
     let matches: Vec<(String, String, String, f64)> = match conn.backend() {
+        // The filters' search clause is the match itself.
         Backend::Postgres => {
             let q = packages::table
                 .filter(packages::visible)
-                .filter(
-                    sql::<Bool>("packages.search_vector @@ CAST(")
-                        .bind::<Text, _>(query.tsquery())
-                        .sql(" AS tsquery)"),
-                )
                 .select((
-                    columns.0,
-                    columns.1,
-                    columns.2,
+                    packages::id,
+                    packages::category,
+                    packages::target_sector,
                     sql::<Double>("CAST(ts_rank(packages.search_vector, CAST(")
                         .bind::<Text, _>(query.tsquery())
                         .sql(" AS tsquery), 1) AS float8)"),
                 ))
                 .into_boxed();
-            filtered!(q, &others, true).load(conn)?
+            filtered!(q, filters, true).load(conn)?
         }
+        // BM25 needs the FTS5 table joined and matched here, so the filters' `IN (…)` match is
+        // left out.
         Backend::Sqlite => {
+            let others = Filters {
+                search: None,
+                ..filters.clone()
+            };
             let q = packages::table
                 .inner_join(package_search::table.on(package_search::package_id.eq(packages::id)))
                 .filter(packages::visible)
                 .filter(sql::<Bool>("package_search MATCH ").bind::<Text, _>(query.fts5()))
                 .select((
-                    columns.0,
-                    columns.1,
-                    columns.2,
+                    packages::id,
+                    packages::category,
+                    packages::target_sector,
                     sql::<Double>("-bm25(package_search)"),
                 ))
                 .into_boxed();
