@@ -15,7 +15,7 @@ use super::drawdown::{KindSums, hk_date};
 use crate::db::{Backend, DbConnection};
 
 /// The SQL for the Hong Kong day (`YYYY-MM-DD`) of timestamp `column`.
-fn day_sql(backend: Backend, column: &str) -> String {
+pub(super) fn day_sql(backend: Backend, column: &str) -> String {
     match backend {
         Backend::Postgres => format!("CAST(CAST({column} + interval '8 hours' AS date) AS text)"),
         Backend::Sqlite => format!("date({column}, '+8 hours')"),

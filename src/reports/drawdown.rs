@@ -168,7 +168,7 @@ pub struct Counts {
 }
 
 /// What the store gathered for one attribute group (a batch, a vendor, …).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GroupFacts {
     pub key: String,
     pub label_en: String,
@@ -190,7 +190,7 @@ pub struct StateMoves {
 }
 
 /// What the store gathered for one period, keyed by the period's first (Hong Kong) day.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PeriodFacts {
     pub sums: KindSums,
     /// Distinct applications and SMEs whose money moved in the period.

@@ -9,5 +9,6 @@ pub mod csv_out;
 pub mod daily;
 pub mod drawdown;
 pub mod grants;
+pub mod rollup;
 pub mod routes;
 pub mod store;

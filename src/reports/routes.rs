@@ -140,7 +140,12 @@ impl Request {
 /// Brings the ledger's daily rollup up to date (a short write), then gathers the report from one
 /// snapshot.
 async fn report(db: &Db, request: Request) -> Result<Gathered, ApiError> {
-    db.write(|tx| Ok(super::daily::refresh(tx)?)).await?;
+    db.write(|tx| {
+        super::daily::refresh(tx)?;
+        super::rollup::fold(tx)?;
+        Ok(())
+    })
+    .await?;
     db.run(move |conn| gather(conn, request)).await
 }
 
@@ -161,10 +166,11 @@ fn gather(conn: &mut crate::db::DbConnection, r: Request) -> Result<Gathered, Ap
         .from
         .filter(|_| !r.group_by.is_time())
         .map(drawdown::hk_day_start)
-        .unwrap_or(chrono::DateTime::UNIX_EPOCH.naive_utc());
+        .unwrap_or_else(store::epoch);
     // PostgreSQL's timestamps end in year 294276; SQLite compares text. Both take year 9999.
-    let until = until.min(far_future());
+    let until = until.min(super::rollup::far_future());
     let window = Window { since, until };
+    let source = store::Source::for_connection(conn);
     crate::db::read_snapshot(conn, |conn| {
         store::tune(conn)?;
         let books = |e: drawdown::BooksError| ApiError::internal(e);
@@ -181,7 +187,7 @@ fn gather(conn: &mut crate::db::DbConnection, r: Request) -> Result<Gathered, Ap
         let burn =
             drawdown::burn(ledger.committed_last_4_weeks, available, as_of_day).map_err(books)?;
         let (groups, totals, budgets) = if r.group_by.is_time() {
-            let facts = store::period_facts(conn, r.group_by, until)?;
+            let facts = store::period_facts(conn, r.group_by, until, source)?;
             let first = r
                 .from
                 .or_else(|| facts.keys().next().copied())
@@ -190,20 +196,21 @@ fn gather(conn: &mut crate::db::DbConnection, r: Request) -> Result<Gathered, Ap
             let smes = store::cohort_smes(
                 conn,
                 Window {
-                    since: chrono::DateTime::UNIX_EPOCH.naive_utc(),
+                    since: store::epoch(),
                     until,
                 },
+                source,
             )?;
             let (groups, totals) =
                 drawdown::time_groups(r.group_by, &facts, first, as_of_day, smes).map_err(books)?;
             let budgets = drawdown::period_budgets(r.group_by, &facts, first, as_of_day, total);
             (groups, totals, budgets)
         } else {
-            let facts = store::attribute_facts(conn, r.group_by, window, r.to.is_none())?;
+            let facts = store::attribute_facts(conn, r.group_by, window, r.to.is_none(), source)?;
             let smes = if r.group_by.partitions_smes() {
                 facts.iter().map(|f| f.counts.smes).sum()
             } else {
-                store::cohort_smes(conn, window)?
+                store::cohort_smes(conn, window, source)?
             };
             let (groups, totals) = drawdown::attribute_groups(facts, smes).map_err(books)?;
             (groups, totals, Vec::new())
@@ -222,12 +229,6 @@ fn gather(conn: &mut crate::db::DbConnection, r: Request) -> Result<Gathered, Ap
             budgets,
         })
     })
-}
-
-fn far_future() -> NaiveDateTime {
-    NaiveDate::from_ymd_opt(9999, 12, 31)
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .unwrap_or(NaiveDateTime::MAX)
 }
 
 /// A group as a CSV row: attribute groups have the first 12 columns, periods all 16.

@@ -22,7 +22,7 @@ pub struct Window {
 }
 
 /// The SQL for the Hong Kong period (its first day, `YYYY-MM-DD`) holding timestamp `column`.
-fn period_sql(backend: Backend, unit: GroupBy, column: &str) -> String {
+pub(super) fn period_sql(backend: Backend, unit: GroupBy, column: &str) -> String {
     match (backend, unit) {
         (Backend::Postgres, GroupBy::Month) => {
             format!(
@@ -87,31 +87,78 @@ impl SumsRow {
     }
 }
 
-#[derive(QueryableByName)]
-struct CountsRow {
+/// The statuses of applications holding committed money.
+pub(super) const COMMITTED_STATUSES: &str =
+    "('approved', 'delivered', 'delivery_confirmed', 'claim_verified')";
+
+/// Application `alias` waited for money: it was not reserved on arrival (reserved then, it
+/// has `reserved_at = queued_at` and never waited).
+pub(super) fn waited(alias: &str) -> String {
+    format!("({alias}.reserved_at IS NULL OR {alias}.reserved_at > {alias}.queued_at)")
+}
+
+/// Where a report's application facts come from: the applications themselves, or the counters
+/// PostgreSQL keeps of them (`super::rollup`), which serve the reports without a window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Applications,
+    Rollup,
+}
+
+impl Source {
+    /// The rollup where the backend keeps it.
+    pub fn for_connection(conn: &DbConnection) -> Source {
+        if super::rollup::kept(conn) {
+            Source::Rollup
+        } else {
+            Source::Applications
+        }
+    }
+}
+
+/// The start of time for a window: no `from`.
+pub fn epoch() -> NaiveDateTime {
+    chrono::DateTime::UNIX_EPOCH.naive_utc()
+}
+
+/// One attribute group's counts and money as the applications stand (see [`counts_sql`]).
+#[derive(QueryableByName, Debug, Clone)]
+pub(super) struct CountsRow {
     #[diesel(sql_type = Text)]
-    key: String,
+    pub key: String,
     #[diesel(sql_type = BigInt)]
-    applications: i64,
+    pub applications: i64,
     #[diesel(sql_type = BigInt)]
-    smes: i64,
+    pub smes: i64,
     #[diesel(sql_type = BigInt)]
-    waitlisted_count: i64,
+    pub waitlisted_count: i64,
     #[diesel(sql_type = BigInt)]
-    waitlisted_cents: i64,
+    pub waitlisted_cents: i64,
     #[diesel(sql_type = BigInt)]
-    funded: i64,
+    pub funded: i64,
     #[diesel(sql_type = BigInt)]
-    on_recovery_cents: i64,
+    pub on_recovery_cents: i64,
     #[diesel(sql_type = BigInt)]
-    reserved_cents: i64,
+    pub reserved_cents: i64,
     #[diesel(sql_type = BigInt)]
-    committed_cents: i64,
+    pub committed_cents: i64,
     #[diesel(sql_type = BigInt)]
-    disbursed_cents: i64,
+    pub disbursed_cents: i64,
 }
 
 impl CountsRow {
+    /// Adds another row's counts and money (not its SMEs, which do not add).
+    pub fn add(&mut self, o: &CountsRow) {
+        self.applications += o.applications;
+        self.waitlisted_count += o.waitlisted_count;
+        self.waitlisted_cents += o.waitlisted_cents;
+        self.funded += o.funded;
+        self.on_recovery_cents += o.on_recovery_cents;
+        self.reserved_cents += o.reserved_cents;
+        self.committed_cents += o.committed_cents;
+        self.disbursed_cents += o.disbursed_cents;
+    }
+
     /// The money the applications hold now, by their status, as ledger sums (every status
     /// change moves exactly the application's subsidy; the books-balance tests hold to it).
     fn sums_now(&self) -> KindSums {
@@ -149,7 +196,7 @@ fn counts_sql(key: &str, joins: &str) -> String {
          CAST(COALESCE(SUM(CASE WHEN {FUNDED} THEN 1 ELSE 0 END), 0) AS BIGINT) AS funded, \
          CAST(COALESCE(SUM(CASE WHEN rc.marked_at < $1 THEN rc.amount_cents ELSE 0 END), 0) AS BIGINT) AS on_recovery_cents, \
          CAST(COALESCE(SUM(CASE WHEN a.status = 'reserved' THEN a.subsidy_cents ELSE 0 END), 0) AS BIGINT) AS reserved_cents, \
-         CAST(COALESCE(SUM(CASE WHEN a.status IN ('approved', 'delivered', 'delivery_confirmed', 'claim_verified') THEN a.subsidy_cents ELSE 0 END), 0) AS BIGINT) AS committed_cents, \
+         CAST(COALESCE(SUM(CASE WHEN a.status IN {COMMITTED_STATUSES} THEN a.subsidy_cents ELSE 0 END), 0) AS BIGINT) AS committed_cents, \
          CAST(COALESCE(SUM(CASE WHEN a.status = 'disbursed' THEN a.subsidy_cents ELSE 0 END), 0) AS BIGINT) AS disbursed_cents \
          FROM applications a LEFT JOIN application_recoveries rc ON rc.application_id = a.id{joins} \
          WHERE a.queued_at < $1 AND a.queued_at >= $2 GROUP BY {key}"
@@ -157,11 +204,11 @@ fn counts_sql(key: &str, joins: &str) -> String {
 }
 
 #[derive(QueryableByName)]
-struct KeyCount {
+pub(super) struct KeyCount {
     #[diesel(sql_type = Text)]
-    key: String,
+    pub key: String,
     #[diesel(sql_type = BigInt)]
-    n: i64,
+    pub n: i64,
 }
 
 /// Distinct SMEs of the cohort's applications by `key`.
@@ -210,12 +257,16 @@ pub fn tune(conn: &mut DbConnection) -> QueryResult<()> {
 }
 
 /// Distinct SMEs among the cohort's applications (the totals' `smes`; the other totals are
-/// the groups' sums), by a semi-join from `smes`.
-pub fn cohort_smes(conn: &mut DbConnection, w: Window) -> QueryResult<i64> {
+/// the groups' sums): by a semi-join from `smes`, or from the rollup for a window from the
+/// start.
+pub fn cohort_smes(conn: &mut DbConnection, w: Window, source: Source) -> QueryResult<i64> {
     #[derive(QueryableByName)]
     struct Count {
         #[diesel(sql_type = BigInt)]
         n: i64,
+    }
+    if source == Source::Rollup && w.since <= epoch() {
+        return super::rollup::cohort_smes(conn, w.until);
     }
     let row: Count = diesel::sql_query(format!(
         "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM smes s WHERE EXISTS ({IN_WINDOW})"
@@ -226,14 +277,29 @@ pub fn cohort_smes(conn: &mut DbConnection, w: Window) -> QueryResult<i64> {
     Ok(row.n)
 }
 
-/// Attribute groups: the ledger's money and the applications' counts by batch, category,
-/// sector, vendor or district, with labels.
-pub fn attribute_facts(
+/// Disbursed money marked for recovery before `until`, by attribute group.
+pub(super) fn on_recovery_by(
+    conn: &mut DbConnection,
+    group_by: GroupBy,
+    until: NaiveDateTime,
+) -> QueryResult<BTreeMap<String, i64>> {
+    let (key, joins) = attribute_sql(group_by);
+    let rows: Vec<KeyCount> = diesel::sql_query(format!(
+        "SELECT {key} AS key, CAST(SUM(rc.amount_cents) AS BIGINT) AS n \
+         FROM application_recoveries rc JOIN applications a ON a.id = rc.application_id{joins} \
+         WHERE rc.marked_at < $1 GROUP BY {key}"
+    ))
+    .bind::<Timestamp, _>(until)
+    .load(conn)?;
+    Ok(rows.into_iter().map(|r| (r.key, r.n)).collect())
+}
+
+/// The attribute groups' counts and money over the cohort's applications.
+fn live_counts(
     conn: &mut DbConnection,
     group_by: GroupBy,
     w: Window,
-    now: bool,
-) -> QueryResult<Vec<GroupFacts>> {
+) -> QueryResult<Vec<CountsRow>> {
     let (key, joins) = attribute_sql(group_by);
     let mut counts: Vec<CountsRow> = diesel::sql_query(counts_sql(key, joins))
         .bind::<Timestamp, _>(w.until)
@@ -243,6 +309,25 @@ pub fn attribute_facts(
     for row in &mut counts {
         row.smes = smes.get(&row.key).copied().unwrap_or(0);
     }
+    Ok(counts)
+}
+
+/// Attribute groups: the ledger's money and the applications' counts by batch, category,
+/// sector, vendor or district, with labels. The rollup serves a report as of now over every
+/// application (`now`, no `since`); any other window reads the applications.
+pub fn attribute_facts(
+    conn: &mut DbConnection,
+    group_by: GroupBy,
+    w: Window,
+    now: bool,
+    source: Source,
+) -> QueryResult<Vec<GroupFacts>> {
+    let (key, joins) = attribute_sql(group_by);
+    let counts = if source == Source::Rollup && now && w.since <= epoch() {
+        super::rollup::attribute_counts(conn, group_by)?
+    } else {
+        live_counts(conn, group_by, w)?
+    };
     let labels = labels(conn, group_by)?;
     let label = |key: &str| {
         labels
@@ -357,7 +442,7 @@ struct MoveRow {
     cents: i64,
 }
 
-fn parse_day(key: &str) -> QueryResult<NaiveDate> {
+pub(super) fn parse_day(key: &str) -> QueryResult<NaiveDate> {
     NaiveDate::parse_from_str(key, "%Y-%m-%d").map_err(|e| {
         diesel::result::Error::DeserializationError(
             format!("a period key that is not a date: {key:?}: {e}").into(),
@@ -374,6 +459,7 @@ pub fn period_facts(
     conn: &mut DbConnection,
     unit: GroupBy,
     until: NaiveDateTime,
+    source: Source,
 ) -> QueryResult<BTreeMap<NaiveDate, PeriodFacts>> {
     let backend = conn.backend();
     let mut facts: BTreeMap<NaiveDate, PeriodFacts> = BTreeMap::new();
@@ -385,6 +471,37 @@ pub fn period_facts(
         p.adjust += d.adjust;
         p.moves.funded_delta += d.funded_delta;
     }
+    match source {
+        Source::Rollup => super::rollup::period_applications(conn, unit, until, &mut facts)?,
+        Source::Applications => live_period_applications(conn, unit, until, &mut facts)?,
+    }
+    let marked = period_sql(backend, unit, "marked_at");
+    let recoveries: Vec<MoveRow> = diesel::sql_query(format!(
+        "SELECT {marked} AS key, CAST(COUNT(*) AS BIGINT) AS n, \
+         CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT) AS cents \
+         FROM application_recoveries WHERE marked_at < $1 GROUP BY {marked}"
+    ))
+    .bind::<Timestamp, _>(until)
+    .load(conn)?;
+    for r in recoveries {
+        facts
+            .entry(parse_day(&r.key)?)
+            .or_default()
+            .moves
+            .recovery_in = r.cents;
+    }
+    Ok(facts)
+}
+
+/// The applications made in each period of `unit` before `until`, their distinct SMEs, and
+/// when applications joined and left the waitlist, read from the applications.
+fn live_period_applications(
+    conn: &mut DbConnection,
+    unit: GroupBy,
+    until: NaiveDateTime,
+    facts: &mut BTreeMap<NaiveDate, PeriodFacts>,
+) -> QueryResult<()> {
+    let backend = conn.backend();
     // Applications made in each period, and their distinct SMEs.
     let made = period_sql(backend, unit, "a.queued_at");
     let rows: Vec<PeriodRow> = diesel::sql_query(format!(
@@ -401,12 +518,16 @@ pub fn period_facts(
     }
     // When applications joined and left the waitlist, and started and stopped holding money.
     // An application reserved on arrival has `reserved_at = queued_at` and never waited.
-    const WAITED: &str = "(a.reserved_at IS NULL OR a.reserved_at > a.queued_at)";
+    let waited = waited("a");
     let moves: [(&str, &str, SetMove); 2] = [
-        ("a.queued_at", WAITED, |m, n, c| m.waitlist_in = (n, c)),
-        ("COALESCE(a.reserved_at, a.closed_at)", WAITED, |m, n, c| {
-            m.waitlist_out = (n, c)
+        ("a.queued_at", waited.as_str(), |m, n, c| {
+            m.waitlist_in = (n, c)
         }),
+        (
+            "COALESCE(a.reserved_at, a.closed_at)",
+            waited.as_str(),
+            |m, n, c| m.waitlist_out = (n, c),
+        ),
     ];
     for (at, condition, set) in moves {
         let period = period_sql(backend, unit, at);
@@ -425,22 +546,7 @@ pub fn period_facts(
             );
         }
     }
-    let marked = period_sql(backend, unit, "marked_at");
-    let recoveries: Vec<MoveRow> = diesel::sql_query(format!(
-        "SELECT {marked} AS key, CAST(COUNT(*) AS BIGINT) AS n, \
-         CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT) AS cents \
-         FROM application_recoveries WHERE marked_at < $1 GROUP BY {marked}"
-    ))
-    .bind::<Timestamp, _>(until)
-    .load(conn)?;
-    for r in recoveries {
-        facts
-            .entry(parse_day(&r.key)?)
-            .or_default()
-            .moves
-            .recovery_in = r.cents;
-    }
-    Ok(facts)
+    Ok(())
 }
 
 /// The ledger as at `until`, from the daily rollup: money held by all applications (whatever

@@ -55,6 +55,7 @@ struct Scene {
     admin: String,
     checker: String,
     vendors: Vec<String>,
+    packages: Vec<String>,
 }
 
 /// Two vendors' packages in two categories and sectors; applicants for each, in two districts;
@@ -73,11 +74,25 @@ async fn random_journey(app: &TestApp, fates: &[Fate]) -> Scene {
     let room = (fates.len() as i64 * 2 / 3).max(1);
     let total = format!("{}.00", room * 19_000);
     assert_eq!(set_budget_total(app, &m.admin, &total).await.status(), 200);
+    let scene = Scene {
+        admin: m.admin,
+        checker: app.admin_token().await,
+        vendors: vec![m.vendor, vendor2],
+        packages: vec![m.package_id, package2],
+    };
+    play(app, &scene, fates).await;
+    scene
+}
+
+/// New applicants for the scene's two packages (half each, every other one in Wan Chai) apply,
+/// then each application meets its fate.
+async fn play(app: &TestApp, scene: &Scene, fates: &[Fate]) {
     let half = fates.len() / 2;
     let mut applicants =
-        dtspp::seed::applicants::create(&mut app.conn(), &m.package_id, half).unwrap();
+        dtspp::seed::applicants::create(&mut app.conn(), &scene.packages[0], half).unwrap();
     applicants.extend(
-        dtspp::seed::applicants::create(&mut app.conn(), &package2, fates.len() - half).unwrap(),
+        dtspp::seed::applicants::create(&mut app.conn(), &scene.packages[1], fates.len() - half)
+            .unwrap(),
     );
     for a in applicants.iter().step_by(2) {
         diesel::sql_query("UPDATE smes SET district = 'Wan Chai' WHERE id = $1")
@@ -85,11 +100,11 @@ async fn random_journey(app: &TestApp, fates: &[Fate]) -> Scene {
             .execute(&mut app.conn())
             .unwrap();
     }
-    let checker = app.admin_token().await;
+    let (admin, checker) = (&scene.admin, &scene.checker);
     let today = dtspp::time::hk_today().to_string();
     for (i, (a, fate)) in applicants.iter().zip(fates).enumerate() {
         let sme = app.token_for(&a.user_id, Role::Sme);
-        let vendor = if i < half { &m.vendor } else { &vendor2 };
+        let vendor = &scene.vendors[usize::from(i >= half)];
         let res = apply(app, &sme, &a.enquiry_id, None).await;
         assert_eq!(res.status(), 201);
         let body: Value = res.json().await.unwrap();
@@ -114,7 +129,7 @@ async fn random_journey(app: &TestApp, fates: &[Fate]) -> Scene {
             (Fate::Reject, _) => expect(
                 act(
                     app,
-                    &m.admin,
+                    admin,
                     &admin_path("reject"),
                     Some(json!({"comment": "Not eligible."})),
                 )
@@ -123,18 +138,18 @@ async fn random_journey(app: &TestApp, fates: &[Fate]) -> Scene {
             ),
             (_, true) => {}
             (Fate::Approve, false) => expect(
-                act(app, &m.admin, &admin_path("approve"), None).await,
+                act(app, admin, &admin_path("approve"), None).await,
                 "approve",
             ),
             (Fate::ApproveThenReject, false) => {
                 expect(
-                    act(app, &m.admin, &admin_path("approve"), None).await,
+                    act(app, admin, &admin_path("approve"), None).await,
                     "approve",
                 );
                 expect(
                     act(
                         app,
-                        &m.admin,
+                        admin,
                         &admin_path("reject"),
                         Some(json!({"comment": "Withdrawn by the programme."})),
                     )
@@ -144,7 +159,7 @@ async fn random_journey(app: &TestApp, fates: &[Fate]) -> Scene {
             }
             (Fate::Disburse, false) => {
                 expect(
-                    act(app, &m.admin, &admin_path("approve"), None).await,
+                    act(app, admin, &admin_path("approve"), None).await,
                     "approve",
                 );
                 expect(
@@ -163,22 +178,17 @@ async fn random_journey(app: &TestApp, fates: &[Fate]) -> Scene {
                     "confirm-delivery",
                 );
                 expect(
-                    act(app, &m.admin, &admin_path("verify-claim"), None).await,
+                    act(app, admin, &admin_path("verify-claim"), None).await,
                     "verify-claim",
                 );
                 expect(
-                    act(app, &checker, &admin_path("disburse"), None).await,
+                    act(app, checker, &admin_path("disburse"), None).await,
                     "disburse",
                 );
             }
         }
     }
-    assert_books_balance(app, &m.admin).await;
-    Scene {
-        admin: m.admin,
-        checker,
-        vendors: vec![m.vendor, vendor2],
-    }
+    assert_books_balance(app, admin).await;
 }
 
 #[derive(QueryableByName)]
@@ -546,5 +556,210 @@ test_on_both_backends! {
         assert_eq!(&header[0], "Identifier");
         assert!(header.iter().any(|h| h == "Recipient Org:Identifier"));
         assert_eq!(reader.records().count(), grants.len());
+    }
+}
+
+/// Every grouping's facts, read once from the applications and once from the rollup, in one
+/// snapshot, at `until` (a Hong Kong day's start, or none).
+fn assert_rollup_agrees(app: &TestApp, until: Option<chrono::NaiveDate>) {
+    use dtspp::reports::drawdown::GroupBy;
+    use dtspp::reports::store::{self, Source, Window};
+    let until = until.map_or_else(
+        dtspp::reports::rollup::far_future,
+        dtspp::time::hk_day_start,
+    );
+    let mut conn = app.conn();
+    dtspp::db::read_snapshot(&mut conn, |conn| {
+        let whole = Window {
+            since: store::epoch(),
+            until,
+        };
+        for unit in [GroupBy::Week, GroupBy::Month] {
+            let live = store::period_facts(conn, unit, until, Source::Applications).unwrap();
+            let kept = store::period_facts(conn, unit, until, Source::Rollup).unwrap();
+            assert!(!live.is_empty(), "{unit:?} until {until}");
+            assert_eq!(kept, live, "{unit:?} until {until}");
+        }
+        assert_eq!(
+            store::cohort_smes(conn, whole, Source::Rollup).unwrap(),
+            store::cohort_smes(conn, whole, Source::Applications).unwrap(),
+            "SMEs until {until}"
+        );
+        if until == dtspp::reports::rollup::far_future() {
+            for group_by in [
+                GroupBy::Batch,
+                GroupBy::Category,
+                GroupBy::Sector,
+                GroupBy::Vendor,
+                GroupBy::District,
+            ] {
+                let mut sorted = |source| {
+                    let mut facts =
+                        store::attribute_facts(conn, group_by, whole, true, source).unwrap();
+                    facts.sort_by(|a, b| a.key.cmp(&b.key));
+                    facts
+                };
+                let live = sorted(Source::Applications);
+                assert!(!live.is_empty());
+                assert_eq!(sorted(Source::Rollup), live, "{group_by:?}");
+            }
+        }
+        Ok(())
+    })
+    .unwrap();
+}
+
+fn waiting_deltas(app: &TestApp) -> i64 {
+    diesel::sql_query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM application_deltas")
+        .get_result::<Count>(&mut app.conn())
+        .unwrap()
+        .n
+}
+
+fn fold(app: &TestApp) -> usize {
+    let mut conn = app.conn();
+    conn.transaction(|tx| dtspp::reports::rollup::fold(tx))
+        .unwrap()
+}
+
+/// Moves application `i` (in queue order) back `i * 9` days, every timestamp alike, so that
+/// applications fall in different weeks and months; the test lifts the trigger that refuses
+/// this and rebuilds the rollup, which the application itself never does.
+fn spread_applications(app: &TestApp) {
+    let mut conn = app.conn();
+    diesel::sql_query("ALTER TABLE applications DISABLE TRIGGER applications_report_deltas")
+        .execute(&mut conn)
+        .unwrap();
+    diesel::sql_query(
+        "UPDATE applications a SET queued_at = a.queued_at - o.shift, \
+         reserved_at = a.reserved_at - o.shift, closed_at = a.closed_at - o.shift \
+         FROM (SELECT id, row_number() OVER (ORDER BY queued_at, id) * interval '9 days' AS shift \
+               FROM applications) o WHERE o.id = a.id",
+    )
+    .execute(&mut conn)
+    .unwrap();
+    diesel::sql_query("ALTER TABLE applications ENABLE TRIGGER applications_report_deltas")
+        .execute(&mut conn)
+        .unwrap();
+    conn.transaction(|tx| dtspp::reports::rollup::rebuild(tx))
+        .unwrap();
+}
+
+/// On PostgreSQL the drawdown report reads the rollup: it gives what the applications give,
+/// with deltas folded and with deltas still waiting, today and at past cut-offs.
+#[tokio::test]
+async fn the_report_rollup_agrees_with_the_applications() {
+    if !crate::helpers::postgres_enabled() {
+        return;
+    }
+    let app = crate::helpers::spawn_app(dtspp::db::Backend::Postgres).await;
+    // The first eight fill the budget; the rest wait, and two leave the waitlist unfunded.
+    let fates = [
+        Fate::Stay,
+        Fate::Disburse,
+        Fate::Stay,
+        Fate::Approve,
+        Fate::Stay,
+        Fate::Stay,
+        Fate::Stay,
+        Fate::Disburse,
+        Fate::Stay,
+        Fate::Stay,
+        Fate::Withdraw,
+        Fate::Reject,
+    ];
+    let scene = random_journey(&app, &fates).await;
+    // A reservation released: the first in the queue is funded from the waitlist.
+    let first: Entry = diesel::sql_query(
+        "SELECT id FROM applications WHERE status = 'reserved' ORDER BY queued_at LIMIT 1",
+    )
+    .get_result(&mut app.conn())
+    .unwrap();
+    let path = format!("/api/v1/admin/applications/{}/reject", first.id);
+    let res = act(
+        &app,
+        &scene.admin,
+        &path,
+        Some(json!({"comment": "Not eligible."})),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let live = dtspp::reports::store::period_facts(
+        &mut app.conn(),
+        dtspp::reports::drawdown::GroupBy::Month,
+        dtspp::reports::rollup::far_future(),
+        dtspp::reports::store::Source::Applications,
+    )
+    .unwrap();
+    let moves = live.values().next().unwrap().moves;
+    assert!(
+        moves.waitlist_in.0 >= 4 && moves.waitlist_out.0 >= 3,
+        "{moves:?}"
+    );
+    // Nothing folded yet: the rollup is all deltas.
+    assert_rollup_agrees(&app, None);
+    assert!(fold(&app) > fates.len());
+    assert_eq!(fold(&app), 0, "a second fold finds nothing");
+    assert_rollup_agrees(&app, None);
+
+    spread_applications(&app);
+    let today = dtspp::time::hk_today();
+    let monday = today
+        - chrono::Duration::days(i64::from(
+            chrono::Datelike::weekday(&today).num_days_from_monday(),
+        ));
+    for cut in [
+        None,
+        Some(today - chrono::Duration::days(40)),
+        Some(monday - chrono::Duration::weeks(3)),
+        Some(today - chrono::Duration::days(100)),
+    ] {
+        assert_rollup_agrees(&app, cut);
+    }
+
+    // More applications and changes after the fold: the reads add the waiting deltas.
+    play(
+        &app,
+        &scene,
+        &[Fate::Stay, Fate::Withdraw, Fate::Approve, Fate::Disburse],
+    )
+    .await;
+    assert!(waiting_deltas(&app) > 4);
+    assert_rollup_agrees(&app, None);
+    assert_rollup_agrees(&app, Some(today - chrono::Duration::days(20)));
+    // A report folds them first.
+    assert_reports_agree(&app, &scene.admin).await;
+    assert_eq!(waiting_deltas(&app), 0);
+    assert_rollup_agrees(&app, None);
+}
+
+test_on_both_backends! {
+    async fn applications_are_never_deleted_nor_moved(app) {
+        let _ = random_journey(&app, &[Fate::Stay, Fate::Withdraw]).await;
+        let mut conn = app.conn();
+        for sql in [
+            "DELETE FROM applications",
+            "UPDATE applications SET queued_at = created_at - interval '1 day'",
+            "UPDATE applications SET vendor_id = (SELECT id FROM vendors ORDER BY id DESC LIMIT 1) \
+             WHERE vendor_id <> (SELECT id FROM vendors ORDER BY id DESC LIMIT 1)",
+            "UPDATE smes SET district = 'Islands' WHERE id IN (SELECT sme_id FROM applications)",
+            "UPDATE packages SET category = 'crm_loyalty' WHERE id IN (SELECT package_id FROM applications)",
+        ] {
+            let sql = match conn.backend() {
+                dtspp::db::Backend::Postgres => sql.to_owned(),
+                dtspp::db::Backend::Sqlite => sql.replace("created_at - interval '1 day'", "datetime(created_at, '-1 day')"),
+            };
+            let err = diesel::sql_query(&sql).execute(&mut conn).unwrap_err();
+            assert!(err.to_string().contains("never"), "{sql}: {err}");
+        }
+        let count: Count = diesel::sql_query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM applications")
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!(count.n, 2);
+        // The rest of an application still changes, and an SME without applications may move.
+        diesel::sql_query("UPDATE applications SET last_comment = 'noted'").execute(&mut conn).unwrap();
+        diesel::sql_query("UPDATE smes SET district = 'Islands' WHERE id NOT IN (SELECT sme_id FROM applications)")
+            .execute(&mut conn)
+            .unwrap();
     }
 }

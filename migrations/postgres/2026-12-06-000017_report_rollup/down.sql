@@ -1,0 +1,12 @@
+DROP TRIGGER packages_category_fixed ON packages;
+DROP FUNCTION packages_category_fixed();
+DROP TRIGGER smes_groups_fixed ON smes;
+DROP FUNCTION smes_groups_fixed();
+DROP TRIGGER applications_no_delete ON applications;
+DROP FUNCTION applications_no_delete();
+DROP TRIGGER applications_report_deltas ON applications;
+DROP FUNCTION applications_report_deltas();
+DROP TABLE report_days;
+DROP TABLE report_smes;
+DROP TABLE report_groups;
+DROP TABLE application_deltas;
