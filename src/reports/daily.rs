@@ -106,11 +106,19 @@ pub fn sums_before(
             .bind::<Text, _>(&until_day)
             .load(conn)?;
     let day = day_sql(conn.backend(), "occurred_at");
+    // Two index scans, the unnumbered entries and those numbered after the rollup: written as
+    // one `seq = 0 OR seq > …`, the condition matched neither partial index and PostgreSQL read
+    // the whole ledger (60 ms at 500,000 entries, for none).
     let fresh: Vec<DayRow> = diesel::sql_query(format!(
-        "SELECT {day} AS day, kind, CAST(SUM(amount_cents) AS BIGINT) AS cents, \
-         CAST(COUNT(*) AS BIGINT) AS entries FROM budget_ledger \
-         WHERE (seq = 0 OR seq > (SELECT through_seq FROM ledger_daily_state WHERE id = 'ledger')) \
-         AND occurred_at < $1 GROUP BY {day}, kind"
+        "SELECT day, kind, CAST(SUM(amount_cents) AS BIGINT) AS cents, \
+         CAST(COUNT(*) AS BIGINT) AS entries FROM ( \
+           SELECT {day} AS day, kind, amount_cents FROM budget_ledger \
+           WHERE seq = 0 AND occurred_at < $1 \
+           UNION ALL \
+           SELECT {day} AS day, kind, amount_cents FROM budget_ledger \
+           WHERE seq > 0 AND occurred_at < $1 \
+           AND seq > (SELECT through_seq FROM ledger_daily_state WHERE id = 'ledger') \
+         ) fresh GROUP BY day, kind"
     ))
     .bind::<Timestamp, _>(until)
     .load(conn)?;
