@@ -137,15 +137,19 @@ impl Request {
     }
 }
 
-/// Brings the ledger's daily rollup up to date (a short write), then gathers the report from one
+/// Brings the ledger's daily rollup and the applications' rollup up to date (a short write;
+/// after a large fold, a vacuum of the deltas it left), then gathers the report from one
 /// snapshot.
 async fn report(db: &Db, request: Request) -> Result<Gathered, ApiError> {
-    db.write(|tx| {
-        super::daily::refresh(tx)?;
-        super::rollup::fold(tx)?;
-        Ok(())
-    })
-    .await?;
+    let folded = db
+        .write(|tx| {
+            super::daily::refresh(tx)?;
+            Ok(super::rollup::fold(tx)?)
+        })
+        .await?;
+    if folded >= super::rollup::VACUUM_AFTER {
+        db.run(|conn| Ok(super::rollup::vacuum(conn)?)).await?;
+    }
     db.run(move |conn| gather(conn, request)).await
 }
 

@@ -21,6 +21,10 @@ CREATE TABLE application_deltas (
     -- Set by the fold on the rows it takes, so that all its statements read the same rows.
     folding         BOOLEAN NOT NULL DEFAULT false
 );
+-- Rows come and go with every fold: vacuum after a thousand dead ones, not a fifth of the table.
+ALTER TABLE application_deltas SET (autovacuum_vacuum_scale_factor = 0,
+    autovacuum_vacuum_threshold = 1000, autovacuum_analyze_scale_factor = 0,
+    autovacuum_analyze_threshold = 1000);
 
 -- Applications by group: dimension is batch, category, sector, vendor, district, all (key
 -- ''), week or month (key: the Hong Kong period's first day). Money and counts are the
