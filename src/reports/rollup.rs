@@ -15,8 +15,8 @@
 //!   (batch, category, vendor, week, month, and `all`, which stands for the SME's own sector and
 //!   district). Applications are never deleted and their keys never change (triggers refuse
 //!   both), so the earliest stays exact and a pair, once there, stays.
-//! - `report_days (day)`: applications queued, and applications joining and leaving the
-//!   waitlist, by Hong Kong day.
+//! - `report_days (day)`: applications queued, applications joining and leaving the
+//!   waitlist, and SMEs making their first application, by Hong Kong day.
 //!
 //! SQLite computes the same facts from the applications each time (`super::store`); a test
 //! holds the two ways to the same answers on PostgreSQL.
@@ -180,6 +180,26 @@ pub fn fold(conn: &mut DbConnection) -> QueryResult<usize> {
     ))
     .bind::<Timestamp, _>(far_future())
     .execute(conn)?;
+    // Each SME's first application by day: a newcomer adds to its first day; an earlier
+    // application than the one kept moves the SME to its day.
+    let day = |column: &str| super::daily::day_sql(Backend::Postgres, column);
+    diesel::sql_query(format!(
+        "INSERT INTO report_days (day, new_smes) \
+         SELECT day, CAST(SUM(n) AS BIGINT) FROM ( \
+           SELECT {new_day} AS day, 1 AS n FROM ({pairs}) f LEFT JOIN report_smes p \
+             ON p.dimension = 'all' AND p.key = '' AND p.sme_id = f.sme_id \
+           WHERE f.dimension = 'all' AND (p.sme_id IS NULL OR f.first_at < p.first_at) \
+           UNION ALL \
+           SELECT {old_day}, -1 FROM ({pairs}) f JOIN report_smes p \
+             ON p.dimension = 'all' AND p.key = '' AND p.sme_id = f.sme_id \
+           WHERE f.dimension = 'all' AND f.first_at < p.first_at \
+         ) m GROUP BY day \
+         ON CONFLICT (day) DO UPDATE SET new_smes = report_days.new_smes + excluded.new_smes",
+        new_day = day("f.first_at"),
+        old_day = day("p.first_at"),
+        pairs = pairs_sql("d.folding"),
+    ))
+    .execute(conn)?;
     diesel::sql_query(format!(
         "INSERT INTO report_smes (dimension, key, sme_id, first_at) \
          SELECT dimension, key, sme_id, first_at FROM ({}) f \
@@ -244,7 +264,7 @@ pub fn far_future() -> NaiveDateTime {
 }
 
 /// The SMEs of `dimension`'s groups (`only` one of them), counting applications queued before
-/// `until`: the kept counters, or with a cut-off the pairs before it (week, month and `all`
+/// `until`: the kept counters, or with a cut-off the pairs before it (week, month or `all`
 /// only: sector and district have no pairs of their own), plus the fresh deltas' new pairs.
 fn smes_by_key(
     conn: &mut DbConnection,
@@ -270,6 +290,21 @@ fn smes_by_key(
         .bind::<Timestamp, _>(until)
         .load(conn)?
     };
+    let mut out = fresh_smes(conn, dimension, until, only)?;
+    for r in kept {
+        *out.entry(r.key).or_insert(0) += r.n;
+    }
+    Ok(out)
+}
+
+/// The SMEs that the deltas in this snapshot bring into `dimension`'s groups (`only` one),
+/// counting applications queued before `until`.
+fn fresh_smes(
+    conn: &mut DbConnection,
+    dimension: &str,
+    until: NaiveDateTime,
+    only: Option<&str>,
+) -> QueryResult<BTreeMap<String, i64>> {
     let fresh: Vec<KeyCount> = diesel::sql_query(new_smes_sql(
         "true",
         " AND c.dimension = $2 AND ($3 IS NULL OR c.key = $3)",
@@ -278,16 +313,24 @@ fn smes_by_key(
     .bind::<Text, _>(dimension)
     .bind::<Nullable<Text>, _>(only)
     .load(conn)?;
-    let mut out = BTreeMap::new();
-    for r in kept.into_iter().chain(fresh) {
-        *out.entry(r.key).or_insert(0) += r.n;
-    }
-    Ok(out)
+    Ok(fresh.into_iter().map(|r| (r.key, r.n)).collect())
 }
 
-/// Distinct SMEs with an application queued before `until`.
+/// Distinct SMEs with an application queued before `until` (a Hong Kong day's start, or
+/// [`far_future`]): the kept count, or before a cut-off the SMEs whose first application came
+/// on an earlier day; plus the fresh deltas' newcomers.
 pub fn cohort_smes(conn: &mut DbConnection, until: NaiveDateTime) -> QueryResult<i64> {
-    Ok(smes_by_key(conn, "all", until, Some(""))?.values().sum())
+    if until >= far_future() {
+        return Ok(smes_by_key(conn, "all", until, Some(""))?.values().sum());
+    }
+    let kept: KeyCount = diesel::sql_query(
+        "SELECT '' AS key, CAST(COALESCE(SUM(new_smes), 0) AS BIGINT) AS n \
+         FROM report_days WHERE day < $1",
+    )
+    .bind::<Text, _>(hk_date(until).to_string())
+    .get_result(conn)?;
+    let fresh: i64 = fresh_smes(conn, "all", until, Some(""))?.values().sum();
+    Ok(kept.n + fresh)
 }
 
 /// The attribute groups as they stand now, over every application: the kept counters plus the

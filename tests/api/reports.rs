@@ -645,6 +645,54 @@ fn spread_applications(app: &TestApp) {
         .unwrap();
 }
 
+#[derive(QueryableByName)]
+struct Queued {
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = Timestamp)]
+    queued_at: chrono::NaiveDateTime,
+}
+
+/// Gives the latest application the SME of the earliest one on another package (lifting the
+/// trigger that refuses it); returns (id, queued_at) of the earliest and of the latest.
+fn two_applications_one_sme(
+    app: &TestApp,
+) -> (
+    (String, chrono::NaiveDateTime),
+    (String, chrono::NaiveDateTime),
+) {
+    let mut conn = app.conn();
+    let ends: Vec<Queued> = diesel::sql_query(
+        "(SELECT id, queued_at FROM applications ORDER BY queued_at LIMIT 1) UNION ALL \
+         (SELECT id, queued_at FROM applications a WHERE a.package_id <> \
+            (SELECT package_id FROM applications ORDER BY queued_at LIMIT 1) \
+          ORDER BY queued_at DESC LIMIT 1)",
+    )
+    .load(&mut conn)
+    .unwrap();
+    let [earlier, later] = &ends[..] else {
+        panic!("two applications");
+    };
+    diesel::sql_query("ALTER TABLE applications DISABLE TRIGGER applications_report_deltas")
+        .execute(&mut conn)
+        .unwrap();
+    diesel::sql_query(
+        "UPDATE applications SET sme_id = (SELECT sme_id FROM applications WHERE id = $1) \
+         WHERE id = $2",
+    )
+    .bind::<Text, _>(&earlier.id)
+    .bind::<Text, _>(&later.id)
+    .execute(&mut conn)
+    .unwrap();
+    diesel::sql_query("ALTER TABLE applications ENABLE TRIGGER applications_report_deltas")
+        .execute(&mut conn)
+        .unwrap();
+    (
+        (earlier.id.clone(), earlier.queued_at),
+        (later.id.clone(), later.queued_at),
+    )
+}
+
 /// On PostgreSQL the drawdown report reads the rollup: it gives what the applications give,
 /// with deltas folded and with deltas still waiting, today and at past cut-offs.
 #[tokio::test]
@@ -716,6 +764,41 @@ async fn the_report_rollup_agrees_with_the_applications() {
     ] {
         assert_rollup_agrees(&app, cut);
     }
+
+    // An SME's earlier application folded after its later one (commits can land out of queue
+    // order): the SME's first day moves back. Made by hand: the later application is given the
+    // earlier one's SME, and the rollup rebuilt with the earlier one folded last.
+    let (earlier, later) = two_applications_one_sme(&app);
+    let mut conn = app.conn();
+    diesel::sql_query("TRUNCATE report_groups, report_smes, report_days, application_deltas")
+        .execute(&mut conn)
+        .unwrap();
+    let deltas = "INSERT INTO application_deltas (application_id, sign, is_insert, status, \
+                  reserved_at, closed_at, subsidy_cents) SELECT id, 1, true, status, reserved_at, \
+                  closed_at, subsidy_cents FROM applications";
+    diesel::sql_query(format!("{deltas} WHERE id <> $1"))
+        .bind::<Text, _>(&earlier.0)
+        .execute(&mut conn)
+        .unwrap();
+    assert!(
+        conn.transaction(|tx| dtspp::reports::rollup::fold(tx))
+            .unwrap()
+            > 0
+    );
+    diesel::sql_query(format!("{deltas} WHERE id = $1"))
+        .bind::<Text, _>(&earlier.0)
+        .execute(&mut conn)
+        .unwrap();
+    assert_eq!(
+        conn.transaction(|tx| dtspp::reports::rollup::fold(tx))
+            .unwrap(),
+        1
+    );
+    drop(conn);
+    let between = dtspp::time::hk_date(earlier.1) + chrono::Duration::days(1);
+    assert!(between <= dtspp::time::hk_date(later.1));
+    assert_rollup_agrees(&app, Some(between));
+    assert_rollup_agrees(&app, None);
 
     // More applications and changes after the fold: the reads add the waiting deltas.
     play(

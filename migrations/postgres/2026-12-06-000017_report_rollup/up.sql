@@ -56,10 +56,12 @@ CREATE TABLE report_smes (
 CREATE INDEX report_smes_first ON report_smes (dimension, key, first_at);
 
 -- By Hong Kong day: applications queued, applications that joined the waitlist (by the day
--- they were queued) and left it (by the day they were reserved or closed), with their subsidy.
+-- they were queued) and left it (by the day they were reserved or closed), with their subsidy,
+-- and the SMEs whose first application was queued that day.
 CREATE TABLE report_days (
     day                TEXT NOT NULL PRIMARY KEY,
     applications       BIGINT NOT NULL DEFAULT 0,
+    new_smes           BIGINT NOT NULL DEFAULT 0,
     waitlist_in        BIGINT NOT NULL DEFAULT 0,
     waitlist_in_cents  BIGINT NOT NULL DEFAULT 0,
     waitlist_out       BIGINT NOT NULL DEFAULT 0,
