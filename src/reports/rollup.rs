@@ -264,8 +264,9 @@ pub fn far_future() -> NaiveDateTime {
 }
 
 /// The SMEs of `dimension`'s groups (`only` one of them), counting applications queued before
-/// `until`: the kept counters, or with a cut-off the pairs before it (week, month or `all`
-/// only: sector and district have no pairs of their own), plus the fresh deltas' new pairs.
+/// `until`: the kept counters, or with a cut-off the pairs before it (for a week or month: a
+/// period's pairs are few; sector and district have none of their own), plus the fresh
+/// deltas' new pairs.
 fn smes_by_key(
     conn: &mut DbConnection,
     dimension: &str,

@@ -98,7 +98,8 @@ pub(super) fn waited(alias: &str) -> String {
 }
 
 /// Where a report's application facts come from: the applications themselves, or the counters
-/// PostgreSQL keeps of them (`super::rollup`), which serve the reports without a window.
+/// PostgreSQL keeps of them (`super::rollup`), which serve the period reports and the attribute
+/// reports over every application as of now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
     Applications,
