@@ -404,7 +404,8 @@ pub fn period_applications(
     facts: &mut BTreeMap<NaiveDate, PeriodFacts>,
 ) -> QueryResult<()> {
     let until_day = (until < far_future()).then(|| hk_date(until));
-    let until_text = until_day.map_or("9999-12-31".to_owned(), |d| d.to_string());
+    // `far_future`'s own day is past every real one.
+    let until_text = hk_date(until).to_string();
     let kept: Vec<DayRow> = diesel::sql_query(
         "SELECT day, applications, waitlist_in, waitlist_in_cents, waitlist_out, \
          waitlist_out_cents FROM report_days WHERE day < $1",
