@@ -10,3 +10,4 @@ pub mod response;
 pub mod routes;
 pub mod search;
 pub mod store;
+pub mod terms;

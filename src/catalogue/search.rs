@@ -1,6 +1,6 @@
 //! Bilingual search: one normalisation for documents and queries, so that English words and
-//! Chinese text match the same way on PostgreSQL (a stored, GIN-indexed `tsvector` built
-//! straight from our tokens) and SQLite (FTS5 over the same tokens).
+//! Chinese text match the same way on PostgreSQL (postings of our tokens and their prefixes,
+//! src/catalogue/terms.rs) and SQLite (FTS5 over the same tokens).
 //!
 //! Text is cut into runs. A run of letters and digits outside the CJK scripts becomes one
 //! lower-cased word. A run of CJK characters becomes its single characters plus every

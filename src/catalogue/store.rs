@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::model::Facets;
 use super::search::Query;
+use super::terms;
 use crate::db::schema::{categories, package_revisions, packages, vendors};
 use crate::db::{Backend, DbConnection};
 use crate::money::Money;
@@ -102,11 +103,21 @@ macro_rules! filtered {
             use diesel::dsl::sql;
             use diesel::sql_types::{Bool, Text};
             query = match backend {
-                Backend::Postgres => query.filter(
-                    sql::<Bool>("packages.search_vector @@ CAST(")
-                        .bind::<Text, _>(q.tsquery())
-                        .sql(" AS tsquery)"),
-                ),
+                Backend::Postgres => {
+                    use $crate::catalogue::terms;
+                    use diesel::sql_types::BigInt;
+                    let (tokens, prefix, n) = terms::matches_binds(q);
+                    let [a, b, c, d] = terms::MATCHES;
+                    query.filter(
+                        sql::<Bool>(&format!("packages.id IN (SELECT package_id FROM ({a}"))
+                            .bind::<Text, _>(tokens)
+                            .sql(b)
+                            .bind::<BigInt, _>(prefix)
+                            .sql(c)
+                            .bind::<BigInt, _>(n)
+                            .sql(&format!("{d}) AS m)")),
+                    )
+                }
                 Backend::Sqlite => query.filter(
                     sql::<Bool>("packages.id IN (SELECT package_id FROM package_search WHERE package_search MATCH ")
                         .bind::<Text, _>(q.fts5())
@@ -166,17 +177,15 @@ pub fn page(
     query.limit(limit).load(conn)
 }
 
-/// The page and both facets of the search in `filters`, from one pass over its matches (none
-/// without a search): every visible match under the filters but category and sector, with its
-/// score, is read once (one bitmap heap scan on PostgreSQL, one FTS5 query on SQLite); the
-/// facets are counted from those rows and
-/// the page is ranked from the ones in the category and sector asked for: best first, ties by
-/// id, after `after` (the previous page's last score and id), at most `limit`. Two passes (a
-/// grouped count and a ranked top-N) each paid the heap scan, which is most of a search's cost.
-/// Scores: PostgreSQL's `ts_rank` divided by 1 + the log of the document's length
-/// (normalisation 1: the documents hold each token once, without positions, so unnormalised
-/// every match of a query scores the same), SQLite's BM25 (negated: higher is better), which
-/// also favours shorter documents.
+/// The page and both facets of the search in `filters` (none without a search): best first,
+/// ties by id, after `after` (the previous page's last score and id), at most `limit`, in the
+/// category and sector asked for; each facet under every filter but its own.
+/// - PostgreSQL ([`terms`]): a one-term search narrowed at most by category and sector reads
+///   the first rows of its term and the term's kept counts. Otherwise every match, with its
+///   score (rank negated), is read once, as on SQLite.
+/// - SQLite: every visible match under the filters but category and sector, scored by BM25
+///   (negated: higher is better; it favours shorter documents), from one FTS5 query; the facets
+///   are counted from those rows and the page ranked from those in the category and sector.
 pub fn search_page(
     conn: &mut DbConnection,
     filters: &Filters,
@@ -190,20 +199,15 @@ pub fn search_page(
         return Ok((Vec::new(), Facets::default()));
     };
     let matches: Vec<(String, String, String, f64)> = match conn.backend() {
-        // The filters' search clause is the match itself.
+        // A one-term search reads its page and facets from a few index pages.
         Backend::Postgres => {
-            let q = packages::table
-                .filter(packages::visible)
-                .select((
-                    packages::id,
-                    packages::category,
-                    packages::target_sector,
-                    sql::<Double>("CAST(ts_rank(packages.search_vector, CAST(")
-                        .bind::<Text, _>(query.tsquery())
-                        .sql(" AS tsquery), 1) AS float8)"),
-                ))
-                .into_boxed();
-            filtered!(q, filters, true).load(conn)?
+            if let Some(term) = terms::single(query)
+                && terms::counted(filters)
+            {
+                let facets = facets_of(&terms::cells(conn, term.0, term.1)?, filters);
+                return Ok((terms::first(conn, term, filters, after, limit)?, facets));
+            }
+            terms::matches(conn, query, filters)?
         }
         // BM25 needs the FTS5 table joined and matched here, so the filters' `IN (…)` match is
         // left out.
@@ -262,6 +266,12 @@ pub fn facets(conn: &mut DbConnection, filters: &Filters) -> QueryResult<Facets>
         && filters.max_price.is_none()
         && filters.ids.is_none()
         && filters.search.is_none();
+    if let Some((Backend::Postgres, query)) = &filters.search
+        && let Some((term, whole)) = terms::single(query)
+        && terms::counted(filters)
+    {
+        return Ok(facets_of(&terms::cells(conn, term, whole)?, filters));
+    }
     if by_facets_alone {
         // Kept by triggers on `packages` (migration 000016): a dozen rows.
         use crate::db::schema::catalogue_facet_counts as counts;

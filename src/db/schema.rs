@@ -543,8 +543,8 @@ diesel::joinable!(event_registrations -> events (event_id));
 diesel::joinable!(event_registrations -> users (user_id));
 
 diesel::table! {
-    /// SQLite only: the FTS5 index of package search documents (PostgreSQL searches
-    /// `packages.search_vector`).
+    /// SQLite only: the FTS5 index of package search documents (PostgreSQL searches its
+    /// postings, `package_terms`: src/catalogue/terms.rs).
     package_search (package_id) {
         package_id -> Text,
         document -> Text,

@@ -99,6 +99,124 @@ pub fn assert_catalogue_columns_agree(app: &TestApp) {
         kept, counted,
         "kept facet counts against a count of visible packages"
     );
+    if app.backend == dtspp::db::Backend::Postgres {
+        assert_search_terms_agree(app);
+    }
+}
+
+/// PostgreSQL's search postings (`package_terms`, `package_term_cells`, kept by a trigger)
+/// against the visible packages' search documents, expanded here independently of the SQL
+/// that keeps them: every prefix of every token, ranked by the document's token count, plus
+/// 2^32 where the prefix is no whole token.
+fn assert_search_terms_agree(app: &TestApp) {
+    use std::collections::{BTreeMap, BTreeSet};
+    #[derive(QueryableByName)]
+    struct Doc {
+        #[diesel(sql_type = Text)]
+        id: String,
+        #[diesel(sql_type = Text)]
+        category: String,
+        #[diesel(sql_type = Text)]
+        target_sector: String,
+        #[diesel(sql_type = Text)]
+        document: String,
+    }
+    #[derive(QueryableByName)]
+    struct Term {
+        #[diesel(sql_type = Text)]
+        term: String,
+        #[diesel(sql_type = BigInt)]
+        rank: i64,
+        #[diesel(sql_type = Text)]
+        package_id: String,
+        #[diesel(sql_type = Text)]
+        category: String,
+        #[diesel(sql_type = Text)]
+        target_sector: String,
+    }
+    #[derive(QueryableByName)]
+    struct Cell {
+        #[diesel(sql_type = Text)]
+        term: String,
+        #[diesel(sql_type = Text)]
+        category: String,
+        #[diesel(sql_type = Text)]
+        target_sector: String,
+        #[diesel(sql_type = BigInt)]
+        packages: i64,
+        #[diesel(sql_type = BigInt)]
+        whole: i64,
+    }
+    let docs: Vec<Doc> = diesel::sql_query(
+        "SELECT id, category, target_sector, COALESCE(search_document, '') AS document \
+         FROM packages WHERE visible",
+    )
+    .load(&mut app.conn())
+    .unwrap();
+    let mut expected = BTreeSet::new();
+    let mut cells: BTreeMap<(String, String, String), (i64, i64)> = BTreeMap::new();
+    for doc in &docs {
+        let tokens: BTreeSet<&str> = doc.document.split(' ').filter(|t| !t.is_empty()).collect();
+        let mut prefixes: BTreeMap<String, bool> = BTreeMap::new();
+        for token in &tokens {
+            let ends = token
+                .char_indices()
+                .map(|(i, _)| i)
+                .skip(1)
+                .chain([token.len()]);
+            for end in ends {
+                *prefixes.entry(token[..end].to_owned()).or_default() |= end == token.len();
+            }
+        }
+        for (term, whole) in prefixes {
+            let rank = tokens.len() as i64 + if whole { 0 } else { 1 << 32 };
+            let cell = cells
+                .entry((
+                    term.clone(),
+                    doc.category.clone(),
+                    doc.target_sector.clone(),
+                ))
+                .or_default();
+            cell.0 += 1;
+            cell.1 += i64::from(whole);
+            expected.insert((
+                term,
+                rank,
+                doc.id.clone(),
+                doc.category.clone(),
+                doc.target_sector.clone(),
+            ));
+        }
+    }
+    let kept: BTreeSet<_> = diesel::sql_query(
+        "SELECT term, rank, package_id, category, target_sector FROM package_terms",
+    )
+    .load::<Term>(&mut app.conn())
+    .unwrap()
+    .into_iter()
+    .map(|t| (t.term, t.rank, t.package_id, t.category, t.target_sector))
+    .collect();
+    assert!(!docs.is_empty() || kept.is_empty());
+    assert_eq!(
+        kept.symmetric_difference(&expected)
+            .take(10)
+            .collect::<Vec<_>>(),
+        Vec::<&(String, i64, String, String, String)>::new(),
+        "search postings against the visible packages' documents"
+    );
+    let kept_cells: BTreeMap<_, _> = diesel::sql_query(
+        "SELECT term, category, target_sector, packages, whole FROM package_term_cells \
+         WHERE packages <> 0 OR whole <> 0",
+    )
+    .load::<Cell>(&mut app.conn())
+    .unwrap()
+    .into_iter()
+    .map(|c| ((c.term, c.category, c.target_sector), (c.packages, c.whole)))
+    .collect();
+    assert_eq!(
+        kept_cells, cells,
+        "kept search facet counts against the postings"
+    );
 }
 
 fn ids(page: &Value) -> Vec<String> {

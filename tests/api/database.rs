@@ -35,7 +35,8 @@ fn columns(conn: &mut DbConnection) -> BTreeSet<(String, String, String, bool)> 
              FROM sqlite_master m JOIN pragma_table_info(m.name) p
              WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'
                AND m.name <> '__diesel_schema_migrations'
-               -- The FTS5 index and its shadow tables stand for PostgreSQL's GIN index.
+               -- The FTS5 indexes and their shadow tables stand for PostgreSQL's search postings
+               -- (package_terms) and the guides' GIN index.
                AND m.name NOT LIKE 'package_search%' AND m.name NOT LIKE 'guide_search%'"
         }
         Backend::Postgres => {
@@ -44,11 +45,14 @@ fn columns(conn: &mut DbConnection) -> BTreeSet<(String, String, String, bool)> 
                     CASE WHEN is_nullable = 'NO' THEN 1 ELSE 0 END::bigint AS not_null
              FROM information_schema.columns
              WHERE table_schema = 'public' AND table_name <> '__diesel_schema_migrations'
-               -- The stored search tsvector stands for SQLite's FTS5 table.
-               AND NOT (table_name IN ('packages', 'guides') AND column_name = 'search_vector')
+               -- The guides' stored search tsvector stands for SQLite's FTS5 table.
+               AND NOT (table_name = 'guides' AND column_name = 'search_vector')
                -- The drawdown report's rollup is PostgreSQL's (src/reports/rollup.rs); SQLite
                -- computes the same facts from the applications.
-               AND table_name NOT IN ('application_deltas', 'report_groups', 'report_smes', 'report_days')"
+               AND table_name NOT IN ('application_deltas', 'report_groups', 'report_smes', 'report_days')
+               -- The catalogue's search postings stand for SQLite's FTS5 table
+               -- (src/catalogue/terms.rs).
+               AND table_name NOT IN ('package_terms', 'package_term_cells')"
         }
     };
     let rows: Vec<ColumnInfo> = diesel::sql_query(query).load(conn).unwrap();

@@ -112,3 +112,101 @@ test_on_both_backends! {
         assert!(found(&app, "cloud system").await.is_empty(), "the old name is gone");
     }
 }
+
+/// The ids of a page of search results, in the order served.
+async fn ranked(app: &crate::helpers::TestApp, query: &str) -> (Vec<String>, Value) {
+    let page = ok(app
+        .get(&format!("/api/v1/catalogue/packages?{query}"))
+        .await)
+    .await;
+    let ids = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_owned())
+        .collect();
+    (ids, page)
+}
+
+test_on_both_backends! {
+    async fn a_search_ranks_pages_and_counts_its_matches(app) {
+        let (vendor, admin) = approved_vendor(&app).await;
+        // "pos" is a whole word of the first two (the first the shorter document) and only
+        // the beginning of a word of the third.
+        let short = list(&app, &vendor, &admin, named("e_payment_pos", "food_and_beverage", "POS", "收銀", "Tablet till.", "平板。")).await;
+        let long = list(&app, &vendor, &admin, named("e_payment_pos", "retail", "POS Terminal Suite", "收銀套裝", "Counter terminal, receipt printer, cash drawer and stock reports for every branch.", "櫃台終端機、收據打印機、錢箱及各分店存貨報表。")).await;
+        let posters = list(&app, &vendor, &admin, named("online_marketing", "retail", "Posters", "海報", "Shop window prints.", "櫥窗印刷。")).await;
+        crate::catalogue_helpers::assert_catalogue_columns_agree(&app);
+
+        let (all, page) = ranked(&app, "q=pos").await;
+        if app.backend == dtspp::db::Backend::Postgres {
+            assert_eq!(all, vec![short.clone(), long.clone(), posters.clone()], "whole word first, then the shorter document");
+        } else {
+            let mut sorted = all.clone();
+            sorted.sort();
+            let mut expected = vec![short.clone(), long.clone(), posters.clone()];
+            expected.sort();
+            assert_eq!(sorted, expected);
+        }
+        assert_eq!(page["facets"]["category"], json!({"e_payment_pos": 2, "online_marketing": 1}));
+        assert_eq!(page["facets"]["target_sector"], json!({"food_and_beverage": 1, "retail": 2}));
+
+        // One at a time, the cursor walks the same order.
+        let mut walked = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let (ids, page) = ranked(&app, &format!("q=pos&limit=1{cursor}")).await;
+            walked.extend(ids);
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = format!("&cursor={next}"),
+                None => break,
+            }
+        }
+        assert_eq!(walked, all);
+
+        // Each facet honours the other's filter, not its own.
+        let (ids, page) = ranked(&app, "q=pos&sector=retail").await;
+        let mut ids = ids;
+        ids.sort();
+        let mut expected = vec![long.clone(), posters.clone()];
+        expected.sort();
+        assert_eq!(ids, expected);
+        assert_eq!(page["facets"]["category"], json!({"e_payment_pos": 1, "online_marketing": 1}));
+        assert_eq!(page["facets"]["target_sector"], json!({"food_and_beverage": 1, "retail": 2}));
+
+        // A finished word is whole: "posters" no longer matches, nor is it counted.
+        let (ids, page) = ranked(&app, "q=pos%20").await;
+        let mut ids = ids;
+        ids.sort();
+        let mut expected = vec![short.clone(), long.clone()];
+        expected.sort();
+        assert_eq!(ids, expected);
+        assert_eq!(page["facets"]["category"], json!({"e_payment_pos": 2}));
+
+        // Several terms: every one must match, and other sorts keep the same matches.
+        let (ids, _) = ranked(&app, "q=pos%20suite").await;
+        assert_eq!(ids, vec![long.clone()]);
+        let (ids, page) = ranked(&app, "q=pos&sort=newest").await;
+        assert_eq!(ids, vec![posters.clone(), long.clone(), short.clone()]);
+        assert_eq!(page["facets"]["category"], json!({"e_payment_pos": 2, "online_marketing": 1}));
+        let (ids, page) = ranked(&app, "q=%E6%94%B6%E9%8A%80&sort=price_asc&category=e_payment_pos").await;
+        // The vendor's name, 雲端收銀方案有限公司, puts every package in the category facet.
+        assert_eq!(ids.len(), 2);
+        assert_eq!(page["facets"]["category"], json!({"e_payment_pos": 2, "online_marketing": 1}));
+        assert_eq!(page["facets"]["target_sector"], json!({"food_and_beverage": 1, "retail": 1}));
+
+        // A suspended vendor's packages leave the search at once, and come back with it.
+        let vendor_id = page["items"][0]["vendor"]["id"].as_str().unwrap().to_owned();
+        let res = app.client.post(app.url(&format!("/api/v1/admin/vendors/{vendor_id}/suspend")))
+            .bearer_auth(&admin).json(&json!({"reason": "Under investigation"})).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let (ids, page) = ranked(&app, "q=pos").await;
+        assert!(ids.is_empty());
+        assert_eq!(page["facets"]["category"], json!({}));
+        crate::catalogue_helpers::assert_catalogue_columns_agree(&app);
+        let res = app.client.post(app.url(&format!("/api/v1/admin/vendors/{vendor_id}/approve"))).bearer_auth(&admin).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(ranked(&app, "q=pos").await.0.len(), 3);
+        crate::catalogue_helpers::assert_catalogue_columns_agree(&app);
+    }
+}
