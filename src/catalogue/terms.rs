@@ -22,7 +22,7 @@ use diesel::sql_types::{BigInt, Text};
 
 use super::search::Query;
 use super::store::Filters;
-use crate::db::{DbConnection, MultiBackend};
+use crate::db::{Backend, DbConnection, MultiBackend};
 
 /// Added to a package's rank where the term is only a prefix of its words (2^32; a document's
 /// token count stays far below it). `package_terms_of` in the migration adds the same.
@@ -272,4 +272,24 @@ pub fn matches(
         .into_iter()
         .map(|m| (m.package_id, m.category, m.target_sector, score(m.rank)))
         .collect())
+}
+
+/// Defers the postings' trigger to the end of this transaction, a bulk load that must then call
+/// [`rebuild`] (PostgreSQL; nothing on SQLite, whose FTS5 table is written as packages are).
+pub fn defer(conn: &mut DbConnection) -> QueryResult<()> {
+    if conn.backend() == Backend::Postgres {
+        diesel::sql_query("SELECT set_config('dtspp.package_terms', 'deferred', true)")
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Rebuilds the postings and their counts from the visible packages, and keeps them by trigger
+/// again for the rest of the transaction.
+pub fn rebuild(conn: &mut DbConnection) -> QueryResult<()> {
+    if conn.backend() == Backend::Postgres {
+        diesel::sql_query("SELECT package_terms_rebuild()").execute(conn)?;
+        diesel::sql_query("SELECT set_config('dtspp.package_terms', '', true)").execute(conn)?;
+    }
+    Ok(())
 }

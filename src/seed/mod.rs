@@ -148,6 +148,8 @@ pub async fn seed(db: &Db, fixtures: &str, demo_accounts: bool) -> anyhow::Resul
     let report = db
         .write(move |tx| {
             let mut report = SeedReport::default();
+            // Thousands of packages: their search postings are built once, at the end.
+            crate::catalogue::terms::defer(tx)?;
             for (index, vendor) in fixtures.vendors.iter().enumerate() {
                 seed_vendor(tx, vendor, &unusable, index, &mut report)?;
             }
@@ -157,6 +159,7 @@ pub async fn seed(db: &Db, fixtures: &str, demo_accounts: bool) -> anyhow::Resul
             if let Some((admin, vendor, sme)) = &demo {
                 seed_demo_accounts(tx, &fixtures.demo_accounts, admin, vendor, sme, &mut report)?;
             }
+            crate::catalogue::terms::rebuild(tx)?;
             audit::record(
                 tx,
                 &RequestMeta::default(),

@@ -114,7 +114,7 @@ test_on_both_backends! {
 }
 
 /// The ids of a page of search results, in the order served.
-async fn ranked(app: &crate::helpers::TestApp, query: &str) -> (Vec<String>, Value) {
+pub async fn ranked(app: &crate::helpers::TestApp, query: &str) -> (Vec<String>, Value) {
     let page = ok(app
         .get(&format!("/api/v1/catalogue/packages?{query}"))
         .await)

@@ -55,21 +55,39 @@ CREATE FUNCTION package_terms_of(document TEXT) RETURNS TABLE (term TEXT, rank B
     FROM prefix GROUP BY term
 $$ LANGUAGE sql IMMUTABLE;
 
+-- A package's change moves its rows out of and into the postings: each statement finds its rows
+-- by key (the old ones by their terms and two possible ranks; a plan of its own cannot scan the
+-- table), and each document is expanded once.
 CREATE FUNCTION package_terms_follow() RETURNS trigger AS $$
+DECLARE
+    old_terms TEXT[];
+    old_ranks BIGINT[];
+    new_terms TEXT[];
+    new_ranks BIGINT[];
 BEGIN
+    -- A bulk load (`dtspp seed`) defers the postings to one rebuild at its end: thousands of
+    -- packages in one transaction would each update the same hot cells ('p', 'po', …), and
+    -- each update of a row the transaction has already updated walks the row's versions.
+    IF current_setting('dtspp.package_terms', true) = 'deferred' THEN
+        RETURN NULL;
+    END IF;
     IF TG_OP = 'UPDATE' AND OLD.visible = NEW.visible AND OLD.category = NEW.category
        AND OLD.target_sector = NEW.target_sector
        AND OLD.search_document IS NOT DISTINCT FROM NEW.search_document THEN
         RETURN NULL;
     END IF;
     IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.visible THEN
-        DELETE FROM package_terms t USING package_terms_of(OLD.search_document) AS o
-        WHERE t.term = o.term AND t.rank = o.rank AND t.package_id = OLD.id;
+        SELECT array_agg(term), array_agg(rank) INTO old_terms, old_ranks
+        FROM package_terms_of(OLD.search_document);
+        DELETE FROM package_terms
+        WHERE term = ANY (old_terms) AND rank = ANY (old_ranks) AND package_id = OLD.id;
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.visible THEN
+        SELECT array_agg(term), array_agg(rank) INTO new_terms, new_ranks
+        FROM package_terms_of(NEW.search_document);
         INSERT INTO package_terms (term, rank, package_id, category, target_sector)
         SELECT term, rank, NEW.id, NEW.category, NEW.target_sector
-        FROM package_terms_of(NEW.search_document);
+        FROM unnest(new_terms, new_ranks) AS n(term, rank);
     END IF;
     -- The counts move in one statement, in key order, so that two packages changing at once
     -- take their cells' row locks in the same order.
@@ -77,10 +95,10 @@ BEGIN
     SELECT term, category, target_sector, SUM(n), COALESCE(SUM(n) FILTER (WHERE rank < 4294967296), 0)
     FROM (
         SELECT o.term, o.rank, OLD.category AS category, OLD.target_sector AS target_sector, -1 AS n
-        FROM package_terms_of(OLD.search_document) AS o WHERE TG_OP IN ('UPDATE', 'DELETE') AND OLD.visible
+        FROM unnest(old_terms, old_ranks) AS o(term, rank)
         UNION ALL
         SELECT o.term, o.rank, NEW.category, NEW.target_sector, 1
-        FROM package_terms_of(NEW.search_document) AS o WHERE TG_OP IN ('INSERT', 'UPDATE') AND NEW.visible
+        FROM unnest(new_terms, new_ranks) AS o(term, rank)
     ) AS moves
     GROUP BY term, category, target_sector
     HAVING SUM(n) <> 0 OR COALESCE(SUM(n) FILTER (WHERE rank < 4294967296), 0) <> 0
@@ -89,16 +107,28 @@ BEGIN
         SET packages = c.packages + excluded.packages, whole = c.whole + excluded.whole;
     RETURN NULL;
 END;
-$$ LANGUAGE plpgsql;
+$$ LANGUAGE plpgsql
+-- Planned while the table is small (a new database, a seed that fills it in one transaction),
+-- a plan that scans it whole would be kept for the session and read ever more rows per package.
+SET enable_seqscan = off;
 CREATE TRIGGER package_terms_follow AFTER INSERT OR UPDATE OR DELETE ON packages
     FOR EACH ROW EXECUTE FUNCTION package_terms_follow();
 
-INSERT INTO package_terms (term, rank, package_id, category, target_sector)
-    SELECT o.term, o.rank, p.id, p.category, p.target_sector
-    FROM packages p, package_terms_of(p.search_document) AS o WHERE p.visible;
-INSERT INTO package_term_cells (term, category, target_sector, packages, whole)
-    SELECT term, category, target_sector, COUNT(*), COUNT(*) FILTER (WHERE rank < 4294967296)
-    FROM package_terms GROUP BY term, category, target_sector;
+-- Both tables afresh from the visible packages: here, and at the end of a bulk load that
+-- deferred the trigger (src/catalogue/terms.rs, `rebuild`). The lock keeps other transactions'
+-- triggers out until the rebuild commits.
+CREATE FUNCTION package_terms_rebuild() RETURNS void AS $$
+    LOCK TABLE package_terms, package_term_cells IN EXCLUSIVE MODE;
+    DELETE FROM package_terms;
+    DELETE FROM package_term_cells;
+    INSERT INTO package_terms (term, rank, package_id, category, target_sector)
+        SELECT o.term, o.rank, p.id, p.category, p.target_sector
+        FROM packages p, package_terms_of(p.search_document) AS o WHERE p.visible;
+    INSERT INTO package_term_cells (term, category, target_sector, packages, whole)
+        SELECT term, category, target_sector, COUNT(*), COUNT(*) FILTER (WHERE rank < 4294967296)
+        FROM package_terms GROUP BY term, category, target_sector;
+$$ LANGUAGE sql;
+SELECT package_terms_rebuild();
 
 DROP INDEX packages_search_vector;
 ALTER TABLE packages DROP COLUMN search_vector;
