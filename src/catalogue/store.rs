@@ -107,7 +107,7 @@ macro_rules! filtered {
                     use $crate::catalogue::terms;
                     use diesel::sql_types::BigInt;
                     let (tokens, prefix, n) = terms::matches_binds(q);
-                    let [a, b, c, d] = terms::MATCHES;
+                    let [a, b, c] = terms::MATCHES;
                     query.filter(
                         sql::<Bool>(&format!("packages.id IN (SELECT package_id FROM ({a}"))
                             .bind::<Text, _>(tokens)
@@ -115,7 +115,7 @@ macro_rules! filtered {
                             .bind::<BigInt, _>(prefix)
                             .sql(c)
                             .bind::<BigInt, _>(n)
-                            .sql(&format!("{d}) AS m)")),
+                            .sql(") AS m)"),
                     )
                 }
                 Backend::Sqlite => query.filter(
@@ -204,8 +204,8 @@ pub fn search_page(
             if let Some(term) = terms::single(query)
                 && terms::counted(filters)
             {
-                let facets = facets_of(&terms::cells(conn, term.0, term.1)?, filters);
-                return Ok((terms::first(conn, term, filters, after, limit)?, facets));
+                let (page, cells) = terms::first(conn, term, filters, after, limit)?;
+                return Ok((page, facets_of(&cells, filters)));
             }
             terms::matches(conn, query, filters)?
         }
@@ -267,10 +267,10 @@ pub fn facets(conn: &mut DbConnection, filters: &Filters) -> QueryResult<Facets>
         && filters.ids.is_none()
         && filters.search.is_none();
     if let Some((Backend::Postgres, query)) = &filters.search
-        && let Some((term, whole)) = terms::single(query)
+        && let Some(term) = terms::single(query)
         && terms::counted(filters)
     {
-        return Ok(facets_of(&terms::cells(conn, term, whole)?, filters));
+        return Ok(facets_of(&terms::cells(conn, term)?, filters));
     }
     if by_facets_alone {
         // Kept by triggers on `packages` (migration 000016): a dozen rows.

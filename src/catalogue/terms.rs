@@ -18,7 +18,7 @@
 
 use diesel::prelude::*;
 use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::{BigInt, Nullable, Text};
 
 use super::search::Query;
 use super::store::Filters;
@@ -27,6 +27,12 @@ use crate::db::{Backend, DbConnection, MultiBackend};
 /// Added to a package's rank where the term is only a prefix of its words (2^32; a document's
 /// token count stays far below it). `package_terms_of` in the migration adds the same.
 pub const PREFIX_ONLY: i64 = 1 << 32;
+
+/// A page of ranked packages: (id, score), best first.
+pub type Page = Vec<(String, f64)>;
+
+/// Facet cells: (category, sector, packages).
+pub type Cells = Vec<(String, String, i64)>;
 
 /// The score a page carries for a rank: higher is better.
 pub fn score(rank: i64) -> f64 {
@@ -39,14 +45,13 @@ pub fn score(rank: i64) -> f64 {
 /// most one row of a package (one row per term and package), so a package matches when it
 /// meets as many rows as there are tokens. Its rank is its highest: only the prefix can add
 /// [`PREFIX_ONLY`].
-pub const MATCHES: [&str; 4] = [
+pub const MATCHES: [&str; 3] = [
     "SELECT t.package_id, t.category, t.target_sector, MAX(t.rank) AS rank \
      FROM unnest(string_to_array(",
     ", ' ')) WITH ORDINALITY AS q(term, n) \
      JOIN package_terms t ON t.term = q.term AND (q.n = ",
     " OR t.rank < 4294967296) \
      GROUP BY t.package_id, t.category, t.target_sector HAVING COUNT(*) = ",
-    "",
 ];
 
 /// The values [`MATCHES`] binds, in order.
@@ -120,58 +125,63 @@ impl Statement {
     }
 }
 
-#[derive(QueryableByName)]
-struct Cell {
-    #[diesel(sql_type = Text)]
-    category: String,
-    #[diesel(sql_type = Text)]
-    target_sector: String,
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-/// The packages of `term` per (category, sector), kept by the trigger: of the whole token when
+/// The kept cells of a term: its packages per (category, sector), of the whole token when
 /// `whole`, else of every word it begins.
-pub fn cells(
-    conn: &mut DbConnection,
-    term: &str,
-    whole: bool,
-) -> QueryResult<Vec<(String, String, i64)>> {
+fn push_cells(statement: &mut Statement, term: &str, whole: bool) {
     let column = if whole { "whole" } else { "packages" };
-    let mut statement = Statement::default();
     statement
         .push(&format!(
-            "SELECT category, target_sector, {column} AS n FROM package_term_cells WHERE term = "
+            "SELECT category, target_sector, {column} AS n, \
+             CAST(NULL AS TEXT) AS package_id, CAST(NULL AS BIGINT) AS rank \
+             FROM package_term_cells WHERE term = "
         ))
         .text(term)
         .push(&format!(" AND {column} > 0"));
-    let cells: Vec<Cell> = statement.query().load(conn)?;
-    Ok(cells
-        .into_iter()
-        .map(|c| (c.category, c.target_sector, c.n))
-        .collect())
 }
 
-#[derive(QueryableByName)]
-struct Ranked {
-    #[diesel(sql_type = Text)]
-    package_id: String,
-    #[diesel(sql_type = BigInt)]
-    rank: i64,
+/// Where a page starts among a term's rows, from the previous page's last score and id.
+enum Start {
+    First,
+    /// After this rank and id (a score this service gave: a whole rank).
+    After(i64, String),
+    /// From this rank on (a score between ranks, from a cursor made by hand).
+    From(i64),
+    /// Past every rank.
+    Past,
 }
 
-/// The best `limit` packages of a one-term search in the category and sector asked for, after
-/// `after` (the previous page's last score and id): the first rows of the term in key order.
-pub fn first(
-    conn: &mut DbConnection,
+impl Start {
+    fn of(after: Option<(f64, String)>) -> Start {
+        let Some((score, id)) = after else {
+            return Start::First;
+        };
+        let rank = -score;
+        if rank.is_nan() || rank >= PREFIX_ONLY as f64 * 2.0 {
+            Start::Past
+        } else if rank < 0.0 {
+            Start::First
+        } else if rank.fract() == 0.0 {
+            Start::After(rank as i64, id)
+        } else {
+            Start::From(rank.ceil() as i64)
+        }
+    }
+}
+
+/// The best `limit` packages of a one-term search in the category and sector asked for, from
+/// `start`: the first rows of the term in key order.
+fn push_first(
+    statement: &mut Statement,
     (term, whole): (&str, bool),
     filters: &Filters,
-    after: Option<(f64, String)>,
+    start: Start,
     limit: usize,
-) -> QueryResult<Vec<(String, f64)>> {
-    let mut statement = Statement::default();
+) {
     statement
-        .push("SELECT package_id, rank FROM package_terms WHERE term = ")
+        .push(
+            "SELECT CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS BIGINT), package_id, rank \
+             FROM package_terms WHERE term = ",
+        )
         .text(term);
     if whole {
         statement.push(&format!(" AND rank < {PREFIX_ONLY}"));
@@ -182,33 +192,92 @@ pub fn first(
     if let Some(sector) = &filters.sector {
         statement.push(" AND target_sector = ").text(sector);
     }
-    if let Some((score, id)) = after {
-        // Past a score s come the ranks above -s, and those of rank -s with a greater id. A
-        // score this service gave is a whole rank; any other (a cursor made by hand) is cut
-        // where it falls.
-        let rank = -score;
-        if rank.is_nan() || rank >= PREFIX_ONLY as f64 * 2.0 {
-            return Ok(Vec::new());
-        }
-        if rank >= 0.0 && rank.fract() == 0.0 {
+    match start {
+        Start::After(rank, id) => {
             statement
                 .push(" AND (rank, package_id) > (")
-                .int(rank as i64)
+                .int(rank)
                 .push(", ")
                 .text(&id)
                 .push(")");
-        } else if rank >= 0.0 {
-            statement.push(" AND rank >= ").int(rank.ceil() as i64);
         }
+        Start::From(rank) => {
+            statement.push(" AND rank >= ").int(rank);
+        }
+        Start::First | Start::Past => {}
     }
     statement
         .push(" ORDER BY rank, package_id LIMIT ")
         .int(i64::try_from(limit).unwrap_or(i64::MAX));
-    let rows: Vec<Ranked> = statement.query().load(conn)?;
-    Ok(rows
+}
+
+/// A row of a one-term search's statement: a facet cell, or a ranked package.
+#[derive(QueryableByName)]
+struct Found {
+    #[diesel(sql_type = Nullable<Text>)]
+    category: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    target_sector: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    n: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    package_id: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    rank: Option<i64>,
+}
+
+/// The kept facet cells of a one-term search: (category, sector, packages).
+pub fn cells(conn: &mut DbConnection, (term, whole): (&str, bool)) -> QueryResult<Cells> {
+    let mut statement = Statement::default();
+    push_cells(&mut statement, term, whole);
+    Ok(split(statement.query().load(conn)?).1)
+}
+
+/// A one-term search's page ([`push_first`]) and kept facet cells, in one statement.
+pub fn first(
+    conn: &mut DbConnection,
+    term: (&str, bool),
+    filters: &Filters,
+    after: Option<(f64, String)>,
+    limit: usize,
+) -> QueryResult<(Page, Cells)> {
+    let mut statement = Statement::default();
+    push_cells(&mut statement, term.0, term.1);
+    let start = Start::of(after);
+    if !matches!(start, Start::Past) {
+        statement.push(" UNION ALL (");
+        push_first(&mut statement, term, filters, start, limit);
+        statement.push(")");
+    }
+    Ok(split(statement.query().load(conn)?))
+}
+
+/// The ranked packages, best first, and the cells of a search's rows.
+fn split(rows: Vec<Found>) -> (Page, Cells) {
+    let mut ranked = Vec::new();
+    let mut cells = Vec::new();
+    for row in rows {
+        match row {
+            Found {
+                package_id: Some(id),
+                rank: Some(rank),
+                ..
+            } => ranked.push((rank, id)),
+            Found {
+                category: Some(category),
+                target_sector: Some(sector),
+                n: Some(n),
+                ..
+            } => cells.push((category, sector, n)),
+            _ => {}
+        }
+    }
+    ranked.sort();
+    let ranked = ranked
         .into_iter()
-        .map(|r| (r.package_id, score(r.rank)))
-        .collect())
+        .map(|(rank, id)| (id, score(rank)))
+        .collect();
+    (ranked, cells)
 }
 
 #[derive(QueryableByName)]
@@ -232,7 +301,7 @@ pub fn matches(
     filters: &Filters,
 ) -> QueryResult<Vec<(String, String, String, f64)>> {
     let (tokens, prefix, n) = matches_binds(query);
-    let [a, b, c, d] = MATCHES;
+    let [a, b, c] = MATCHES;
     let mut statement = Statement::default();
     statement
         .push("SELECT m.package_id, m.category, m.target_sector, m.rank FROM (")
@@ -242,7 +311,6 @@ pub fn matches(
         .int(prefix)
         .push(c)
         .int(n)
-        .push(d)
         .push(") AS m");
     if !counted(filters) {
         statement.push(" JOIN packages p ON p.id = m.package_id WHERE p.visible");
@@ -260,11 +328,15 @@ pub fn matches(
                 .int(max.cents());
         }
         if let Some(ids) = &filters.ids {
-            statement.push(" AND p.id IN (NULL");
-            for id in ids {
-                statement.push(", ").text(id);
+            if ids.is_empty() {
+                statement.push(" AND FALSE");
+            } else {
+                statement.push(" AND p.id IN (");
+                for (i, id) in ids.iter().enumerate() {
+                    statement.push(if i == 0 { "" } else { ", " }).text(id);
+                }
+                statement.push(")");
             }
-            statement.push(")");
         }
     }
     let rows: Vec<Match> = statement.query().load(conn)?;

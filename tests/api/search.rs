@@ -206,7 +206,19 @@ test_on_both_backends! {
         crate::catalogue_helpers::assert_catalogue_columns_agree(&app);
         let res = app.client.post(app.url(&format!("/api/v1/admin/vendors/{vendor_id}/approve"))).bearer_auth(&admin).send().await.unwrap();
         assert_eq!(res.status(), 200);
-        assert_eq!(ranked(&app, "q=pos").await.0.len(), 3);
+        assert_eq!(ranked(&app, "q=pos").await.0, all);
         crate::catalogue_helpers::assert_catalogue_columns_agree(&app);
+
+        // Narrowed by vendor or price, a search reads every match and ranks it the same way.
+        let (ids, page) = ranked(&app, &format!("q=pos&vendor_id={vendor_id}")).await;
+        if app.backend == dtspp::db::Backend::Postgres {
+            assert_eq!(ids, all);
+        } else {
+            assert_eq!(ids.len(), 3);
+        }
+        assert_eq!(page["facets"]["category"], json!({"e_payment_pos": 2, "online_marketing": 1}));
+        let (ids, page) = ranked(&app, "q=pos&min_price=99999999").await;
+        assert!(ids.is_empty());
+        assert_eq!(page["facets"]["category"], json!({}));
     }
 }
