@@ -22,15 +22,9 @@ fn named(
     form
 }
 
+/// The ids a search finds on its first page, sorted.
 async fn found(app: &crate::helpers::TestApp, q: &str) -> Vec<String> {
-    let url = format!("/api/v1/catalogue/packages?q={}", urlencode(q));
-    let page = ok(app.get(&url).await).await;
-    let mut ids: Vec<String> = page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["id"].as_str().unwrap().to_owned())
-        .collect();
+    let (mut ids, _) = ranked(app, &format!("q={}", urlencode(q))).await;
     ids.sort();
     ids
 }
