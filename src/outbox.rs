@@ -14,7 +14,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::schema::outbox;
-use crate::db::{Backend, DbConnection};
+use crate::db::{Backend, DbConnection, Prepare};
 use crate::text_enum::text_enum;
 
 text_enum! {
@@ -94,7 +94,7 @@ pub fn enqueue_all(conn: &mut DbConnection, emails: Vec<Email>) -> QueryResult<(
             .bind::<Text, _>(OutboxStatus::Pending)
             .bind::<Timestamp, _>(now);
     }
-    query.execute(conn)?;
+    query.prepared().execute(conn)?;
     Ok(())
 }
 
@@ -149,6 +149,7 @@ fn insert(
     .bind::<Nullable<Text>, _>(name)
     .bind::<Nullable<Text>, _>(content_type)
     .bind::<Nullable<Text>, _>(body)
+    .prepared()
     .execute(conn)
 }
 
@@ -213,6 +214,7 @@ pub fn claim_due(
         .bind::<Timestamp, _>(now)
         .bind::<BigInt, _>(batch)
         .bind::<Text, _>(OutboxStatus::Pending)
+        .prepared()
         .load(conn)
 }
 
@@ -225,6 +227,7 @@ pub fn mark_sent(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> Query
             outbox::locked_until.eq(None::<NaiveDateTime>),
             outbox::last_error.eq(None::<String>),
         ))
+        .prepared()
         .execute(conn)
         .map(|_| ())
 }
@@ -258,6 +261,7 @@ pub fn mark_failed(
             outbox::locked_until.eq(None::<NaiveDateTime>),
             outbox::last_error.eq(error.chars().take(1000).collect::<String>()),
         ))
+        .prepared()
         .execute(conn)?;
     Ok(dead)
 }

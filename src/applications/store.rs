@@ -5,8 +5,8 @@ use diesel::prelude::*;
 
 use super::model::{ApplicationRow, Changes};
 use super::workflow::Status;
-use crate::db::DbConnection;
 use crate::db::schema::applications;
+use crate::db::{DbConnection, Prepare};
 use crate::money::Money;
 
 /// What a new application stores.
@@ -39,6 +39,7 @@ pub struct NewRow<'a> {
 pub fn insert(conn: &mut DbConnection, row: &NewRow<'_>) -> QueryResult<ApplicationRow> {
     diesel::insert_into(applications::table)
         .values(row)
+        .prepared()
         .execute(conn)?;
     Ok(ApplicationRow {
         id: row.id.to_owned(),
@@ -117,6 +118,7 @@ pub fn move_status(
         applications::updated_at.eq(crate::time::now()),
         changes,
     ))
+    .prepared()
     .execute(conn)?;
     Ok(n == 1)
 }

@@ -13,7 +13,7 @@ use super::workflow::{Action, Holding, Money, NotAllowed, Status, step};
 use crate::audit::{self, NewEvent};
 use crate::auth::{AuthUser, RequestMeta};
 use crate::budget::store::{Bucket, BudgetError, Movement};
-use crate::db::DbConnection;
+use crate::db::{DbConnection, Prepare};
 use crate::error::ApiError;
 use crate::outbox;
 use diesel::sql_types::Text;
@@ -236,6 +236,7 @@ pub fn notify(
     .bind::<Text, _>(&row.enquiry_id)
     .bind::<Text, _>(&row.sme_id)
     .bind::<Text, _>(&row.vendor_id)
+    .prepared()
     .get_result(conn)?;
     let subsidy = row.subsidy_cents.to_string();
     let email = |to: &str, name: &str| {

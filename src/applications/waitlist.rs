@@ -19,7 +19,7 @@ use crate::auth::RequestMeta;
 use crate::budget::escrow::gather;
 use crate::budget::store::{Movement, Reservation, reserve};
 use crate::db::schema::applications;
-use crate::db::{Backend, DbConnection};
+use crate::db::{Backend, DbConnection, Prepare};
 use crate::packages::workflow::PackageStatus;
 use crate::vendors::workflow::VendorStatus;
 
@@ -59,6 +59,7 @@ pub fn blocks_newcomers(conn: &mut DbConnection) -> QueryResult<bool> {
          WHERE b.id = a.batch_id AND (b.quota_cents IS NULL \
          OR b.quota_cents - b.used_cents >= a.subsidy_cents))) AS found"
     )))
+    .prepared()
     .get_result(conn)?;
     Ok(found.found)
 }
@@ -86,6 +87,7 @@ fn next_waiting(
     )))
     .bind::<Timestamp, _>(after.0)
     .bind::<Text, _>(&after.1)
+    .prepared()
     .load(conn)?;
     let ids: Vec<String> = ids.into_iter().map(|i| i.id).collect();
     applications::table

@@ -7,7 +7,7 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 
 use super::model::{Balances, EntryKind, LedgerRow};
 use crate::db::schema::{budget_ledger, budget_pools, intake_batches, smes};
-use crate::db::{Backend, DbConnection};
+use crate::db::{Backend, DbConnection, Prepare};
 use crate::money::Money;
 
 /// Why a money movement failed. A guard that does not hold where the application's status says
@@ -49,6 +49,7 @@ pub fn balances(conn: &mut DbConnection) -> QueryResult<Balances> {
          CAST(SUM(committed_cents) AS BIGINT) AS committed_cents, \
          CAST(SUM(disbursed_cents) AS BIGINT) AS disbursed_cents FROM budget_pools",
     )
+    .prepared()
     .get_result(conn)
 }
 
@@ -82,6 +83,7 @@ fn locked_cents(
         "SELECT {column} AS cents FROM {table} WHERE id = $1{lock}"
     ))
     .bind::<Text, _>(id)
+    .prepared()
     .get_result(conn)?;
     Ok(row.cents)
 }
@@ -145,6 +147,7 @@ pub fn append(conn: &mut DbConnection, entry: &Entry<'_>) -> QueryResult<()> {
     .bind::<Nullable<Text>, _>(entry.batch_id)
     .bind::<Nullable<Text>, _>(entry.actor_id)
     .bind::<diesel::sql_types::Timestamp, _>(entry.occurred_at)
+    .prepared()
     .execute(conn)?;
     Ok(())
 }
@@ -168,6 +171,7 @@ pub fn number_entries(conn: &mut DbConnection) -> QueryResult<()> {
     let last: Cents = diesel::sql_query(
         "SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) AS cents FROM budget_ledger WHERE seq > 0",
     )
+    .prepared()
     .get_result(conn)?;
     diesel::sql_query(
         "UPDATE budget_ledger SET seq = numbered.n + $1 \
@@ -176,6 +180,7 @@ pub fn number_entries(conn: &mut DbConnection) -> QueryResult<()> {
          WHERE budget_ledger.id = numbered.id",
     )
     .bind::<BigInt, _>(last.cents)
+    .prepared()
     .execute(conn)?;
     Ok(())
 }
@@ -194,6 +199,7 @@ pub fn hold_sme_cap(
             .filter((smes::subsidy_held_cents + amount_cents).le(cap_cents)),
     )
     .set(smes::subsidy_held_cents.eq(smes::subsidy_held_cents + amount_cents))
+    .prepared()
     .execute(conn)?;
     Ok(held == 1)
 }
@@ -211,6 +217,7 @@ pub fn release_sme_cap(
             .filter(smes::subsidy_held_cents.ge(amount_cents)),
     )
     .set(smes::subsidy_held_cents.eq(smes::subsidy_held_cents - amount_cents))
+    .prepared()
     .execute(conn)?;
     expect_one(
         released,
@@ -232,6 +239,7 @@ fn take_quota(conn: &mut DbConnection, batch_id: &str, amount_cents: i64) -> Que
             .filter((intake_batches::used_cents + amount_cents).le(quota)),
     )
     .set(intake_batches::used_cents.eq(intake_batches::used_cents + amount_cents))
+    .prepared()
     .execute(conn)?;
     Ok(taken == 1)
 }
@@ -248,6 +256,7 @@ fn return_quota(
             .filter(intake_batches::quota_cents.is_not_null()),
     )
     .set(intake_batches::used_cents.eq(intake_batches::used_cents - amount_cents))
+    .prepared()
     .execute(conn)?;
     Ok(())
 }
@@ -281,6 +290,7 @@ pub(super) fn take(
         budget_pools::reserved_cents.eq(budget_pools::reserved_cents + amount_cents),
         budget_pools::updated_at.eq(crate::time::now()),
     ))
+    .prepared()
     .execute(conn)?;
     if moved != 1 {
         return Ok(Reservation::BudgetShort);
@@ -404,6 +414,7 @@ pub(super) fn transfer(
         b::total_cents.eq(b::total_cents - amount_cents),
         b::updated_at.eq(now),
     ))
+    .prepared()
     .execute(conn)?;
     if taken != 1 {
         return Ok(false);
@@ -414,6 +425,7 @@ pub(super) fn transfer(
             b::total_cents.eq(b::total_cents + amount_cents),
             b::updated_at.eq(now),
         ))
+        .prepared()
         .execute(conn)?;
     expect_one(given, "the budget row a transfer goes to does not exist")?;
     for (pool_id, signed) in [(from, -amount_cents), (to, amount_cents)] {
@@ -458,6 +470,7 @@ pub fn adjust_total(
         budget_pools::available_cents.eq(budget_pools::available_cents + delta_cents),
         budget_pools::updated_at.eq(crate::time::now()),
     ))
+    .prepared()
     .execute(conn)?;
     if moved != 1 {
         return Ok(false);
@@ -508,6 +521,7 @@ fn move_between(
                     b::$to.eq(b::$to + amount),
                     b::updated_at.eq(now),
                 ))
+                .prepared()
                 .execute(conn)?
         };
     }

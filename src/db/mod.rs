@@ -8,6 +8,8 @@ mod money;
 mod text_column;
 pub(crate) use text_column::text_column;
 mod pool;
+mod prepared;
+pub use prepared::{Prepare, Prepared};
 pub mod schema;
 pub mod statements;
 mod target;

@@ -10,7 +10,7 @@ use super::normalise;
 use crate::audit::{self, NewEvent};
 use crate::auth::RequestMeta;
 use crate::db::schema::{applications, risk_flag_applications, risk_flags, smes, users, vendors};
-use crate::db::{DbConnection, lock_name};
+use crate::db::{DbConnection, Prepare, lock_name};
 use crate::error::ApiError;
 
 /// The statuses of a live application: all but withdrawn, rejected and expired.
@@ -272,6 +272,7 @@ fn sharing_head(
         "SELECT id FROM smes WHERE {column} = $1 ORDER BY created_at, id LIMIT {limit}"
     ))
     .bind::<Text, _>(key)
+    .prepared()
     .load(conn)?;
     Ok(rows.into_iter().map(|r| r.id).collect())
 }
