@@ -6,21 +6,24 @@ use diesel::prelude::*;
 
 use super::model::{Application, ApplyForm};
 use super::store::{self, NewRow};
-use super::transitions::notify;
+use super::transitions::{Parties, notify_parties};
 use super::waitlist;
 use super::workflow::Status;
 use crate::audit::{self, NewEvent};
 use crate::auth::{AuthUser, RequestMeta};
 use crate::budget::escrow::{Newcomer, Placement, place_newcomer};
-use crate::budget::store::{Movement, hold_sme_cap, lock_sme, log_reservation};
+use crate::budget::store::{Movement, Quota, hold_sme_cap, lock_sme, log_reservation};
 use crate::budget::{POOL, Sharding};
 use crate::db::DbConnection;
 use crate::db::schema::package_revisions;
-use crate::enquiries::model::EnquiryStatus;
+use crate::enquiries::model::{EnquiryRow, EnquiryStatus};
 use crate::error::ApiError;
 use crate::money::Money;
 use crate::packages::model::RevisionRow;
+use crate::programme::batches::BatchRow;
+use crate::programme::model::ProgrammeRules;
 use crate::programme::quoting::{self, Ask};
+use crate::risk::store::{ContactRow, contact, vendor_contact_columns};
 
 /// Applies for the calling SME on its confirmed enquiry. Errors: 403 (no profile, ineligible),
 /// 404 (no such enquiry of this SME), 409 (enquiry not confirmed, no open batch, package no
@@ -32,11 +35,12 @@ pub fn apply(
     user: &AuthUser,
     form: &ApplyForm,
 ) -> Result<Application, ApiError> {
-    let sme = crate::smes::store::applicant_profile_of(conn, &user.user_id)?;
-    let enquiry = crate::enquiries::store::find(conn, &form.enquiry_id)
-        .optional()?
-        .filter(|e| e.sme_id == sme.id)
+    let applicant = crate::smes::store::applicant_profile_of(conn, &user.user_id)?;
+    let sme = &applicant.sme;
+    let found = enquiry_to_apply(conn, &form.enquiry_id)?
+        .filter(|found| found.enquiry.sme_id == sme.id)
         .ok_or_else(|| ApiError::NotFound("You have no enquiry with this id.".to_owned()))?;
+    let enquiry = &found.enquiry;
     if enquiry.status != EnquiryStatus::Confirmed {
         return Err(ApiError::Conflict(format!(
             "The enquiry is {}; only a confirmed enquiry can be applied on.",
@@ -44,21 +48,18 @@ pub fn apply(
         )));
     }
     let now = crate::time::now();
-    let batch = crate::programme::batches::open_at(conn, now)?.ok_or_else(|| {
+    let (rules, batch) = rules_and_open_batch(conn, now)?;
+    let batch = batch.ok_or_else(|| {
         ApiError::Conflict(
             "No intake batch is open; applications are accepted only while one is.".to_owned(),
         )
     })?;
-    if !crate::catalogue::store::is_listed(conn, &enquiry.package_id)? {
+    if !found.listed {
         return Err(ApiError::Conflict(
             "The package is no longer listed.".to_owned(),
         ));
     }
-    let rules = crate::programme::store::current_rules(conn)?;
-    let revision: RevisionRow = package_revisions::table
-        .find(&enquiry.revision_id)
-        .select(RevisionRow::as_select())
-        .first(conn)?;
+    let revision = &found.revision;
     let add_ons: Vec<Money> = enquiry.options().into_iter().map(|o| o.price).collect();
     let term = enquiry.term_months.and_then(|t| u32::try_from(t).ok());
     let pricing = revision.pricing();
@@ -86,6 +87,8 @@ pub fn apply(
             client_ip: meta.ip.clone(),
             eligible_cost_cents: enquiry.eligible_cost_cents,
             ceiling_cents,
+            sme_contact: applicant.contact.clone(),
+            vendor_contact: contact(found.vendor.clone()),
         },
     )?;
     let mut checks_took = checking.elapsed();
@@ -112,6 +115,7 @@ pub fn apply(
         Newcomer {
             sme_id: &sme.id,
             batch_id: &batch.id,
+            quota: Quota::Read(batch.quota_cents),
             amount: subsidy,
             largest: rules.per_sme_cap,
             actor_id: Some(&user.user_id),
@@ -166,10 +170,77 @@ pub fn apply(
             .by(&user.user_id, user.role)
             .after(Application::from(row.clone())),
     )?;
-    notify(conn, &row, None)?;
+    let parties = Parties {
+        package: revision.name_en.clone(),
+        sme_name: sme.business_name_en.clone(),
+        sme_email: applicant.email.clone(),
+        vendor_name: found.vendor_name.clone(),
+        vendor_email: found.vendor_email.clone(),
+    };
+    notify_parties(conn, &row, &parties, None)?;
     let raising = std::time::Instant::now();
     crate::risk::store::raise_all(conn, meta, &hits, Some(&row.vendor_id))?;
     checks_took += raising.elapsed();
     crate::risk::observe_apply_checks(checks_took);
     Ok(Application::from(row))
+}
+
+/// A confirmed enquiry's facts that applying needs, read in one query: the enquiry, the
+/// revision it was made on, whether the package is listed, and the vendor's contact keys,
+/// name and email address.
+struct ToApply {
+    enquiry: EnquiryRow,
+    revision: RevisionRow,
+    listed: bool,
+    vendor: ContactRow,
+    vendor_name: String,
+    vendor_email: String,
+}
+
+fn enquiry_to_apply(conn: &mut DbConnection, id: &str) -> QueryResult<Option<ToApply>> {
+    use crate::db::schema::{enquiries, packages, users, vendors};
+    type Found = (EnquiryRow, RevisionRow, bool, ContactRow, String, String);
+    let found: Option<Found> = enquiries::table
+        .inner_join(package_revisions::table.on(package_revisions::id.eq(enquiries::revision_id)))
+        .inner_join(packages::table.on(packages::id.eq(enquiries::package_id)))
+        .inner_join(vendors::table.on(vendors::id.eq(enquiries::vendor_id)))
+        .inner_join(users::table.on(users::id.eq(vendors::user_id)))
+        .filter(enquiries::id.eq(id))
+        .select((
+            EnquiryRow::as_select(),
+            RevisionRow::as_select(),
+            packages::visible,
+            vendor_contact_columns(),
+            vendors::company_name_en,
+            users::email,
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(found.map(
+        |(enquiry, revision, listed, vendor, vendor_name, vendor_email)| ToApply {
+            enquiry,
+            revision,
+            listed,
+            vendor,
+            vendor_name,
+            vendor_email,
+        },
+    ))
+}
+
+/// The rules in force and the intake batch open at `now` (if any), in one query.
+fn rules_and_open_batch(
+    conn: &mut DbConnection,
+    now: chrono::NaiveDateTime,
+) -> QueryResult<(ProgrammeRules, Option<BatchRow>)> {
+    use crate::db::schema::{intake_batches, programme_rules};
+    programme_rules::table
+        .left_join(
+            intake_batches::table.on(intake_batches::opens_at
+                .le(now)
+                .and(intake_batches::closes_at.gt(now))),
+        )
+        .order(programme_rules::version.desc())
+        .select((ProgrammeRules::as_select(), Option::<BatchRow>::as_select()))
+        .first(conn)
 }

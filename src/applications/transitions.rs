@@ -238,6 +238,16 @@ pub fn notify(
     .bind::<Text, _>(&row.vendor_id)
     .prepared()
     .get_result(conn)?;
+    notify_parties(conn, row, &p, comment)
+}
+
+/// Emails the SME and the vendor the application's status, to parties already read.
+pub fn notify_parties(
+    conn: &mut DbConnection,
+    row: &ApplicationRow,
+    p: &Parties,
+    comment: Option<&str>,
+) -> QueryResult<()> {
     let subsidy = row.subsidy_cents.to_string();
     let email = |to: &str, name: &str| {
         emails::application_status(to, name, &p.package, row.status, &subsidy, comment)
@@ -253,15 +263,16 @@ pub fn notify(
 
 /// The names and addresses [`notify`] writes to, read in one query.
 #[derive(QueryableByName)]
-struct Parties {
+pub struct Parties {
+    /// The package's name (English), from the revision the enquiry was made on.
     #[diesel(sql_type = Text)]
-    package: String,
+    pub package: String,
     #[diesel(sql_type = Text)]
-    sme_name: String,
+    pub sme_name: String,
     #[diesel(sql_type = Text)]
-    sme_email: String,
+    pub sme_email: String,
     #[diesel(sql_type = Text)]
-    vendor_name: String,
+    pub vendor_name: String,
     #[diesel(sql_type = Text)]
-    vendor_email: String,
+    pub vendor_email: String,
 }

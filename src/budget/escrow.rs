@@ -100,6 +100,8 @@ pub enum Placement {
 pub struct Newcomer<'a> {
     pub sme_id: &'a str,
     pub batch_id: &'a str,
+    /// The batch's quota as read in this transaction.
+    pub quota: store::Quota,
     pub amount: Money,
     /// The largest subsidy any application can have (the per-SME cap).
     pub largest: Money,
@@ -126,7 +128,7 @@ pub fn place_newcomer(
     if let Some(shard) = sharding.shard_for(who.sme_id)
         && !waiters_ahead(conn)?
     {
-        if let Some(placed) = on_shard(conn, &shard, who.batch_id, amount)? {
+        if let Some(placed) = on_shard(conn, &shard, who.batch_id, amount, who.quota)? {
             return Ok(placed);
         }
         let chunk = who.largest.cents().saturating_mul(CHUNK_SUBSIDIES);
@@ -139,7 +141,7 @@ pub fn place_newcomer(
         )? {
             Refill::Done => {
                 // The shard's row is ours until commit, and a chunk covers any subsidy.
-                if let Some(placed) = on_shard(conn, &shard, who.batch_id, amount)? {
+                if let Some(placed) = on_shard(conn, &shard, who.batch_id, amount, who.quota)? {
                     return Ok(placed);
                 }
             }
@@ -159,12 +161,14 @@ pub fn place_newcomer(
     if root_available < amount && gathered_root.is_none() {
         gather(conn, who.actor_id)?;
     }
-    Ok(match store::take(conn, POOL, who.batch_id, amount)? {
-        Reservation::Reserved => Placement::Reserved {
-            pool: POOL.to_owned(),
+    Ok(
+        match store::take(conn, POOL, who.batch_id, amount, who.quota)? {
+            Reservation::Reserved => Placement::Reserved {
+                pool: POOL.to_owned(),
+            },
+            Reservation::BudgetShort | Reservation::QuotaShort => Placement::Waitlisted,
         },
-        Reservation::BudgetShort | Reservation::QuotaShort => Placement::Waitlisted,
-    })
+    )
 }
 
 /// Tries to reserve on `shard`: `None` when the shard is short (try elsewhere), a placement
@@ -174,8 +178,9 @@ fn on_shard(
     shard: &str,
     batch_id: &str,
     amount: i64,
+    quota: store::Quota,
 ) -> Result<Option<Placement>, BudgetError> {
-    Ok(match store::take(conn, shard, batch_id, amount)? {
+    Ok(match store::take(conn, shard, batch_id, amount, quota)? {
         Reservation::Reserved => Some(Placement::Reserved {
             pool: shard.to_owned(),
         }),

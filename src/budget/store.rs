@@ -225,13 +225,30 @@ pub fn release_sme_cap(
     )
 }
 
+/// What a reservation knows of its batch's quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quota {
+    /// Nothing yet: the reservation reads it.
+    Unread,
+    /// As the caller read it earlier in the same transaction (`None`: the batch has none).
+    Read(Option<i64>),
+}
+
 /// Takes `amount_cents` of a batch's quota; true without touching the row when the batch has
 /// no quota. False when the quota cannot take it.
-fn take_quota(conn: &mut DbConnection, batch_id: &str, amount_cents: i64) -> QueryResult<bool> {
-    let quota: Option<i64> = intake_batches::table
-        .find(batch_id)
-        .select(intake_batches::quota_cents)
-        .first(conn)?;
+fn take_quota(
+    conn: &mut DbConnection,
+    batch_id: &str,
+    amount_cents: i64,
+    quota: Quota,
+) -> QueryResult<bool> {
+    let quota: Option<i64> = match quota {
+        Quota::Read(quota) => quota,
+        Quota::Unread => intake_batches::table
+            .find(batch_id)
+            .select(intake_batches::quota_cents)
+            .first(conn)?,
+    };
     let Some(quota) = quota else { return Ok(true) };
     let taken = diesel::update(
         intake_batches::table
@@ -279,6 +296,7 @@ pub(super) fn take(
     pool_id: &str,
     batch_id: &str,
     amount_cents: i64,
+    quota: Quota,
 ) -> Result<Reservation, BudgetError> {
     let moved = diesel::update(
         budget_pools::table
@@ -295,7 +313,7 @@ pub(super) fn take(
     if moved != 1 {
         return Ok(Reservation::BudgetShort);
     }
-    if !take_quota(conn, batch_id, amount_cents)? {
+    if !take_quota(conn, batch_id, amount_cents, quota)? {
         // Undo the row's move with the opposite relative update; nothing was logged.
         move_between(
             conn,
@@ -312,7 +330,7 @@ pub(super) fn take(
 /// Moves `amount` from available to reserved on the movement's budget row and takes it from
 /// the batch quota, both or neither, and logs it.
 pub fn reserve(conn: &mut DbConnection, m: Movement<'_>) -> Result<Reservation, BudgetError> {
-    let taken = take(conn, m.pool, m.batch_id, m.amount.cents())?;
+    let taken = take(conn, m.pool, m.batch_id, m.amount.cents(), Quota::Unread)?;
     if taken == Reservation::Reserved {
         append(conn, &m.entry(EntryKind::Reserve))?;
     }

@@ -65,7 +65,7 @@ fn enquire(
     user: &AuthUser,
     form: &NewEnquiry,
 ) -> Result<Enquiry, ApiError> {
-    let sme = crate::smes::store::applicant_profile_of(conn, &user.user_id)?;
+    let sme = crate::smes::store::applicant_profile_of(conn, &user.user_id)?.sme;
     let ((package, revision, (vendor_id, _, _)), options) =
         crate::catalogue::store::find(conn, &form.package_id).map_err(|e| match e {
             diesel::result::Error::NotFound => {

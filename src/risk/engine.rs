@@ -380,6 +380,15 @@ pub enum ContactKind {
 }
 
 impl ContactKind {
+    /// This kind's key in `contact`, if it has one.
+    pub fn key_of(self, contact: &Contact) -> Option<&str> {
+        match self {
+            ContactKind::Phone => contact.phone_key.as_deref(),
+            ContactKind::Address => contact.address_key.as_deref(),
+            ContactKind::EmailDomain => contact.email_domain.as_deref(),
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ContactKind::Phone => "phone",

@@ -3,7 +3,7 @@
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text, Timestamp};
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
 use super::engine::{self, Contact, Hit, Severity, SubjectType, Thresholds};
 use super::normalise;
@@ -277,6 +277,57 @@ fn sharing_head(
     Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
+/// The contact keys SMEs are compared by for `shared_contact`, in the order checked.
+const SHARED_KEYS: [engine::ContactKind; 3] = [
+    engine::ContactKind::Phone,
+    engine::ContactKind::Address,
+    engine::ContactKind::EmailDomain,
+];
+
+#[derive(QueryableByName)]
+struct HeadRow {
+    #[diesel(sql_type = BigInt)]
+    key: i64,
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = Timestamp)]
+    created_at: NaiveDateTime,
+}
+
+/// For each of [`SHARED_KEYS`], the first `limit` SMEs in order of registration sharing `me`'s
+/// key (none for a key `me` lacks): a range of each key's index however many share it, all in
+/// one statement.
+fn sharing_heads(
+    conn: &mut DbConnection,
+    me: &Contact,
+    limit: i64,
+) -> QueryResult<[Vec<String>; 3]> {
+    let part = |(n, kind): (usize, &engine::ContactKind)| {
+        let column = key_column(*kind);
+        format!(
+            "SELECT CAST({n} AS BIGINT) AS key, id, created_at FROM (SELECT id, created_at \
+             FROM smes WHERE {column} = ${} ORDER BY created_at, id LIMIT {limit}) AS k{n}",
+            n + 1
+        )
+    };
+    let sql: Vec<String> = SHARED_KEYS.iter().enumerate().map(part).collect();
+    let [phone, address, domain] = SHARED_KEYS.map(|kind| kind.key_of(me));
+    let mut rows: Vec<HeadRow> = diesel::sql_query(sql.join(" UNION ALL "))
+        .bind::<Nullable<Text>, _>(phone)
+        .bind::<Nullable<Text>, _>(address)
+        .bind::<Nullable<Text>, _>(domain)
+        .prepared()
+        .load(conn)?;
+    rows.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    let mut heads: [Vec<String>; 3] = Default::default();
+    for row in rows {
+        if let Some(head) = usize::try_from(row.key).ok().and_then(|k| heads.get_mut(k)) {
+            head.push(row.id);
+        }
+    }
+    Ok(heads)
+}
+
 /// The SMEs sharing contact key `key` of `kind` (in order of registration, at most
 /// [`SHARING_MAX`]), with their live applications.
 pub(crate) fn sharing(
@@ -341,16 +392,15 @@ fn shared_contact_with(
     new_application: Option<&str>,
 ) -> QueryResult<Vec<Hit>> {
     let mut hits = Vec::new();
-    for (kind, key) in [
-        (engine::ContactKind::Phone, &me.phone_key),
-        (engine::ContactKind::Address, &me.address_key),
-        (engine::ContactKind::EmailDomain, &me.email_domain),
-    ] {
-        let Some(key) = key else { continue };
+    // A new application: if its SME's cluster is already under an open flag, it joins that
+    // flag, and the cluster is not read again. The clusters' heads are read at once.
+    let heads = match new_application {
+        Some(_) => sharing_heads(conn, me, t.shared_contact_min_smes)?,
+        None => Default::default(),
+    };
+    for (kind, head) in SHARED_KEYS.into_iter().zip(heads) {
+        let Some(key) = kind.key_of(me) else { continue };
         if let Some(app) = new_application {
-            // A new application: if its SME's cluster is already under an open flag, it joins
-            // that flag, and the cluster is not read again.
-            let head = sharing_head(conn, kind, key, t.shared_contact_min_smes)?;
             let Some(anchor) = head.first() else { continue };
             if (head.len() as i64) < t.shared_contact_min_smes {
                 continue;
@@ -382,8 +432,9 @@ fn shared_contact_with(
     Ok(hits)
 }
 
-/// A contact's BR number, phone, address, email domain and contact-name keys, as selected.
-type ContactRow = (
+/// A contact's BR number, phone, address, email domain and contact-name keys, as selected
+/// ([`SME_CONTACT`], [`vendor_contact_columns`]).
+pub(crate) type ContactRow = (
     Option<String>,
     Option<String>,
     Option<String>,
@@ -391,7 +442,40 @@ type ContactRow = (
     Option<String>,
 );
 
-fn contact((br, phone, address, domain, name): ContactRow) -> Contact {
+/// An SME's contact keys, to select (as a [`ContactRow`]) beside its other columns.
+pub(crate) const SME_CONTACT: (
+    smes::br_number,
+    smes::phone_key,
+    smes::address_key,
+    smes::email_domain,
+    smes::contact_name_key,
+) = (
+    smes::br_number,
+    smes::phone_key,
+    smes::address_key,
+    smes::email_domain,
+    smes::contact_name_key,
+);
+
+/// A vendor's contact keys, to select (as a [`ContactRow`]) beside its other columns.
+#[allow(clippy::type_complexity)]
+pub(crate) fn vendor_contact_columns() -> (
+    diesel::dsl::Nullable<vendors::br_number>,
+    vendors::phone_key,
+    vendors::address_key,
+    vendors::email_domain,
+    vendors::contact_name_key,
+) {
+    (
+        vendors::br_number.nullable(),
+        vendors::phone_key,
+        vendors::address_key,
+        vendors::email_domain,
+        vendors::contact_name_key,
+    )
+}
+
+pub(crate) fn contact((br, phone, address, domain, name): ContactRow) -> Contact {
     Contact {
         br_number: br,
         phone_key: phone,
@@ -404,13 +488,7 @@ fn contact((br, phone, address, domain, name): ContactRow) -> Contact {
 pub(crate) fn sme_contact(conn: &mut DbConnection, sme_id: &str) -> QueryResult<Contact> {
     smes::table
         .find(sme_id)
-        .select((
-            smes::br_number,
-            smes::phone_key,
-            smes::address_key,
-            smes::email_domain,
-            smes::contact_name_key,
-        ))
+        .select(SME_CONTACT)
         .first::<ContactRow>(conn)
         .map(contact)
 }
@@ -418,13 +496,7 @@ pub(crate) fn sme_contact(conn: &mut DbConnection, sme_id: &str) -> QueryResult<
 pub(crate) fn vendor_contact(conn: &mut DbConnection, vendor_id: &str) -> QueryResult<Contact> {
     vendors::table
         .find(vendor_id)
-        .select((
-            vendors::br_number.nullable(),
-            vendors::phone_key,
-            vendors::address_key,
-            vendors::email_domain,
-            vendors::contact_name_key,
-        ))
+        .select(vendor_contact_columns())
         .first::<ContactRow>(conn)
         .map(contact)
 }
@@ -659,6 +731,9 @@ pub struct NewApplication {
     pub client_ip: Option<String>,
     pub eligible_cost_cents: i64,
     pub ceiling_cents: i64,
+    /// The SME's and the vendor's contact keys, read with their rows by the caller.
+    pub sme_contact: Contact,
+    pub vendor_contact: Contact,
 }
 
 /// The indicators a new application changes (related party, shared contact, shared origin,
@@ -673,14 +748,13 @@ pub fn before_apply(
 ) -> Result<Vec<Hit>, ApiError> {
     let now = crate::time::now();
     let mut hits = Vec::new();
-    let sme = sme_contact(conn, &app.sme_id)?;
-    let vendor = vendor_contact(conn, &app.vendor_id)?;
-    hits.extend(engine::vendor_related_party(&app.id, &sme, &vendor));
+    let (sme, vendor) = (&app.sme_contact, &app.vendor_contact);
+    hits.extend(engine::vendor_related_party(&app.id, sme, vendor));
     hits.extend(shared_contact_with(
         conn,
         t,
         &app.sme_id,
-        &sme,
+        sme,
         Some(&app.id),
     )?);
     if let Some(ip) = &app.client_ip {

@@ -92,20 +92,40 @@ pub fn profile_of(
 pub fn applicant_profile_of(
     conn: &mut DbConnection,
     user_id: &str,
-) -> Result<SmeRow, crate::error::ApiError> {
+) -> Result<Applicant, crate::error::ApiError> {
     use crate::db::schema::users;
-    let found: Option<(SmeRow, Option<chrono::NaiveDateTime>)> = smes::table
+    use crate::risk::store::{ContactRow, SME_CONTACT, contact};
+    type Found = (SmeRow, Option<chrono::NaiveDateTime>, String, ContactRow);
+    let found: Option<Found> = smes::table
         .inner_join(users::table)
         .filter(smes::user_id.eq(user_id))
-        .select((SmeRow::as_select(), users::email_verified_at))
+        .select((
+            SmeRow::as_select(),
+            users::email_verified_at,
+            users::email,
+            SME_CONTACT,
+        ))
         .first(conn)
         .optional()?;
-    let (sme, verified) = found.ok_or_else(no_profile)?;
+    let (sme, verified, email, keys) = found.ok_or_else(no_profile)?;
     let sme = eligible(sme)?;
     if verified.is_none() {
         return Err(crate::auth::store::email_unverified());
     }
-    Ok(sme)
+    Ok(Applicant {
+        sme,
+        email,
+        contact: contact(keys),
+    })
+}
+
+/// An SME that may enquire and apply, with what applying reads of it besides its profile.
+pub struct Applicant {
+    pub sme: SmeRow,
+    /// Its account's email address.
+    pub email: String,
+    /// Its contact keys, for the risk indicators.
+    pub contact: crate::risk::engine::Contact,
 }
 
 fn no_profile() -> crate::error::ApiError {
