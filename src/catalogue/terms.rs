@@ -22,7 +22,7 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 
 use super::search::Query;
 use super::store::Filters;
-use crate::db::{Backend, DbConnection, MultiBackend};
+use crate::db::{Backend, DbConnection, MultiBackend, Prepare};
 
 /// Added to a package's rank where the term is only a prefix of its words (2^32; a document's
 /// token count stays far below it). `package_terms_of` in the migration adds the same.
@@ -230,7 +230,7 @@ struct Found {
 pub fn cells(conn: &mut DbConnection, (term, whole): (&str, bool)) -> QueryResult<Cells> {
     let mut statement = Statement::default();
     push_cells(&mut statement, term, whole);
-    Ok(split(statement.query().load(conn)?).1)
+    Ok(split(statement.query().prepared().load(conn)?).1)
 }
 
 /// A one-term search's page ([`push_first`]) and kept facet cells, in one statement.
@@ -249,7 +249,7 @@ pub fn first(
         push_first(&mut statement, term, filters, start, limit);
         statement.push(")");
     }
-    Ok(split(statement.query().load(conn)?))
+    Ok(split(statement.query().prepared().load(conn)?))
 }
 
 /// The ranked packages, best first, and the cells of a search's rows.
@@ -339,7 +339,11 @@ pub fn matches(
             }
         }
     }
-    let rows: Vec<Match> = statement.query().load(conn)?;
+    // Prepared once per shape, unless it lists ids (one shape per length of the list).
+    let rows: Vec<Match> = match filters.ids {
+        None => statement.query().prepared().load(conn)?,
+        Some(_) => statement.query().load(conn)?,
+    };
     Ok(rows
         .into_iter()
         .map(|m| (m.package_id, m.category, m.target_sector, score(m.rank)))
