@@ -23,6 +23,7 @@ use crate::packages::model::RevisionRow;
 use crate::programme::batches::BatchRow;
 use crate::programme::model::ProgrammeRules;
 use crate::programme::quoting::{self, Ask};
+use crate::risk::engine::Contact;
 use crate::risk::store::{ContactRow, contact, vendor_contact_columns};
 
 /// Applies for the calling SME on its confirmed enquiry. Errors: 403 (no profile, ineligible),
@@ -87,8 +88,8 @@ pub fn apply(
             client_ip: meta.ip.clone(),
             eligible_cost_cents: enquiry.eligible_cost_cents,
             ceiling_cents,
-            sme_contact: applicant.contact.clone(),
-            vendor_contact: contact(found.vendor.clone()),
+            sme_contact: applicant.contact,
+            vendor_contact: found.vendor,
         },
     )?;
     let mut checks_took = checking.elapsed();
@@ -173,9 +174,9 @@ pub fn apply(
     let parties = Parties {
         package: revision.name_en.clone(),
         sme_name: sme.business_name_en.clone(),
-        sme_email: applicant.email.clone(),
-        vendor_name: found.vendor_name.clone(),
-        vendor_email: found.vendor_email.clone(),
+        sme_email: applicant.email,
+        vendor_name: found.vendor_name,
+        vendor_email: found.vendor_email,
     };
     notify_parties(conn, &row, &parties, None)?;
     let raising = std::time::Instant::now();
@@ -192,7 +193,7 @@ struct ToApply {
     enquiry: EnquiryRow,
     revision: RevisionRow,
     listed: bool,
-    vendor: ContactRow,
+    vendor: Contact,
     vendor_name: String,
     vendor_email: String,
 }
@@ -221,7 +222,7 @@ fn enquiry_to_apply(conn: &mut DbConnection, id: &str) -> QueryResult<Option<ToA
             enquiry,
             revision,
             listed,
-            vendor,
+            vendor: contact(vendor),
             vendor_name,
             vendor_email,
         },

@@ -259,21 +259,28 @@ struct IdRow {
     id: String,
 }
 
-/// The first `limit` SMEs, in order of registration, sharing contact key `key` of `kind`: a
-/// range of the key's index, however many share it.
+/// The query of the first `limit` SMEs, in order of registration, sharing the contact key of
+/// `kind` bound as parameter `$param`: a range of the key's index, however many share it.
+fn head_query(kind: engine::ContactKind, param: usize, limit: i64) -> String {
+    let column = key_column(kind);
+    format!(
+        "SELECT id, created_at FROM smes WHERE {column} = ${param} \
+         ORDER BY created_at, id LIMIT {limit}"
+    )
+}
+
+/// The first `limit` SMEs, in order of registration, sharing contact key `key` of `kind`
+/// ([`head_query`]).
 fn sharing_head(
     conn: &mut DbConnection,
     kind: engine::ContactKind,
     key: &str,
     limit: i64,
 ) -> QueryResult<Vec<String>> {
-    let column = key_column(kind);
-    let rows: Vec<IdRow> = diesel::sql_query(format!(
-        "SELECT id FROM smes WHERE {column} = $1 ORDER BY created_at, id LIMIT {limit}"
-    ))
-    .bind::<Text, _>(key)
-    .prepared()
-    .load(conn)?;
+    let rows: Vec<IdRow> = diesel::sql_query(head_query(kind, 1, limit))
+        .bind::<Text, _>(key)
+        .prepared()
+        .load(conn)?;
     Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
@@ -295,20 +302,15 @@ struct HeadRow {
 }
 
 /// For each of [`SHARED_KEYS`], the first `limit` SMEs in order of registration sharing `me`'s
-/// key (none for a key `me` lacks): a range of each key's index however many share it, all in
-/// one statement.
+/// key (none for a key `me` lacks), all in one statement ([`head_query`] per key).
 fn sharing_heads(
     conn: &mut DbConnection,
     me: &Contact,
     limit: i64,
 ) -> QueryResult<[Vec<String>; 3]> {
     let part = |(n, kind): (usize, &engine::ContactKind)| {
-        let column = key_column(*kind);
-        format!(
-            "SELECT CAST({n} AS BIGINT) AS key, id, created_at FROM (SELECT id, created_at \
-             FROM smes WHERE {column} = ${} ORDER BY created_at, id LIMIT {limit}) AS k{n}",
-            n + 1
-        )
+        let head = head_query(*kind, n + 1, limit);
+        format!("SELECT CAST({n} AS BIGINT) AS key, id, created_at FROM ({head}) AS k{n}")
     };
     let sql: Vec<String> = SHARED_KEYS.iter().enumerate().map(part).collect();
     let [phone, address, domain] = SHARED_KEYS.map(|kind| kind.key_of(me));
