@@ -323,7 +323,7 @@ impl From<diesel::result::Error> for ApiError {
         use diesel::result::{DatabaseErrorKind, Error};
         match error {
             Error::NotFound => ApiError::NotFound("No such resource.".to_owned()),
-            Error::DatabaseError(kind, ref info) if is_connection_lost(&kind, info.message()) => {
+            Error::DatabaseError(..) if means_connection_lost(&error) => {
                 ApiError::ConnectionLost(error.into())
             }
             Error::DatabaseError(kind, ref info) if is_contention(&kind, info.message()) => {
@@ -335,6 +335,12 @@ impl From<diesel::result::Error> for ApiError {
             other => ApiError::internal(other),
         }
     }
+}
+
+/// Whether `error` means the connection it happened on is gone ([`is_connection_lost`]).
+pub(crate) fn means_connection_lost(error: &diesel::result::Error) -> bool {
+    matches!(error, diesel::result::Error::DatabaseError(kind, info)
+        if is_connection_lost(kind, info.message()))
 }
 
 /// Whether a database error means the connection is gone: the server closed it, restarted, or

@@ -11,6 +11,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 
+use crate::auth::{ActiveLater, Caller};
 use crate::db::schema::idempotency_keys;
 use crate::db::{Db, DbConnection};
 use crate::error::ApiError;
@@ -169,23 +170,28 @@ where
 /// Creates something with `create` in one write transaction under the request's
 /// `Idempotency-Key` (when it has one): 201 with the created resource, or the first response
 /// again for a repeat. Applications and enquiries are created this way.
-pub async fn idempotent_create<T, V, F>(
+///
+/// The caller's account is confirmed active first, in that transaction
+/// ([`ActiveLater::confirm`]): a disabled account gets 401, never a replay.
+pub async fn idempotent_create<C, T, V, F>(
     db: &Db,
     req: &HttpRequest,
-    user_id: &str,
+    caller: ActiveLater<C>,
     form: T,
     mut create: F,
 ) -> Result<HttpResponse, ApiError>
 where
+    C: Caller + Send,
     T: serde::Serialize + Send + 'static,
     V: serde::Serialize,
-    F: FnMut(&mut DbConnection, &T) -> Result<V, ApiError> + Send + 'static,
+    F: FnMut(&mut DbConnection, &C, &T) -> Result<V, ApiError> + Send + 'static,
 {
-    let claim = Claim::of(req, user_id, &form)?;
+    let claim = Claim::of(req, caller.user_id(), &form)?;
     let outcome = db
         .write(move |tx| {
+            let caller = caller.confirm(tx)?;
             run(tx, &claim, |tx| {
-                let created = create(tx, &form)?;
+                let created = create(tx, caller, &form)?;
                 let body = serde_json::to_value(&created).map_err(ApiError::internal)?;
                 Ok((StatusCode::CREATED, body))
             })

@@ -12,7 +12,7 @@ use super::workflow::Status;
 use crate::audit::{self, NewEvent};
 use crate::auth::{AuthUser, RequestMeta};
 use crate::budget::escrow::{Newcomer, Placement, place_newcomer};
-use crate::budget::store::{Movement, Quota, hold_sme_cap, lock_sme, log_reservation};
+use crate::budget::store::{Movement, Quota, hold_sme_cap, log_reservation};
 use crate::budget::{POOL, Sharding};
 use crate::db::DbConnection;
 use crate::db::schema::package_revisions;
@@ -94,10 +94,15 @@ pub fn apply(
     )?;
     let mut checks_took = checking.elapsed();
     // The lock order of src/budget/mod.rs: the SME, then the budget rows and the batch (in
-    // `place_newcomer`). The waitlist is read under those locks, so a release that commits
-    // meanwhile is either seen here or sees this application on its waitlist.
-    let held = lock_sme(conn, &sme.id)?;
-    let quote = quoting::quote(&ask, &rules, quoting::remaining_cap(&rules, held)?)?;
+    // `place_newcomer`). The waitlist is read with the SME's lock, to steer the newcomer, and
+    // again under the root's on the global path, so a release that commits meanwhile is either
+    // seen there or sees this application on its waitlist.
+    let locked = waitlist::lock_newcomer(conn, &sme.id)?;
+    let quote = quoting::quote(
+        &ask,
+        &rules,
+        quoting::remaining_cap(&rules, locked.held_cents)?,
+    )?;
     if quote.subsidy == Money::ZERO {
         return Err(ApiError::Conflict(format!(
             "The SME has used its whole cap of {}.",
@@ -120,6 +125,7 @@ pub fn apply(
             amount: subsidy,
             largest: rules.per_sme_cap,
             actor_id: Some(&user.user_id),
+            queue_ahead: locked.queue_ahead,
         },
         &mut waitlist::blocks_newcomers,
     )?;

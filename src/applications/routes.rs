@@ -14,7 +14,7 @@ use super::model::{
 use super::store::{self, Filter};
 use super::transitions::{Actor, perform};
 use super::workflow::{Action, Status, step};
-use crate::auth::{AuthUser, RequestMeta, SmeUser, VendorUser};
+use crate::auth::{ActiveLater, AuthUser, RequestMeta, SmeUser, VendorUser};
 use crate::budget::Sharding;
 use crate::db::{Db, DbConnection, lock_name};
 use crate::error::ApiError;
@@ -55,13 +55,12 @@ pub async fn create_application(
     req: HttpRequest,
     db: web::Data<Db>,
     sharding: web::Data<Sharding>,
-    sme: SmeUser,
+    sme: ActiveLater<SmeUser>,
     meta: RequestMeta,
     body: ValidJson<ApplyForm>,
 ) -> Result<HttpResponse, ApiError> {
-    let user_id = sme.0.user_id.clone();
     let sharding = **sharding;
-    idempotent_create(&db, &req, &user_id, body.into_inner(), move |tx, form| {
+    idempotent_create(&db, &req, sme, body.into_inner(), move |tx, sme, form| {
         apply(tx, sharding, &meta, &sme.0, form)
     })
     .await

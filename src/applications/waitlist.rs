@@ -55,13 +55,52 @@ struct Found {
 /// commit.
 pub fn blocks_newcomers(conn: &mut DbConnection) -> QueryResult<bool> {
     let found: Found = bind_promotable!(diesel::sql_query(format!(
-        "SELECT EXISTS (SELECT 1 {PROMOTABLE} AND EXISTS (SELECT 1 FROM intake_batches b \
-         WHERE b.id = a.batch_id AND (b.quota_cents IS NULL \
-         OR b.quota_cents - b.used_cents >= a.subsidy_cents))) AS found"
+        "SELECT {} AS found",
+        queue_ahead()
     )))
     .prepared()
     .get_result(conn)?;
     Ok(found.found)
+}
+
+/// The SQL condition "some promotable application waits and its own batch's quota could take
+/// it"; binds $1 to $3 with [`bind_promotable`].
+fn queue_ahead() -> String {
+    format!(
+        "EXISTS (SELECT 1 {PROMOTABLE} AND EXISTS (SELECT 1 FROM intake_batches b \
+         WHERE b.id = a.batch_id AND (b.quota_cents IS NULL \
+         OR b.quota_cents - b.used_cents >= a.subsidy_cents)))"
+    )
+}
+
+/// A newcomer's SME, locked: what its applications hold of its cap, and whether newcomers must
+/// queue ([`blocks_newcomers`]).
+#[derive(Debug, Clone, Copy, QueryableByName)]
+pub struct LockedSme {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub held_cents: i64,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub queue_ahead: bool,
+}
+
+/// Locks a newcomer SME's row (its application's first lock, in the order of
+/// `src/budget/mod.rs`) and reads what its applications hold of its cap and whether newcomers
+/// must queue, in one statement. The queue is read without the root's lock: on the sharded path
+/// a yes only sends the newcomer to the global path, which asks [`blocks_newcomers`] again
+/// under that lock.
+pub fn lock_newcomer(conn: &mut DbConnection, sme_id: &str) -> QueryResult<LockedSme> {
+    let lock = match conn.backend() {
+        Backend::Postgres => " FOR UPDATE OF s",
+        Backend::Sqlite => "",
+    };
+    bind_promotable!(diesel::sql_query(format!(
+        "SELECT s.subsidy_held_cents AS held_cents, {} AS queue_ahead \
+         FROM smes s WHERE s.id = $4{lock}",
+        queue_ahead()
+    )))
+    .bind::<Text, _>(sme_id)
+    .prepared()
+    .get_result(conn)
 }
 
 #[derive(QueryableByName)]

@@ -56,10 +56,12 @@ async fn ensure_active(req: &HttpRequest, user: &AuthUser) -> Result<(), ApiErro
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("Db is not registered")))?
         .clone();
     let id = user.user_id.clone();
-    let active = db
-        .run(move |conn| Ok(super::store::is_active(conn, &id)?))
-        .await?;
-    if active {
+    db.run(move |conn| confirm_active(conn, &id)).await
+}
+
+/// The check of [`ensure_active`], on a connection the caller holds.
+fn confirm_active(conn: &mut crate::db::DbConnection, user_id: &str) -> Result<(), ApiError> {
+    if super::store::is_active(conn, user_id)? {
         Ok(())
     } else {
         Err(ApiError::Unauthorized(
@@ -68,15 +70,31 @@ async fn ensure_active(req: &HttpRequest, user: &AuthUser) -> Result<(), ApiErro
     }
 }
 
-/// The caller, checked as [`authenticate`] and [`ensure_active`] do, and then by `admit`.
-fn extract<T: 'static>(
-    req: &HttpRequest,
-    admit: fn(AuthUser) -> Result<T, ApiError>,
-) -> LocalBoxFuture<'static, Result<T, ApiError>> {
+/// A kind of caller: [`AuthUser`] (any role) or one role's extractor.
+pub trait Caller: Sized + 'static {
+    /// Admits an authenticated user as this kind of caller, or refuses it (403).
+    fn admit(user: AuthUser) -> Result<Self, ApiError>;
+
+    /// The user behind the caller.
+    fn user(&self) -> &AuthUser;
+}
+
+impl Caller for AuthUser {
+    fn admit(user: AuthUser) -> Result<Self, ApiError> {
+        Ok(user)
+    }
+
+    fn user(&self) -> &AuthUser {
+        self
+    }
+}
+
+/// The caller, checked as [`authenticate`] and [`ensure_active`] do, and then admitted as `T`.
+fn extract<T: Caller>(req: &HttpRequest) -> LocalBoxFuture<'static, Result<T, ApiError>> {
     let req = req.clone();
     Box::pin(async move {
         let user = authenticate(&req)?;
-        let admitted = admit(user.clone())?;
+        let admitted = T::admit(user.clone())?;
         ensure_active(&req, &user).await?;
         Ok(admitted)
     })
@@ -87,7 +105,38 @@ impl FromRequest for AuthUser {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        extract(req, Ok)
+        extract(req)
+    }
+}
+
+/// A caller admitted as `T` by its token alone: whether its account is still active is checked
+/// later, by the route, on the connection and in the transaction it writes with
+/// ([`ActiveLater::confirm`]). That saves the separate connection checkout and round trips of
+/// [`ensure_active`] on the hottest writes (applying, enquiring). The caller can only be reached
+/// through `confirm`, so a route cannot forget the check.
+#[derive(Debug)]
+pub struct ActiveLater<T>(T);
+
+impl<T: Caller> ActiveLater<T> {
+    /// The caller's user id, for work that precedes the check (an idempotency claim's scope).
+    pub fn user_id(&self) -> &str {
+        &self.0.user().user_id
+    }
+
+    /// The caller, once its account is confirmed active on `conn`; 401 when it is disabled or
+    /// gone, as [`ensure_active`] answers.
+    pub fn confirm(&self, conn: &mut crate::db::DbConnection) -> Result<&T, ApiError> {
+        confirm_active(conn, self.user_id())?;
+        Ok(&self.0)
+    }
+}
+
+impl<T: Caller> FromRequest for ActiveLater<T> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authenticate(req).and_then(T::admit).map(ActiveLater))
     }
 }
 
@@ -99,21 +148,29 @@ macro_rules! role_extractor {
         #[derive(Debug, Clone, PartialEq, Eq)]
         pub struct $name(pub AuthUser);
 
+        impl Caller for $name {
+            fn admit(user: AuthUser) -> Result<Self, ApiError> {
+                if user.role == $role {
+                    Ok($name(user))
+                } else {
+                    Err(ApiError::Forbidden(format!(
+                        "This requires the {} role; the caller is {}.",
+                        $role, user.role
+                    )))
+                }
+            }
+
+            fn user(&self) -> &AuthUser {
+                &self.0
+            }
+        }
+
         impl FromRequest for $name {
             type Error = ApiError;
             type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
             fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-                extract(req, |user| {
-                    if user.role == $role {
-                        Ok($name(user))
-                    } else {
-                        Err(ApiError::Forbidden(format!(
-                            "This requires the {} role; the caller is {}.",
-                            $role, user.role
-                        )))
-                    }
-                })
+                extract(req)
             }
         }
     };
@@ -224,6 +281,16 @@ mod tests {
                 .route(
                     "/sme",
                     web::get().to(|_: SmeUser| async { HttpResponse::Ok().finish() }),
+                )
+                .route(
+                    "/sme-later",
+                    web::get().to(
+                        |caller: ActiveLater<SmeUser>, db: web::Data<crate::db::Db>| async move {
+                            db.run(move |conn| caller.confirm(conn).map(|_| ()))
+                                .await
+                                .map(|()| HttpResponse::Ok().finish())
+                        },
+                    ),
                 ),
         )
         .await;
@@ -245,6 +312,7 @@ mod tests {
             ("/admin", Role::Admin),
             ("/vendor", Role::Vendor),
             ("/sme", Role::Sme),
+            ("/sme-later", Role::Sme),
         ] {
             assert_eq!(status_for(path, None).await, 401, "{path} anonymous");
             assert_eq!(
@@ -271,8 +339,10 @@ mod tests {
         let tokens = AccessTokens::new(b"0123456789abcdef0123456789abcdef", 15);
         let off = Some(tokens.issue("off", Role::Sme).unwrap());
         assert_eq!(status_for("/sme", off.clone()).await, 401);
+        assert_eq!(status_for("/sme-later", off.clone()).await, 401);
         assert_eq!(status_for("/any", off).await, 401);
         let gone = Some(tokens.issue("nobody", Role::Sme).unwrap());
-        assert_eq!(status_for("/any", gone).await, 401);
+        assert_eq!(status_for("/any", gone.clone()).await, 401);
+        assert_eq!(status_for("/sme-later", gone).await, 401);
     }
 }

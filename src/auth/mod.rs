@@ -19,7 +19,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub use extract::{AdminUser, AuthUser, RequestMeta, SmeUser, VendorUser};
+pub use extract::{ActiveLater, AdminUser, AuthUser, Caller, RequestMeta, SmeUser, VendorUser};
 
 /// What a user is to the programme. A user has exactly one role for life: a vendor account can
 /// never act as an SME, nor the reverse.

@@ -23,7 +23,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
 use super::store::{self, BudgetError, POOL, Reservation};
-use crate::db::DbConnection;
+use crate::db::{DbConnection, Prepare};
 use crate::money::Money;
 
 /// How many largest subsidies a refill moves from the root to a shard.
@@ -106,12 +106,16 @@ pub struct Newcomer<'a> {
     /// The largest subsidy any application can have (the per-SME cap).
     pub largest: Money,
     pub actor_id: Option<&'a str>,
+    /// Whether `waiters_ahead` answered yes when the SME's row was locked: a newcomer that
+    /// must queue skips its shard for the global path.
+    pub queue_ahead: bool,
 }
 
 /// Reserves a newcomer's subsidy, or says it must wait. `waiters_ahead` answers whether
 /// earlier applications wait that a newcomer must not overtake (it lives with the waitlist, in
 /// `applications`); on the global path it is asked with the root locked, so that the answer
-/// holds until commit.
+/// holds until commit. The sharded path goes by the answer the caller read with the SME's
+/// lock ([`Newcomer::queue_ahead`]).
 ///
 /// Call it with the SME's row locked (the lock order of `src/budget/mod.rs`: SME, root, shards
 /// in order of id, batch).
@@ -126,7 +130,7 @@ pub fn place_newcomer(
     // sharded path got that far.
     let mut gathered_root = None;
     if let Some(shard) = sharding.shard_for(who.sme_id)
-        && !waiters_ahead(conn)?
+        && !who.queue_ahead
     {
         if let Some(placed) = on_shard(conn, &shard, who.batch_id, amount, who.quota)? {
             return Ok(placed);
@@ -223,6 +227,7 @@ fn refill(
     )
     .bind::<Text, _>(shard)
     .bind::<diesel::sql_types::Timestamp, _>(crate::time::now())
+    .prepared()
     .execute(conn)?;
     if !store::transfer(conn, POOL, shard, chunk, floor, actor_id)? {
         return Err(BudgetError::OutOfStep(

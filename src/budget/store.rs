@@ -59,11 +59,6 @@ struct Cents {
     cents: i64,
 }
 
-/// Locks the SME's row and returns what its applications hold of its cap (one statement).
-pub fn lock_sme(conn: &mut DbConnection, sme_id: &str) -> QueryResult<i64> {
-    locked_cents(conn, "smes", "subsidy_held_cents", sme_id)
-}
-
 /// Locks the root budget row and returns its available balance; every movement of the root's
 /// money waits for the caller's commit from here on.
 pub fn lock_root(conn: &mut DbConnection) -> QueryResult<i64> {

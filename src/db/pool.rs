@@ -17,9 +17,40 @@ use crate::error::ApiError;
 
 /// Opens connections for the pool, establishing each through its own backend so that the real
 /// error (libpq's, SQLite's) reaches the operator, and preparing SQLite connections.
+///
+/// It checks a connection on checkout only when the connection may have died unseen: a
+/// connection the pool took back less than [`TRUSTED_FOR`] ago, since when no connection was
+/// seen lost, is handed out as it is; any other gets a `SELECT 1` first. Under load the pool
+/// hands out the connection returned last, so a request saves that round trip, while one that
+/// sat idle, or any after a connection was seen lost (a restart, a terminated backend), is
+/// still checked. A connection whose statement failed because it was lost is discarded when
+/// returned.
 #[derive(Debug)]
 pub struct ConnectionFactory {
     target: DatabaseTarget,
+    trusted_for: Duration,
+    /// When a connection was last seen lost.
+    last_loss: Mutex<Option<Instant>>,
+}
+
+/// How long after its return a connection is handed out without a check.
+pub const TRUSTED_FOR: Duration = Duration::from_secs(1);
+
+/// Whether a connection the pool took back at `returned_at` needs a check before it is handed
+/// out at `now`, when a connection was last seen lost at `last_loss`.
+fn needs_check(
+    returned_at: Option<Instant>,
+    last_loss: Option<Instant>,
+    now: Instant,
+    trusted_for: Duration,
+) -> bool {
+    match returned_at {
+        None => true,
+        Some(returned) => {
+            now.saturating_duration_since(returned) >= trusted_for
+                || last_loss.is_some_and(|lost| lost >= returned)
+        }
+    }
 }
 
 impl ConnectionFactory {
@@ -56,11 +87,27 @@ impl ManageConnection for ConnectionFactory {
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        conn.ping().map_err(r2d2::Error::QueryError)
+        let returned_at = super::statements::watch(conn).and_then(|w| w.returned_at);
+        let last_loss = self.last_loss.lock().map(|at| *at).unwrap_or(None);
+        if needs_check(returned_at, last_loss, Instant::now(), self.trusted_for) {
+            conn.ping().map_err(r2d2::Error::QueryError)
+        } else {
+            Ok(())
+        }
     }
 
     fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        std::thread::panicking() || conn.is_broken()
+        let lost = match super::statements::watch(conn) {
+            Some(watch) => {
+                watch.returned_at = Some(Instant::now());
+                watch.lost
+            }
+            None => false,
+        };
+        if lost && let Ok(mut last) = self.last_loss.lock() {
+            *last = Some(Instant::now());
+        }
+        lost || std::thread::panicking() || conn.is_broken()
     }
 }
 
@@ -159,11 +206,24 @@ impl Db {
         max_size: u32,
         acquire_timeout: Duration,
     ) -> Result<Db, OpenError> {
+        Db::open_trusting(target, max_size, acquire_timeout, TRUSTED_FOR)
+    }
+
+    /// [`Db::open_with`], handing out connections unchecked for `trusted_for` after their
+    /// return ([`ConnectionFactory`]).
+    fn open_trusting(
+        target: &DatabaseTarget,
+        max_size: u32,
+        acquire_timeout: Duration,
+        trusted_for: Duration,
+    ) -> Result<Db, OpenError> {
         if let DatabaseTarget::Sqlite { path } = target {
             create_parent_dir(path)?;
         }
         let manager = ConnectionFactory {
             target: target.clone(),
+            trusted_for,
+            last_loss: Mutex::new(None),
         };
         let failures = Arc::new(AcquireFailures::default());
         let pool = Pool::builder()
@@ -368,5 +428,63 @@ fn create_parent_dir(path: &Path) -> Result<(), OpenError> {
                 source,
             }),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_connection_is_checked_unless_returned_lately_and_since_no_loss() {
+        let now = Instant::now();
+        let ago = |ms| now - Duration::from_millis(ms);
+        let trusted = Duration::from_millis(1000);
+        // Never returned (new), or returned too long ago: checked.
+        assert!(needs_check(None, None, now, trusted));
+        assert!(needs_check(Some(ago(1000)), None, now, trusted));
+        // Returned lately: handed out as it is.
+        assert!(!needs_check(Some(ago(999)), None, now, trusted));
+        assert!(!needs_check(Some(ago(10)), Some(ago(20)), now, trusted));
+        // A connection seen lost since (or when) it was returned: checked.
+        assert!(needs_check(Some(ago(10)), Some(ago(5)), now, trusted));
+        assert!(needs_check(Some(ago(10)), Some(ago(10)), now, trusted));
+    }
+
+    /// Statements a checkout of `db` ran (the check's `SELECT 1`, if any).
+    fn checkout(db: &Db) -> (DbPooledConnection, u64) {
+        let (conn, ran) = super::super::statements::counting(|| db.connection());
+        (conn.unwrap(), ran)
+    }
+
+    #[test]
+    fn the_pool_checks_only_connections_that_may_have_died_unseen() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = DatabaseTarget::Sqlite {
+            path: dir.path().join("pool.db"),
+        };
+        let open = |trusted_for| {
+            Db::open_trusting(&target, 2, Duration::from_secs(5), trusted_for).unwrap()
+        };
+        let db = open(Duration::from_secs(60));
+        // A new connection is checked; once returned, it is trusted.
+        let (first, ran) = checkout(&db);
+        assert_eq!(ran, 1);
+        drop(first);
+        let (mut again, ran) = checkout(&db);
+        assert_eq!(ran, 0);
+        // A connection seen lost is discarded when returned, and the others are checked again.
+        let (second, _) = checkout(&db);
+        drop(second);
+        super::super::statements::watch(&mut *again).unwrap().lost = true;
+        drop(again);
+        assert_eq!(db.state().connections, 1);
+        let (_third, ran) = checkout(&db);
+        assert_eq!(ran, 1);
+
+        // Trusted for no time: every checkout is checked.
+        let db = open(Duration::ZERO);
+        drop(checkout(&db).0);
+        assert_eq!(checkout(&db).1, 1);
     }
 }

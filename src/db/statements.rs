@@ -21,24 +21,47 @@ tokio::task_local! {
     static IN_REQUEST: Cell<u64>;
 }
 
-/// Makes `conn` count the statements it starts on the thread that runs them.
+/// Makes `conn` count the statements it starts on the thread that runs them, and keep the
+/// [`Watch`] the pool reads.
 pub(super) fn instrument(conn: &mut impl Connection) {
-    conn.set_instrumentation(counter());
+    conn.set_instrumentation(Watch::default());
 }
 
-fn counter() -> impl Instrumentation {
-    |event: InstrumentationEvent<'_>| {
-        if let InstrumentationEvent::StartQuery { query, .. } = event {
-            ON_THIS_THREAD.with(|n| n.set(n.get() + 1));
-            if tracing::enabled!(target: "dtspp::db::statements", tracing::Level::TRACE) {
-                // The SQL alone: the values bound to it (password hashes, token hashes) never
-                // reach the logs.
-                let text = query.to_string();
-                let sql = text.split(" -- binds: ").next().unwrap_or_default();
-                tracing::trace!(target: "dtspp::db::statements", sql, "statement");
+/// The instrumentation of every pooled connection (diesel's instrumentation is the one state
+/// it lets us attach to a connection): it counts the statements the connection starts, and
+/// keeps what the pool needs to know of it between checkouts.
+#[derive(Debug, Default)]
+pub(super) struct Watch {
+    /// When the pool last took the connection back.
+    pub(super) returned_at: Option<std::time::Instant>,
+    /// Whether a statement on it failed because the connection was lost.
+    pub(super) lost: bool,
+}
+
+impl Instrumentation for Watch {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        match event {
+            InstrumentationEvent::StartQuery { query, .. } => {
+                ON_THIS_THREAD.with(|n| n.set(n.get() + 1));
+                if tracing::enabled!(target: "dtspp::db::statements", tracing::Level::TRACE) {
+                    // The SQL alone: the values bound to it (password hashes, token hashes)
+                    // never reach the logs.
+                    let text = query.to_string();
+                    let sql = text.split(" -- binds: ").next().unwrap_or_default();
+                    tracing::trace!(target: "dtspp::db::statements", sql, "statement");
+                }
             }
+            InstrumentationEvent::FinishQuery {
+                error: Some(error), ..
+            } if crate::error::means_connection_lost(error) => self.lost = true,
+            _ => {}
         }
     }
+}
+
+/// The [`Watch`] of a connection [`instrument`] set up.
+pub(super) fn watch(conn: &mut impl Connection) -> Option<&mut Watch> {
+    conn.instrumentation().downcast_mut::<Watch>()
 }
 
 /// Statements started on this thread so far.

@@ -12,7 +12,7 @@ use super::model::{
 use super::store::{self, NewRow, Party};
 use crate::applications::emails;
 use crate::audit::{self, NewEvent};
-use crate::auth::{AuthUser, RequestMeta, SmeUser, VendorUser};
+use crate::auth::{ActiveLater, AuthUser, RequestMeta, SmeUser, VendorUser};
 use crate::db::{Db, DbConnection};
 use crate::error::ApiError;
 use crate::error::responses;
@@ -48,12 +48,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
 pub async fn create_enquiry(
     req: HttpRequest,
     db: web::Data<Db>,
-    sme: SmeUser,
+    sme: ActiveLater<SmeUser>,
     meta: RequestMeta,
     body: ValidJson<NewEnquiry>,
 ) -> Result<HttpResponse, ApiError> {
-    let user_id = sme.0.user_id.clone();
-    idempotent_create(&db, &req, &user_id, body.into_inner(), move |tx, form| {
+    idempotent_create(&db, &req, sme, body.into_inner(), move |tx, sme, form| {
         enquire(tx, &meta, &sme.0, form)
     })
     .await

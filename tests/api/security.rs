@@ -125,6 +125,12 @@ test_on_both_backends! {
         assert_eq!(post(&app, &admin, &disable, Some(json!({"reason": "again"}))).await.status(), 409);
         assert_eq!(app.get_as("/api/v1/me", &token).await.status(), 401, "the access token is refused at once");
         assert_eq!(app.get_as("/api/v1/sme/applications", &token).await.status(), 401);
+        // Applying and enquiring check the account inside their own transaction: still 401.
+        let unknown = uuid::Uuid::new_v4().to_string();
+        let apply = post(&app, &token, "/api/v1/sme/applications", Some(json!({"enquiry_id": unknown}))).await;
+        assert_eq!(problem(apply).await.0, 401, "applying");
+        let enquire = post(&app, &token, "/api/v1/sme/enquiries", Some(json!({"package_id": unknown}))).await;
+        assert_eq!(problem(enquire).await.0, 401, "enquiring");
         let refresh = app.post_json("/api/v1/auth/refresh", &json!({"refresh_token": session["refresh_token"]})).await;
         assert_eq!(refresh.status(), 401, "its refresh tokens are revoked");
         let login = app.post_json("/api/v1/auth/login", &json!({"email": email, "password": PASSWORD})).await;
