@@ -38,7 +38,8 @@ pub fn apply(
 ) -> Result<Application, ApiError> {
     let applicant = crate::smes::store::applicant_profile_of(conn, &user.user_id)?;
     let sme = &applicant.sme;
-    let found = enquiry_to_apply(conn, &form.enquiry_id)?
+    let now = crate::time::now();
+    let found = enquiry_to_apply(conn, &form.enquiry_id, now)?
         .filter(|found| found.enquiry.sme_id == sme.id)
         .ok_or_else(|| ApiError::NotFound("You have no enquiry with this id.".to_owned()))?;
     let enquiry = &found.enquiry;
@@ -48,9 +49,8 @@ pub fn apply(
             enquiry.status
         )));
     }
-    let now = crate::time::now();
-    let (rules, batch) = rules_and_open_batch(conn, now)?;
-    let batch = batch.ok_or_else(|| {
+    let rules = found.rules;
+    let batch = found.batch.ok_or_else(|| {
         ApiError::Conflict(
             "No intake batch is open; applications are accepted only while one is.".to_owned(),
         )
@@ -97,7 +97,8 @@ pub fn apply(
     // `place_newcomer`). The waitlist is read with the SME's lock, to steer the newcomer, and
     // again under the root's on the global path, so a release that commits meanwhile is either
     // seen there or sees this application on its waitlist.
-    let locked = waitlist::lock_newcomer(conn, &sme.id)?;
+    let shard = sharding.shard_for(&sme.id);
+    let locked = waitlist::lock_newcomer(conn, &sme.id, shard.as_deref())?;
     let quote = quoting::quote(
         &ask,
         &rules,
@@ -126,6 +127,7 @@ pub fn apply(
             largest: rules.per_sme_cap,
             actor_id: Some(&user.user_id),
             queue_ahead: locked.queue_ahead,
+            shard_available: locked.shard_available,
         },
         &mut waitlist::blocks_newcomers,
     )?;
@@ -193,8 +195,8 @@ pub fn apply(
 }
 
 /// A confirmed enquiry's facts that applying needs, read in one query: the enquiry, the
-/// revision it was made on, whether the package is listed, and the vendor's contact keys,
-/// name and email address.
+/// revision it was made on, whether the package is listed, the vendor's contact keys, name and
+/// email address, and the programme's rules in force with the intake batch open at `now`.
 struct ToApply {
     enquiry: EnquiryRow,
     revision: RevisionRow,
@@ -202,16 +204,42 @@ struct ToApply {
     vendor: Contact,
     vendor_name: String,
     vendor_email: String,
+    rules: ProgrammeRules,
+    batch: Option<BatchRow>,
 }
 
-fn enquiry_to_apply(conn: &mut DbConnection, id: &str) -> QueryResult<Option<ToApply>> {
-    use crate::db::schema::{enquiries, packages, users, vendors};
-    type Found = (EnquiryRow, RevisionRow, bool, ContactRow, String, String);
+fn enquiry_to_apply(
+    conn: &mut DbConnection,
+    id: &str,
+    now: chrono::NaiveDateTime,
+) -> QueryResult<Option<ToApply>> {
+    use crate::db::schema::{enquiries, intake_batches, packages, programme_rules, users, vendors};
+    type Found = (
+        EnquiryRow,
+        RevisionRow,
+        bool,
+        ContactRow,
+        String,
+        String,
+        ProgrammeRules,
+        Option<BatchRow>,
+    );
+    // The rules in force are the latest version.
+    let versions = diesel::alias!(programme_rules as versions);
+    let in_force = versions
+        .select(diesel::dsl::max(versions.field(programme_rules::version)))
+        .single_value();
     let found: Option<Found> = enquiries::table
         .inner_join(package_revisions::table.on(package_revisions::id.eq(enquiries::revision_id)))
         .inner_join(packages::table.on(packages::id.eq(enquiries::package_id)))
         .inner_join(vendors::table.on(vendors::id.eq(enquiries::vendor_id)))
         .inner_join(users::table.on(users::id.eq(vendors::user_id)))
+        .inner_join(programme_rules::table.on(programme_rules::version.nullable().eq(in_force)))
+        .left_join(
+            intake_batches::table.on(intake_batches::opens_at
+                .le(now)
+                .and(intake_batches::closes_at.gt(now))),
+        )
         .filter(enquiries::id.eq(id))
         .select((
             EnquiryRow::as_select(),
@@ -220,34 +248,21 @@ fn enquiry_to_apply(conn: &mut DbConnection, id: &str) -> QueryResult<Option<ToA
             vendor_contact_columns(),
             vendors::company_name_en,
             users::email,
+            ProgrammeRules::as_select(),
+            Option::<BatchRow>::as_select(),
         ))
         .first(conn)
         .optional()?;
     Ok(found.map(
-        |(enquiry, revision, listed, vendor, vendor_name, vendor_email)| ToApply {
+        |(enquiry, revision, listed, vendor, vendor_name, vendor_email, rules, batch)| ToApply {
             enquiry,
             revision,
             listed,
             vendor: contact(vendor),
             vendor_name,
             vendor_email,
+            rules,
+            batch,
         },
     ))
-}
-
-/// The rules in force and the intake batch open at `now` (if any), in one query.
-fn rules_and_open_batch(
-    conn: &mut DbConnection,
-    now: chrono::NaiveDateTime,
-) -> QueryResult<(ProgrammeRules, Option<BatchRow>)> {
-    use crate::db::schema::{intake_batches, programme_rules};
-    programme_rules::table
-        .left_join(
-            intake_batches::table.on(intake_batches::opens_at
-                .le(now)
-                .and(intake_batches::closes_at.gt(now))),
-        )
-        .order(programme_rules::version.desc())
-        .select((ProgrammeRules::as_select(), Option::<BatchRow>::as_select()))
-        .first(conn)
 }

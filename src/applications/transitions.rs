@@ -68,6 +68,8 @@ impl From<BudgetError> for ApiError {
     fn from(e: BudgetError) -> Self {
         match e {
             BudgetError::Database(e) => e.into(),
+            // Contention: `db::with_retries` runs the transaction again.
+            BudgetError::ShardDrained => ApiError::Busy(anyhow::Error::new(e)),
             bug => ApiError::internal(bug),
         }
     }

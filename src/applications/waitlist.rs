@@ -73,31 +73,42 @@ fn queue_ahead() -> String {
     )
 }
 
-/// A newcomer's SME, locked: what its applications hold of its cap, and whether newcomers must
-/// queue ([`blocks_newcomers`]).
+/// A newcomer's SME, locked: what its applications hold of its cap, whether newcomers must
+/// queue ([`blocks_newcomers`]), and the available money of its escrow shard.
 #[derive(Debug, Clone, Copy, QueryableByName)]
 pub struct LockedSme {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub held_cents: i64,
     #[diesel(sql_type = diesel::sql_types::Bool)]
     pub queue_ahead: bool,
+    /// Read without the shard's lock; `None` without a shard or before the shard's first
+    /// refill.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    pub shard_available: Option<i64>,
 }
 
 /// Locks a newcomer SME's row (its application's first lock, in the order of
-/// `src/budget/mod.rs`) and reads what its applications hold of its cap and whether newcomers
-/// must queue, in one statement. The queue is read without the root's lock: on the sharded path
-/// a yes only sends the newcomer to the global path, which asks [`blocks_newcomers`] again
-/// under that lock.
-pub fn lock_newcomer(conn: &mut DbConnection, sme_id: &str) -> QueryResult<LockedSme> {
+/// `src/budget/mod.rs`) and reads what its applications hold of its cap, whether newcomers must
+/// queue, and what its escrow shard `shard` has available, in one statement. The queue and the
+/// shard are read without the budget rows' locks: they only steer the newcomer
+/// ([`crate::budget::escrow::place_newcomer`] checks both again under the locks it takes).
+pub fn lock_newcomer(
+    conn: &mut DbConnection,
+    sme_id: &str,
+    shard: Option<&str>,
+) -> QueryResult<LockedSme> {
     let lock = match conn.backend() {
         Backend::Postgres => " FOR UPDATE OF s",
         Backend::Sqlite => "",
     };
+    // Numbered in order of appearance: SQLite numbers `$N` parameters as it meets them.
     bind_promotable!(diesel::sql_query(format!(
-        "SELECT s.subsidy_held_cents AS held_cents, {} AS queue_ahead \
-         FROM smes s WHERE s.id = $4{lock}",
+        "SELECT s.subsidy_held_cents AS held_cents, {} AS queue_ahead, \
+         (SELECT available_cents FROM budget_pools WHERE id = $4) AS shard_available \
+         FROM smes s WHERE s.id = $5{lock}",
         queue_ahead()
     )))
+    .bind::<diesel::sql_types::Nullable<Text>, _>(shard)
     .bind::<Text, _>(sme_id)
     .prepared()
     .get_result(conn)

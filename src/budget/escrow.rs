@@ -109,6 +109,9 @@ pub struct Newcomer<'a> {
     /// Whether `waiters_ahead` answered yes when the SME's row was locked: a newcomer that
     /// must queue skips its shard for the global path.
     pub queue_ahead: bool,
+    /// The available money of the SME's shard, read (without the shard's lock) when the SME's
+    /// row was locked; `None` before the shard's first refill.
+    pub shard_available: Option<i64>,
 }
 
 /// Reserves a newcomer's subsidy, or says it must wait. `waiters_ahead` answers whether
@@ -132,9 +135,20 @@ pub fn place_newcomer(
     if let Some(shard) = sharding.shard_for(who.sme_id)
         && !who.queue_ahead
     {
-        if let Some(placed) = on_shard(conn, &shard, who.batch_id, amount, who.quota)? {
-            return Ok(placed);
+        if who
+            .shard_available
+            .is_some_and(|available| available >= amount)
+        {
+            // The shard looked able to fund it. If a concurrent newcomer took that money
+            // meanwhile, the failed update may hold the shard's row (PostgreSQL locks the row
+            // version it re-checks after waiting), and locking the root now to refill would
+            // invert the lock order and deadlock with a refill or gather (detected only after
+            // PostgreSQL's `deadlock_timeout`, 1 s): the transaction runs again instead, and
+            // then sees the shard short.
+            return on_shard(conn, &shard, who.batch_id, amount, who.quota)?
+                .ok_or(BudgetError::ShardDrained);
         }
+        // The shard looked short: refill it first, locking the root before the shard.
         let chunk = who.largest.cents().saturating_mul(CHUNK_SUBSIDIES);
         match refill(
             conn,

@@ -19,6 +19,10 @@ pub enum BudgetError {
     OutOfStep(&'static str),
     #[error("no money moves from {from:?} to {to:?}")]
     NoSuchMove { from: Bucket, to: Bucket },
+    /// A newcomer's escrow shard was drained between its read and its reservation: contention,
+    /// for the transaction to run again ([`super::escrow::place_newcomer`]).
+    #[error("the escrow shard was drained by a concurrent reservation")]
+    ShardDrained,
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
 }

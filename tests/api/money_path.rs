@@ -1047,9 +1047,11 @@ async fn one_application_runs_a_bounded_number_of_statements(app: TestApp) {
     );
 }
 
-/// The most statements one application may run: on PostgreSQL 17 on a shard, here 21 as the
-/// first application also refills its shard from the root; on SQLite 18.
-const APPLY_STATEMENTS: u64 = 21;
+/// The most statements one application may run: on PostgreSQL 13 on a shard (see
+/// `scripts/probe-statements`), 16 here, where the budget is too tight for shards (the
+/// application locks the root, finds no shard money to gather, checks the waitlist under the
+/// root's lock and takes from the root); on SQLite 15.
+const APPLY_STATEMENTS: u64 = 16;
 
 /// A cut of the total that the root row alone cannot take first gathers the escrow shards'
 /// available money back into it (PostgreSQL); on both backends the cut goes through, exactly,

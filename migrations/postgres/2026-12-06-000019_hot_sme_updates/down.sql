@@ -1,0 +1,1 @@
+ALTER TABLE smes RESET (fillfactor);
