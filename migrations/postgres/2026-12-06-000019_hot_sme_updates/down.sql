@@ -1,1 +1,0 @@
-ALTER TABLE smes RESET (fillfactor);
