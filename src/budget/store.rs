@@ -66,22 +66,11 @@ struct Cents {
 /// Locks the root budget row and returns its available balance; every movement of the root's
 /// money waits for the caller's commit from here on.
 pub fn lock_root(conn: &mut DbConnection) -> QueryResult<i64> {
-    locked_cents(conn, "budget_pools", "available_cents", POOL)
-}
-
-/// Locks row `id` of `table` and reads its cents `column`, in one statement. `table` and
-/// `column` are ours, never input.
-fn locked_cents(
-    conn: &mut DbConnection,
-    table: &'static str,
-    column: &'static str,
-    id: &str,
-) -> QueryResult<i64> {
     let lock = for_update(conn);
     let row: Cents = diesel::sql_query(format!(
-        "SELECT {column} AS cents FROM {table} WHERE id = $1{lock}"
+        "SELECT available_cents AS cents FROM budget_pools WHERE id = $1{lock}"
     ))
-    .bind::<Text, _>(id)
+    .bind::<Text, _>(POOL)
     .prepared()
     .get_result(conn)?;
     Ok(row.cents)

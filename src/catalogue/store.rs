@@ -330,16 +330,6 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<(Row, Vec<OptionRo
     Ok((row, options))
 }
 
-/// Whether package `id` is listed in the catalogue now (one query).
-pub fn is_listed(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        packages::table
-            .filter(packages::visible)
-            .filter(packages::id.eq(id)),
-    ))
-    .get_result(conn)
-}
-
 /// Active categories in display order, with their counts of visible packages.
 pub fn category_counts(conn: &mut DbConnection) -> QueryResult<Vec<(String, String, String, i64)>> {
     let counts: Vec<(String, i64)> = packages::table

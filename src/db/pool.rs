@@ -97,15 +97,16 @@ impl ManageConnection for ConnectionFactory {
     }
 
     fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        let now = Instant::now();
         let lost = match super::statements::watch(conn) {
             Some(watch) => {
-                watch.returned_at = Some(Instant::now());
+                watch.returned_at = Some(now);
                 watch.lost
             }
             None => false,
         };
         if lost && let Ok(mut last) = self.last_loss.lock() {
-            *last = Some(Instant::now());
+            *last = Some(now);
         }
         lost || std::thread::panicking() || conn.is_broken()
     }
