@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use crate::auth::{RequestMeta, Role};
 use crate::db::DbConnection;
 use crate::db::schema::audit_events;
+use crate::db::together::{self, Write};
 
 /// Object keys that never reach the trail, at any depth: secrets and their hashes.
 const SECRET_KEY_PARTS: &[&str] = &["password", "token", "hash", "secret"];
@@ -67,22 +68,25 @@ impl NewEvent {
 
 /// Appends `event`, in the caller's transaction.
 pub fn record(conn: &mut DbConnection, meta: &RequestMeta, event: NewEvent) -> QueryResult<()> {
+    together::execute(conn, recording(meta, event))?;
+    Ok(())
+}
+
+/// The statement [`record`] runs, to send with others ([`crate::db::together::Together`]).
+pub fn recording(meta: &RequestMeta, event: NewEvent) -> impl Write + use<> {
     let to_text = |value: Option<Value>| value.map(|v| redact(v).to_string());
-    diesel::insert_into(audit_events::table)
-        .values((
-            audit_events::occurred_at.eq(crate::time::now()),
-            audit_events::actor_id.eq(event.actor_id),
-            audit_events::actor_role.eq(event.actor_role),
-            audit_events::action.eq(event.action),
-            audit_events::entity_type.eq(event.entity_type),
-            audit_events::entity_id.eq(event.entity_id),
-            audit_events::before_json.eq(to_text(event.before)),
-            audit_events::after_json.eq(to_text(event.after)),
-            audit_events::request_id.eq(meta.request_id.clone()),
-            audit_events::ip.eq(meta.ip.clone()),
-        ))
-        .execute(conn)
-        .map(|_| ())
+    diesel::insert_into(audit_events::table).values((
+        audit_events::occurred_at.eq(crate::time::now()),
+        audit_events::actor_id.eq(event.actor_id),
+        audit_events::actor_role.eq(event.actor_role),
+        audit_events::action.eq(event.action),
+        audit_events::entity_type.eq(event.entity_type),
+        audit_events::entity_id.eq(event.entity_id),
+        audit_events::before_json.eq(to_text(event.before)),
+        audit_events::after_json.eq(to_text(event.after)),
+        audit_events::request_id.eq(meta.request_id.clone()),
+        audit_events::ip.eq(meta.ip.clone()),
+    ))
 }
 
 /// Removes every object key that names a secret, at any depth.

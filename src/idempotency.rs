@@ -184,14 +184,19 @@ where
     C: Caller + Send,
     T: serde::Serialize + Send + 'static,
     V: serde::Serialize,
-    F: FnMut(&mut DbConnection, &C, &T) -> Result<V, ApiError> + Send + 'static,
+    F: FnMut(&mut DbConnection, &ActiveLater<C>, &T) -> Result<V, ApiError> + Send + 'static,
 {
     let claim = Claim::of(req, caller.user_id(), &form)?;
     let outcome = db
         .write(move |tx| {
-            let caller = caller.confirm(tx)?;
+            // A replay must never reach a disabled account: with a key the account is confirmed
+            // before the key is looked up; without one, `create` confirms it (in its first
+            // read, where it can).
+            if claim.key.is_some() {
+                caller.confirm(tx)?;
+            }
             run(tx, &claim, |tx| {
-                let created = create(tx, caller, &form)?;
+                let created = create(tx, &caller, &form)?;
                 let body = serde_json::to_value(&created).map_err(ApiError::internal)?;
                 Ok((StatusCode::CREATED, body))
             })

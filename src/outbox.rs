@@ -14,6 +14,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::schema::outbox;
+use crate::db::together::Together;
 use crate::db::{Backend, DbConnection, Prepare};
 use crate::text_enum::text_enum;
 
@@ -56,46 +57,31 @@ pub fn enqueue(conn: &mut DbConnection, email: Email) -> QueryResult<String> {
 }
 
 /// Queues several emails (no attachment, no dedupe key) in the caller's transaction, in one
-/// statement.
+/// round trip on PostgreSQL.
 pub fn enqueue_all(conn: &mut DbConnection, emails: Vec<Email>) -> QueryResult<()> {
-    if emails.is_empty() {
-        return Ok(());
-    }
-    let rows: Vec<String> = (0..emails.len())
-        .map(|i| {
-            let n = i * 7;
-            format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, 0, ${}, ${})",
-                n + 1,
-                n + 2,
-                n + 3,
-                n + 4,
-                n + 5,
-                n + 6,
-                n + 7,
-                n + 7
-            )
-        })
-        .collect();
-    let mut query = diesel::sql_query(format!(
-        "INSERT INTO outbox (id, template, recipient, subject, body_text, status, attempts, \
-         next_attempt_at, created_at) VALUES {}",
-        rows.join(", ")
-    ))
-    .into_boxed::<<DbConnection as diesel::Connection>::Backend>();
+    let mut together = Together::new();
+    queue_all(&mut together, emails);
+    together.run(conn)?;
+    Ok(())
+}
+
+/// Queues several emails (no attachment, no dedupe key) with the other statements of
+/// `together`.
+pub fn queue_all(together: &mut Together<'_>, emails: Vec<Email>) {
     let now = crate::time::now();
     for email in emails {
-        query = query
-            .bind::<Text, _>(uuid::Uuid::new_v4().to_string())
-            .bind::<Text, _>(email.template)
-            .bind::<Text, _>(email.to)
-            .bind::<Text, _>(email.subject)
-            .bind::<Text, _>(email.body)
-            .bind::<Text, _>(OutboxStatus::Pending)
-            .bind::<Timestamp, _>(now);
+        together.add(diesel::insert_into(outbox::table).values((
+            outbox::id.eq(uuid::Uuid::new_v4().to_string()),
+            outbox::template.eq(email.template),
+            outbox::recipient.eq(email.to),
+            outbox::subject.eq(email.subject),
+            outbox::body_text.eq(email.body),
+            outbox::status.eq(OutboxStatus::Pending),
+            outbox::attempts.eq(0_i64),
+            outbox::next_attempt_at.eq(now),
+            outbox::created_at.eq(now),
+        )));
     }
-    query.prepared().execute(conn)?;
-    Ok(())
 }
 
 /// Queues `email` with `attachment` in the caller's transaction; returns its id.

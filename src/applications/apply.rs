@@ -6,19 +6,21 @@ use diesel::prelude::*;
 
 use super::model::{Application, ApplyForm};
 use super::store::{self, NewRow};
-use super::transitions::{Parties, notify_parties};
+use super::transitions::{Parties, party_emails};
 use super::waitlist;
 use super::workflow::Status;
 use crate::audit::{self, NewEvent};
-use crate::auth::{AuthUser, RequestMeta};
+use crate::auth::{ActiveLater, RequestMeta, SmeUser};
 use crate::budget::escrow::{Newcomer, Placement, place_newcomer};
 use crate::budget::store::{Movement, Quota, hold_sme_cap, log_reservation};
 use crate::budget::{POOL, Sharding};
 use crate::db::DbConnection;
 use crate::db::schema::package_revisions;
+use crate::db::together::Together;
 use crate::enquiries::model::{EnquiryRow, EnquiryStatus};
 use crate::error::ApiError;
 use crate::money::Money;
+use crate::outbox;
 use crate::packages::model::RevisionRow;
 use crate::programme::batches::BatchRow;
 use crate::programme::model::ProgrammeRules;
@@ -33,10 +35,10 @@ pub fn apply(
     conn: &mut DbConnection,
     sharding: Sharding,
     meta: &RequestMeta,
-    user: &AuthUser,
+    caller: &ActiveLater<SmeUser>,
     form: &ApplyForm,
 ) -> Result<Application, ApiError> {
-    let applicant = crate::smes::store::applicant_profile_of(conn, &user.user_id)?;
+    let (SmeUser(user), applicant) = crate::smes::store::applicant_profile_of(conn, caller)?;
     let sme = &applicant.sme;
     let now = crate::time::now();
     let found = enquiry_to_apply(conn, &form.enquiry_id, now)?
@@ -111,11 +113,6 @@ pub fn apply(
         )));
     }
     let subsidy = quote.subsidy;
-    if !hold_sme_cap(conn, &sme.id, subsidy, rules.per_sme_cap)? {
-        return Err(ApiError::internal(anyhow::anyhow!(
-            "the SME's cap moved while its row was locked"
-        )));
-    }
     let placement = place_newcomer(
         conn,
         sharding,
@@ -136,33 +133,35 @@ pub fn apply(
         Placement::Waitlisted => (Status::Waitlisted, POOL),
     };
     let reserved = status == Status::Reserved;
-    // A second live application for the package breaks the unique index on live applications:
-    // the transaction rolls back whole (the money taken above included) and the SME gets a 409.
-    let row = store::insert_new(
-        conn,
-        &NewRow {
-            id: &id,
-            sme_id: &sme.id,
-            package_id: &enquiry.package_id,
-            vendor_id: &enquiry.vendor_id,
-            enquiry_id: &enquiry.id,
-            batch_id: &batch.id,
-            rules_version: rules.version,
-            status,
-            eligible_cost_cents: quote.eligible_cost,
-            subsidy_cents: subsidy,
-            sme_pays_cents: quote.sme_pays,
-            queued_at: now,
-            reserved_at: reserved.then_some(now),
-            created_at: now,
-            updated_at: now,
-            client_ip: meta.ip.as_deref(),
-            ceiling_cents: Some(ceiling_cents),
-        },
-    )?;
+    // The rest is written in one go (one round trip on PostgreSQL): the cap hold (the SME's
+    // row is locked, so its guard only catches a bug), the application, its ledger entry, the
+    // audit event and the emails. Nothing reads them before the transaction commits.
+    let new = NewRow {
+        id: &id,
+        sme_id: &sme.id,
+        package_id: &enquiry.package_id,
+        vendor_id: &enquiry.vendor_id,
+        enquiry_id: &enquiry.id,
+        batch_id: &batch.id,
+        rules_version: rules.version,
+        status,
+        eligible_cost_cents: quote.eligible_cost,
+        subsidy_cents: subsidy,
+        sme_pays_cents: quote.sme_pays,
+        queued_at: now,
+        reserved_at: reserved.then_some(now),
+        created_at: now,
+        updated_at: now,
+        client_ip: meta.ip.as_deref(),
+        ceiling_cents: Some(ceiling_cents),
+    };
+    let row = store::stored(&new);
+    let mut writes = Together::new();
+    let held = writes.add(hold_sme_cap(&sme.id, subsidy, rules.per_sme_cap));
+    writes.add(store::inserting(&new));
     if reserved {
-        log_reservation(
-            conn,
+        writes.add(log_reservation(
+            conn.backend(),
             Movement {
                 application_id: &id,
                 batch_id: &batch.id,
@@ -170,15 +169,14 @@ pub fn apply(
                 actor_id: Some(&user.user_id),
                 pool,
             },
-        )?;
+        ));
     }
-    audit::record(
-        conn,
+    writes.add(audit::recording(
         meta,
         NewEvent::new("application.applied", "application", Some(&id))
             .by(&user.user_id, user.role)
             .after(Application::from(row.clone())),
-    )?;
+    ));
     let parties = Parties {
         package: revision.name_en.clone(),
         sme_name: sme.business_name_en.clone(),
@@ -186,7 +184,15 @@ pub fn apply(
         vendor_name: found.vendor_name,
         vendor_email: found.vendor_email,
     };
-    notify_parties(conn, &row, &parties, None)?;
+    outbox::queue_all(&mut writes, party_emails(&row, &parties, None));
+    // A second live application for the package breaks the unique index on live applications:
+    // the transaction rolls back whole (the money taken above included) and the SME gets a 409.
+    let changed = writes.run(conn).map_err(store::already_applied)?;
+    if changed[held] != 1 {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "the SME's cap moved while its row was locked"
+        )));
+    }
     let raising = std::time::Instant::now();
     crate::risk::store::raise_all(conn, meta, &hits, Some(&row.vendor_id))?;
     checks_took += raising.elapsed();

@@ -61,7 +61,7 @@ pub async fn create_application(
 ) -> Result<HttpResponse, ApiError> {
     let sharding = **sharding;
     idempotent_create(&db, &req, sme, body.into_inner(), move |tx, sme, form| {
-        apply(tx, sharding, &meta, &sme.0, form)
+        apply(tx, sharding, &meta, sme, form)
     })
     .await
 }

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::model::{ApplicationRow, Changes};
 use super::workflow::Status;
 use crate::db::schema::applications;
+use crate::db::together::Write;
 use crate::db::{DbConnection, Prepare};
 use crate::money::Money;
 
@@ -34,14 +35,17 @@ pub struct NewRow<'a> {
     pub ceiling_cents: Option<i64>,
 }
 
-/// Inserts an application and returns it as stored (every column the new row does not set is
-/// NULL), without reading it back.
-pub fn insert(conn: &mut DbConnection, row: &NewRow<'_>) -> QueryResult<ApplicationRow> {
-    diesel::insert_into(applications::table)
-        .values(row)
-        .prepared()
-        .execute(conn)?;
-    Ok(ApplicationRow {
+/// The statement that inserts an application, to send with the others of its transaction
+/// ([`Together`](crate::db::together::Together)). A second live application of the SME for the
+/// package breaks the unique index on live applications: see [`already_applied`].
+pub fn inserting<'a>(row: &'a NewRow<'a>) -> impl Write + 'a {
+    diesel::insert_into(applications::table).values(row)
+}
+
+/// The application `row` inserts, as stored (every column the new row does not set is NULL),
+/// without reading it back.
+pub fn stored(row: &NewRow<'_>) -> ApplicationRow {
+    ApplicationRow {
         id: row.id.to_owned(),
         sme_id: row.sme_id.to_owned(),
         package_id: row.package_id.to_owned(),
@@ -71,7 +75,7 @@ pub fn insert(conn: &mut DbConnection, row: &NewRow<'_>) -> QueryResult<Applicat
         created_at: row.created_at,
         updated_at: row.updated_at,
         approved_by: None,
-    })
+    }
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<ApplicationRow> {
@@ -81,22 +85,20 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<ApplicationRow> {
         .first(conn)
 }
 
-/// Inserts a newcomer's application: [`insert`], with the unique index on live applications
-/// (`applications_one_live`, the only unique key a new id can break) answered as the 409 it
-/// means.
-pub fn insert_new(
-    conn: &mut DbConnection,
-    row: &NewRow<'_>,
-) -> Result<ApplicationRow, crate::error::ApiError> {
+/// The error of a transaction that inserted a newcomer's application ([`inserting`]): a unique
+/// violation is the unique index on live applications (`applications_one_live`, the only
+/// unique key a new application's statements can break: every other row they write has a new
+/// id), answered as the 409 it means.
+pub fn already_applied(e: diesel::result::Error) -> crate::error::ApiError {
     use diesel::result::{DatabaseErrorKind, Error};
-    insert(conn, row).map_err(|e| match e {
+    match e {
         Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
             crate::error::ApiError::Conflict(
                 "You have already applied for this package.".to_owned(),
             )
         }
         other => other.into(),
-    })
+    }
 }
 
 /// Moves application `id` from `from` to `to`, setting `changes`; false when it was no longer

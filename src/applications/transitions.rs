@@ -250,17 +250,23 @@ pub fn notify_parties(
     p: &Parties,
     comment: Option<&str>,
 ) -> QueryResult<()> {
+    outbox::enqueue_all(conn, party_emails(row, p, comment))
+}
+
+/// The emails [`notify_parties`] queues.
+pub fn party_emails(
+    row: &ApplicationRow,
+    p: &Parties,
+    comment: Option<&str>,
+) -> Vec<outbox::Email> {
     let subsidy = row.subsidy_cents.to_string();
     let email = |to: &str, name: &str| {
         emails::application_status(to, name, &p.package, row.status, &subsidy, comment)
     };
-    outbox::enqueue_all(
-        conn,
-        vec![
-            email(&p.sme_email, &p.sme_name),
-            email(&p.vendor_email, &p.vendor_name),
-        ],
-    )
+    vec![
+        email(&p.sme_email, &p.sme_name),
+        email(&p.vendor_email, &p.vendor_name),
+    ]
 }
 
 /// The names and addresses [`notify`] writes to, read in one query.

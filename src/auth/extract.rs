@@ -64,10 +64,14 @@ fn confirm_active(conn: &mut crate::db::DbConnection, user_id: &str) -> Result<(
     if super::store::is_active(conn, user_id)? {
         Ok(())
     } else {
-        Err(ApiError::Unauthorized(
-            "This account is disabled; its tokens are no longer accepted.".to_owned(),
-        ))
+        Err(disabled())
     }
+}
+
+fn disabled() -> ApiError {
+    ApiError::Unauthorized(
+        "This account is disabled; its tokens are no longer accepted.".to_owned(),
+    )
 }
 
 /// A kind of caller: [`AuthUser`] (any role) or one role's extractor.
@@ -118,6 +122,11 @@ impl FromRequest for AuthUser {
 pub struct ActiveLater<T>(T);
 
 impl<T: Caller> ActiveLater<T> {
+    /// `user`, admitted as this kind of caller (403 otherwise), its account still to confirm.
+    pub fn admit(user: AuthUser) -> Result<ActiveLater<T>, ApiError> {
+        T::admit(user).map(ActiveLater)
+    }
+
     /// The caller's user id, for work that precedes the check (an idempotency claim's scope).
     pub fn user_id(&self) -> &str {
         &self.0.user().user_id
@@ -129,6 +138,16 @@ impl<T: Caller> ActiveLater<T> {
         confirm_active(conn, self.user_id())?;
         Ok(&self.0)
     }
+
+    /// The caller, given `disabled_at` as the route read it on its connection from the caller's
+    /// own `users` row (the route's first read joins it, saving `confirm`'s statement); 401
+    /// when it is disabled. A route whose read finds no row must `confirm` instead.
+    pub fn confirm_read(&self, disabled_at: Option<chrono::NaiveDateTime>) -> Result<&T, ApiError> {
+        match disabled_at {
+            None => Ok(&self.0),
+            Some(_) => Err(disabled()),
+        }
+    }
 }
 
 impl<T: Caller> FromRequest for ActiveLater<T> {
@@ -136,7 +155,7 @@ impl<T: Caller> FromRequest for ActiveLater<T> {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req).and_then(T::admit).map(ActiveLater))
+        ready(authenticate(req).and_then(ActiveLater::admit))
     }
 }
 

@@ -10,8 +10,8 @@
 //! Every transaction that moves money takes its row locks in this one order:
 //!
 //! 1. the application (its guarded status update);
-//! 2. the SME (its held cap: a newcomer's `applications::waitlist::lock_newcomer`,
-//!    [`store::hold_sme_cap`], [`store::release_sme_cap`]);
+//! 2. the SME (its held cap: a newcomer's `applications::waitlist::lock_newcomer`, whose
+//!    [`store::hold_sme_cap`] is written last, on the row it locked; [`store::release_sme_cap`]);
 //! 3. the root budget row ([`store::lock_root`] or the first guarded update of it);
 //! 4. the escrow shard rows ([`escrow`]), in order of id;
 //! 5. the intake batch (its quota).

@@ -7,6 +7,7 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 
 use super::model::{Balances, EntryKind, LedgerRow};
 use crate::db::schema::{budget_ledger, budget_pools, intake_batches, smes};
+use crate::db::together::{self, Write};
 use crate::db::{Backend, DbConnection, Prepare};
 use crate::money::Money;
 
@@ -99,9 +100,9 @@ pub struct Entry<'a> {
     pub occurred_at: chrono::NaiveDateTime,
 }
 
-impl Movement<'_> {
+impl<'a> Movement<'a> {
     /// The ledger row of this movement, dated now.
-    fn entry(&self, kind: EntryKind) -> Entry<'_> {
+    fn entry(&self, kind: EntryKind) -> Entry<'a> {
         Entry {
             kind,
             amount_cents: self.amount.cents(),
@@ -119,25 +120,28 @@ impl Movement<'_> {
 /// SQLite, whose writers are serial, it takes the next number at once: numbers are then in
 /// commit order, and reading the ledger stays a read.
 pub fn append(conn: &mut DbConnection, entry: &Entry<'_>) -> QueryResult<()> {
-    let seq = match conn.backend() {
+    together::execute(conn, appending(conn.backend(), entry))?;
+    Ok(())
+}
+
+/// The statement [`append`] runs, to send with others
+/// ([`Together`](crate::db::together::Together)).
+pub fn appending<'a>(backend: Backend, entry: &Entry<'a>) -> impl Write + use<'a> {
+    let seq = match backend {
         Backend::Postgres => "0",
         Backend::Sqlite => "(SELECT COALESCE(MAX(seq), 0) + 1 FROM budget_ledger WHERE seq > 0)",
     };
-    diesel::sql_query(format!(
-        "INSERT INTO budget_ledger (id, pool_id, kind, amount_cents, application_id, batch_id, \
-         actor_id, occurred_at, seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, {seq})"
+    diesel::insert_into(budget_ledger::table).values((
+        budget_ledger::id.eq(uuid::Uuid::new_v4().to_string()),
+        budget_ledger::pool_id.eq(entry.pool_id),
+        budget_ledger::kind.eq(entry.kind.as_str()),
+        budget_ledger::amount_cents.eq(entry.amount_cents),
+        budget_ledger::application_id.eq(entry.application_id),
+        budget_ledger::batch_id.eq(entry.batch_id),
+        budget_ledger::actor_id.eq(entry.actor_id),
+        budget_ledger::occurred_at.eq(entry.occurred_at),
+        budget_ledger::seq.eq(sql::<BigInt>(seq)),
     ))
-    .bind::<Text, _>(uuid::Uuid::new_v4().to_string())
-    .bind::<Text, _>(entry.pool_id)
-    .bind::<Text, _>(entry.kind.as_str())
-    .bind::<BigInt, _>(entry.amount_cents)
-    .bind::<Nullable<Text>, _>(entry.application_id)
-    .bind::<Nullable<Text>, _>(entry.batch_id)
-    .bind::<Nullable<Text>, _>(entry.actor_id)
-    .bind::<diesel::sql_types::Timestamp, _>(entry.occurred_at)
-    .prepared()
-    .execute(conn)?;
-    Ok(())
 }
 
 /// Whether reading the ledger by number must first number entries ([`number_entries`]): on
@@ -173,23 +177,17 @@ pub fn number_entries(conn: &mut DbConnection) -> QueryResult<()> {
     Ok(())
 }
 
-/// Holds `amount` of an SME's cap `cap`; false when it would exceed the cap.
-pub fn hold_sme_cap(
-    conn: &mut DbConnection,
-    sme_id: &str,
-    amount: Money,
-    cap: Money,
-) -> QueryResult<bool> {
+/// Holds `amount` of an SME's cap `cap`: a statement to send with others
+/// ([`Together`](crate::db::together::Together)), which changes no row when the hold would
+/// exceed the cap.
+pub fn hold_sme_cap(sme_id: &str, amount: Money, cap: Money) -> impl Write + '_ {
     let (amount_cents, cap_cents) = (amount.cents(), cap.cents());
-    let held = diesel::update(
+    diesel::update(
         smes::table
             .find(sme_id)
             .filter((smes::subsidy_held_cents + amount_cents).le(cap_cents)),
     )
     .set(smes::subsidy_held_cents.eq(smes::subsidy_held_cents + amount_cents))
-    .prepared()
-    .execute(conn)?;
-    Ok(held == 1)
 }
 
 /// Gives `amount` of an SME's cap back.
@@ -335,9 +333,10 @@ pub fn pool_of(conn: &mut DbConnection, application_id: &str) -> QueryResult<Str
         .first(conn)
 }
 
-/// Logs a reservation [`take`] made for an application whose row now exists.
-pub fn log_reservation(conn: &mut DbConnection, m: Movement<'_>) -> QueryResult<()> {
-    append(conn, &m.entry(EntryKind::Reserve))
+/// Logs a reservation [`take`] made for an application whose row is written beside it: a
+/// statement to send with the row ([`Together`](crate::db::together::Together)).
+pub fn log_reservation(backend: Backend, m: Movement<'_>) -> impl Write + '_ {
+    appending(backend, &m.entry(EntryKind::Reserve))
 }
 
 /// Turns a reservation into a commitment (an approval), on the application's budget row.

@@ -13,6 +13,7 @@ pub use prepared::{Prepare, Prepared};
 pub mod schema;
 pub mod statements;
 mod target;
+pub mod together;
 
 use std::time::Duration;
 

@@ -53,7 +53,7 @@ pub async fn create_enquiry(
     body: ValidJson<NewEnquiry>,
 ) -> Result<HttpResponse, ApiError> {
     idempotent_create(&db, &req, sme, body.into_inner(), move |tx, sme, form| {
-        enquire(tx, &meta, &sme.0, form)
+        enquire(tx, &meta, sme, form)
     })
     .await
 }
@@ -61,10 +61,11 @@ pub async fn create_enquiry(
 fn enquire(
     conn: &mut DbConnection,
     meta: &RequestMeta,
-    user: &AuthUser,
+    caller: &ActiveLater<SmeUser>,
     form: &NewEnquiry,
 ) -> Result<Enquiry, ApiError> {
-    let sme = crate::smes::store::applicant_profile_of(conn, &user.user_id)?.sme;
+    let (SmeUser(user), applicant) = crate::smes::store::applicant_profile_of(conn, caller)?;
+    let sme = applicant.sme;
     let ((package, revision, (vendor_id, _, _)), options) =
         crate::catalogue::store::find(conn, &form.package_id).map_err(|e| match e {
             diesel::result::Error::NotFound => {

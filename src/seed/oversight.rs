@@ -15,7 +15,7 @@ use crate::applications::model::{ApplyForm, Changes};
 use crate::applications::store as app_store;
 use crate::applications::transitions::{Actor, perform};
 use crate::applications::workflow::Action;
-use crate::auth::{AuthUser, RequestMeta, Role};
+use crate::auth::{ActiveLater, AuthUser, RequestMeta, Role, SmeUser};
 use crate::db::schema::{applications, package_revisions, packages, smes, users, vendors};
 use crate::db::{Db, DbConnection};
 use crate::error::ApiError;
@@ -91,7 +91,7 @@ async fn journey(
             tx,
             crate::budget::Sharding::ONE,
             &m,
-            &sme,
+            &ActiveLater::<SmeUser>::admit(sme.clone())?,
             &ApplyForm {
                 enquiry_id: a.enquiry_id.clone(),
             },

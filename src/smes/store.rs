@@ -4,6 +4,7 @@ use diesel::prelude::*;
 
 use super::eligibility::Eligibility;
 use super::model::{RegisterSme, SmeRow};
+use crate::auth::{ActiveLater, Caller};
 use crate::db::DbConnection;
 use crate::db::schema::smes;
 
@@ -86,37 +87,53 @@ pub fn profile_of(
     find_by_user(conn, user_id)?.ok_or_else(no_profile)
 }
 
-/// The profile of a calling SME user that may enquire and apply, read in one query: 403 for an
-/// account without a profile, 403 giving every reason for an ineligible SME, and 403
-/// `email-unverified` until the account's email address is confirmed.
-pub fn applicant_profile_of(
+/// The profile of a calling SME user that may enquire and apply, read in one query that also
+/// confirms the account active ([`ActiveLater::confirm_read`]): 401 for a disabled account,
+/// 403 for an account without a profile, 403 giving every reason for an ineligible SME, and
+/// 403 `email-unverified` until the account's email address is confirmed.
+pub fn applicant_profile_of<'c, C: Caller>(
     conn: &mut DbConnection,
-    user_id: &str,
-) -> Result<Applicant, crate::error::ApiError> {
+    caller: &'c ActiveLater<C>,
+) -> Result<(&'c C, Applicant), crate::error::ApiError> {
     use crate::db::schema::users;
     use crate::risk::store::{ContactRow, SME_CONTACT, contact};
-    type Found = (SmeRow, Option<chrono::NaiveDateTime>, String, ContactRow);
+    type Found = (
+        SmeRow,
+        Option<chrono::NaiveDateTime>,
+        Option<chrono::NaiveDateTime>,
+        String,
+        ContactRow,
+    );
     let found: Option<Found> = smes::table
         .inner_join(users::table)
-        .filter(smes::user_id.eq(user_id))
+        .filter(smes::user_id.eq(caller.user_id()))
         .select((
             SmeRow::as_select(),
+            users::disabled_at,
             users::email_verified_at,
             users::email,
             SME_CONTACT,
         ))
         .first(conn)
         .optional()?;
-    let (sme, verified, email, keys) = found.ok_or_else(no_profile)?;
+    let Some((sme, disabled_at, verified, email, keys)) = found else {
+        // No profile: a disabled (or gone) account still hears 401 first.
+        caller.confirm(conn)?;
+        return Err(no_profile());
+    };
+    let caller = caller.confirm_read(disabled_at)?;
     let sme = eligible(sme)?;
     if verified.is_none() {
         return Err(crate::auth::store::email_unverified());
     }
-    Ok(Applicant {
-        sme,
-        email,
-        contact: contact(keys),
-    })
+    Ok((
+        caller,
+        Applicant {
+            sme,
+            email,
+            contact: contact(keys),
+        },
+    ))
 }
 
 /// An SME that may enquire and apply, with what applying reads of it besides its profile.

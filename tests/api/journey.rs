@@ -346,6 +346,12 @@ test_on_both_backends! {
         let mail = app.deliver_mail().await;
         assert!(mail.iter().any(|m| m.body.contains("is now disbursed") && m.body.contains("資助款項已發放")));
         assert!(mail.iter().any(|m| m.body.contains("confirmed your enquiry")));
+
+        // A disabled account never hears a replay: its account is checked before its key.
+        let me = ok(app.get_as("/api/v1/me", &sme).await).await;
+        let disable = format!("/api/v1/admin/users/{}/disable", me["user"]["id"].as_str().unwrap());
+        assert_eq!(act(&app, &m.admin, &disable, Some(json!({"reason": "Agent filing."}))).await.status(), 200);
+        assert_eq!(apply(&app, &sme, &enquiry, Some("apply-1")).await.status(), 401, "no replay once disabled");
     }
 
     async fn applying_needs_an_eligible_sme_a_confirmed_enquiry_and_an_open_batch(app) {
