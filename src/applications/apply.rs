@@ -113,7 +113,12 @@ pub fn apply(
         )));
     }
     let subsidy = quote.subsidy;
-    let placement = place_newcomer(
+    // The rest is written in one go (one round trip on PostgreSQL): the shard's take when it
+    // can go last (`place_newcomer`), the cap hold (the SME's row is locked, so its guard only
+    // catches a bug), the application, its ledger entry, the audit event and the emails.
+    // Nothing reads them before the transaction commits.
+    let mut writes = Together::new();
+    let placed = place_newcomer(
         conn,
         sharding,
         Newcomer {
@@ -127,15 +132,13 @@ pub fn apply(
             shard_available: locked.shard_available,
         },
         &mut waitlist::blocks_newcomers,
+        &mut writes,
     )?;
-    let (status, pool) = match &placement {
+    let (status, pool) = match &placed.placement {
         Placement::Reserved { pool } => (Status::Reserved, pool.as_str()),
         Placement::Waitlisted => (Status::Waitlisted, POOL),
     };
     let reserved = status == Status::Reserved;
-    // The rest is written in one go (one round trip on PostgreSQL): the cap hold (the SME's
-    // row is locked, so its guard only catches a bug), the application, its ledger entry, the
-    // audit event and the emails. Nothing reads them before the transaction commits.
     let new = NewRow {
         id: &id,
         sme_id: &sme.id,
@@ -156,7 +159,6 @@ pub fn apply(
         ceiling_cents: Some(ceiling_cents),
     };
     let row = store::stored(&new);
-    let mut writes = Together::new();
     let held = writes.add(hold_sme_cap(&sme.id, subsidy, rules.per_sme_cap));
     writes.add(store::inserting(&new));
     if reserved {
@@ -188,6 +190,7 @@ pub fn apply(
     // A second live application for the package breaks the unique index on live applications:
     // the transaction rolls back whole (the money taken above included) and the SME gets a 409.
     let changed = writes.run(conn).map_err(store::already_applied)?;
+    placed.check(&changed)?;
     if changed[held] != 1 {
         return Err(ApiError::internal(anyhow::anyhow!(
             "the SME's cap moved while its row was locked"

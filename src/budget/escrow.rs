@@ -23,6 +23,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
 use super::store::{self, BudgetError, POOL, Reservation};
+use crate::db::together::{Changed, Slot, Together};
 use crate::db::{DbConnection, Prepare};
 use crate::money::Money;
 
@@ -84,6 +85,36 @@ pub fn shard_id(n: u64) -> String {
     format!("{POOL}/{n:02}")
 }
 
+/// Where a newcomer's subsidy was placed, and whether its take still rides with the caller's
+/// writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placed {
+    pub placement: Placement,
+    /// The shard's take, added to the caller's writes: it must change one row.
+    take: Option<Slot>,
+}
+
+impl Placed {
+    /// Whether the take sent with the caller's writes went through: [`BudgetError::ShardDrained`]
+    /// when a concurrent newcomer took the shard's money first (the transaction, its writes
+    /// included, must roll back and run again; then it sees the shard short).
+    pub fn check(&self, changed: &Changed) -> Result<(), BudgetError> {
+        match self.take {
+            Some(slot) if changed[slot] != 1 => Err(BudgetError::ShardDrained),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl From<Placement> for Placed {
+    fn from(placement: Placement) -> Placed {
+        Placed {
+            placement,
+            take: None,
+        }
+    }
+}
+
 /// Where a newcomer's subsidy was placed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Placement {
@@ -120,6 +151,11 @@ pub struct Newcomer<'a> {
 /// holds until commit. The sharded path goes by the answer the caller read with the SME's
 /// lock ([`Newcomer::queue_ahead`]).
 ///
+/// When the SME's shard looked able to fund it and the batch has no quota, the take is one
+/// guarded update whose failure can only mean "run again": it is added to `writes`, to go with
+/// the application's other writes (one round trip, and the shard's row is locked only from
+/// then to commit); the caller runs them and then [`Placed::check`]s it.
+///
 /// Call it with the SME's row locked (the lock order of `src/budget/mod.rs`: SME, root, shards
 /// in order of id, batch).
 pub fn place_newcomer(
@@ -127,7 +163,8 @@ pub fn place_newcomer(
     sharding: Sharding,
     who: Newcomer<'_>,
     waiters_ahead: &mut dyn FnMut(&mut DbConnection) -> QueryResult<bool>,
-) -> Result<Placement, BudgetError> {
+    writes: &mut Together<'_>,
+) -> Result<Placed, BudgetError> {
     let amount = who.amount.cents();
     // The root's available money once it is locked and the shards gathered into it, if the
     // sharded path got that far.
@@ -145,8 +182,16 @@ pub fn place_newcomer(
             // invert the lock order and deadlock with a refill or gather (detected only after
             // PostgreSQL's `deadlock_timeout`, 1 s): the transaction runs again instead, and
             // then sees the shard short.
-            return on_shard(conn, &shard, who.batch_id, amount, who.quota)?
-                .ok_or(BudgetError::ShardDrained);
+            if who.quota == store::Quota::Read(None) {
+                let take = writes.add(store::taking(shard.clone(), amount));
+                return Ok(Placed {
+                    placement: Placement::Reserved { pool: shard },
+                    take: Some(take),
+                });
+            }
+            return Ok(on_shard(conn, &shard, who.batch_id, amount, who.quota)?
+                .ok_or(BudgetError::ShardDrained)?
+                .into());
         }
         // The shard looked short: refill it first, locking the root before the shard.
         let chunk = who.largest.cents().saturating_mul(CHUNK_SUBSIDIES);
@@ -160,7 +205,7 @@ pub fn place_newcomer(
             Refill::Done => {
                 // The shard's row is ours until commit, and a chunk covers any subsidy.
                 if let Some(placed) = on_shard(conn, &shard, who.batch_id, amount, who.quota)? {
-                    return Ok(placed);
+                    return Ok(placed.into());
                 }
             }
             Refill::TooNearExhaustion { root_available } => {
@@ -174,19 +219,18 @@ pub fn place_newcomer(
         None => store::lock_root(conn)?,
     };
     if waiters_ahead(conn)? {
-        return Ok(Placement::Waitlisted);
+        return Ok(Placement::Waitlisted.into());
     }
     if root_available < amount && gathered_root.is_none() {
         gather(conn, who.actor_id)?;
     }
-    Ok(
-        match store::take(conn, POOL, who.batch_id, amount, who.quota)? {
-            Reservation::Reserved => Placement::Reserved {
-                pool: POOL.to_owned(),
-            },
-            Reservation::BudgetShort | Reservation::QuotaShort => Placement::Waitlisted,
+    let placement = match store::take(conn, POOL, who.batch_id, amount, who.quota)? {
+        Reservation::Reserved => Placement::Reserved {
+            pool: POOL.to_owned(),
         },
-    )
+        Reservation::BudgetShort | Reservation::QuotaShort => Placement::Waitlisted,
+    };
+    Ok(placement.into())
 }
 
 /// Tries to reserve on `shard`: `None` when the shard is short (try elsewhere), a placement

@@ -125,20 +125,20 @@ pub fn append(conn: &mut DbConnection, entry: &Entry<'_>) -> QueryResult<()> {
 }
 
 /// The statement [`append`] runs, to send with others
-/// ([`Together`](crate::db::together::Together)).
-pub fn appending<'a>(backend: Backend, entry: &Entry<'a>) -> impl Write + use<'a> {
+/// ([`Together`](crate::db::together::Together)); it owns its values, so it may outlive `entry`.
+pub fn appending(backend: Backend, entry: &Entry<'_>) -> impl Write + use<> {
     let seq = match backend {
         Backend::Postgres => "0",
         Backend::Sqlite => "(SELECT COALESCE(MAX(seq), 0) + 1 FROM budget_ledger WHERE seq > 0)",
     };
     diesel::insert_into(budget_ledger::table).values((
         budget_ledger::id.eq(uuid::Uuid::new_v4().to_string()),
-        budget_ledger::pool_id.eq(entry.pool_id),
+        budget_ledger::pool_id.eq(entry.pool_id.to_owned()),
         budget_ledger::kind.eq(entry.kind.as_str()),
         budget_ledger::amount_cents.eq(entry.amount_cents),
-        budget_ledger::application_id.eq(entry.application_id),
-        budget_ledger::batch_id.eq(entry.batch_id),
-        budget_ledger::actor_id.eq(entry.actor_id),
+        budget_ledger::application_id.eq(entry.application_id.map(str::to_owned)),
+        budget_ledger::batch_id.eq(entry.batch_id.map(str::to_owned)),
+        budget_ledger::actor_id.eq(entry.actor_id.map(str::to_owned)),
         budget_ledger::occurred_at.eq(entry.occurred_at),
         budget_ledger::seq.eq(sql::<BigInt>(seq)),
     ))
@@ -284,18 +284,7 @@ pub(super) fn take(
     amount_cents: i64,
     quota: Quota,
 ) -> Result<Reservation, BudgetError> {
-    let moved = diesel::update(
-        budget_pools::table
-            .find(pool_id)
-            .filter(budget_pools::available_cents.ge(amount_cents)),
-    )
-    .set((
-        budget_pools::available_cents.eq(budget_pools::available_cents - amount_cents),
-        budget_pools::reserved_cents.eq(budget_pools::reserved_cents + amount_cents),
-        budget_pools::updated_at.eq(crate::time::now()),
-    ))
-    .prepared()
-    .execute(conn)?;
+    let moved = together::execute(conn, taking(pool_id.to_owned(), amount_cents))?;
     if moved != 1 {
         return Ok(Reservation::BudgetShort);
     }
@@ -311,6 +300,22 @@ pub(super) fn take(
         return Ok(Reservation::QuotaShort);
     }
     Ok(Reservation::Reserved)
+}
+
+/// The guarded update of [`take`] on budget row `pool_id`, without the batch's quota: it changes
+/// no row when the row's available money is short. To send with other writes
+/// ([`Together`](crate::db::together::Together)) where the batch has no quota.
+pub(super) fn taking(pool_id: String, amount_cents: i64) -> impl Write {
+    diesel::update(
+        budget_pools::table
+            .filter(budget_pools::id.eq(pool_id))
+            .filter(budget_pools::available_cents.ge(amount_cents)),
+    )
+    .set((
+        budget_pools::available_cents.eq(budget_pools::available_cents - amount_cents),
+        budget_pools::reserved_cents.eq(budget_pools::reserved_cents + amount_cents),
+        budget_pools::updated_at.eq(crate::time::now()),
+    ))
 }
 
 /// Moves `amount` from available to reserved on the movement's budget row and takes it from
@@ -335,7 +340,7 @@ pub fn pool_of(conn: &mut DbConnection, application_id: &str) -> QueryResult<Str
 
 /// Logs a reservation [`take`] made for an application whose row is written beside it: a
 /// statement to send with the row ([`Together`](crate::db::together::Together)).
-pub fn log_reservation(backend: Backend, m: Movement<'_>) -> impl Write + '_ {
+pub fn log_reservation(backend: Backend, m: Movement<'_>) -> impl Write + use<> {
     appending(backend, &m.entry(EntryKind::Reserve))
 }
 

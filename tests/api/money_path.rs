@@ -965,6 +965,16 @@ on_both_backends!(
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_take_sent_with_the_writes_that_finds_its_shard_drained_runs_again_on_postgres() {
+    if postgres_enabled() {
+        a_take_sent_with_the_writes_that_finds_its_shard_drained_runs_again(
+            spawn_app(Backend::Postgres).await,
+        )
+        .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_lost_database_answers_503_and_retries_lose_nothing_on_postgres() {
     if postgres_enabled() {
         a_lost_database_answers_503_and_retries_lose_nothing(spawn_app(Backend::Postgres).await)
@@ -1060,6 +1070,90 @@ const APPLY_STATEMENTS_PG: u64 = 11;
 
 /// On SQLite, which runs the writes one by one (in process, no round trips to save).
 const APPLY_STATEMENTS_SQLITE: u64 = 15;
+
+/// A newcomer whose shard looked able to fund it (read with its SME's lock) sends the shard's
+/// take with its other writes; when a concurrent newcomer drained the shard meanwhile, the take
+/// changes nothing, and the placement says so (`ShardDrained`: the transaction runs again),
+/// never that the money was reserved. PostgreSQL only: SQLite keeps one budget row.
+async fn a_take_sent_with_the_writes_that_finds_its_shard_drained_runs_again(app: TestApp) {
+    use dtspp::budget::Sharding;
+    use dtspp::budget::escrow::{Newcomer, Placement, place_newcomer};
+    use dtspp::budget::store::{BudgetError, Quota};
+    use dtspp::db::together::Together;
+    use dtspp::money::Money;
+    let t = tight(&app, 1000, 1).await;
+    // The first application refills its SME's shard from the root.
+    let (_, status) = apply_for(&app, &t, 0).await;
+    assert_eq!(status, "reserved");
+    let sme = &t.applicants[0].sme_id;
+    let shard = Sharding::new(16).shard_for(sme).unwrap();
+    let available: i64 = dtspp::db::schema::budget_pools::table
+        .find(&shard)
+        .select(dtspp::db::schema::budget_pools::available_cents)
+        .first(&mut app.conn())
+        .unwrap();
+    assert!(available > 0, "the shard was refilled");
+    let batch: String = dtspp::db::schema::intake_batches::table
+        .select(dtspp::db::schema::intake_batches::id)
+        .first(&mut app.conn())
+        .unwrap();
+    let mut conn = app.conn();
+    diesel::Connection::test_transaction::<_, diesel::result::Error, _>(&mut *conn, |conn| {
+        // What the newcomer read: enough. What the shard holds: a cent less than it asks.
+        let mut writes = Together::new();
+        let placed = place_newcomer(
+            conn,
+            Sharding::new(16),
+            Newcomer {
+                sme_id: sme,
+                batch_id: &batch,
+                quota: Quota::Read(None),
+                amount: Money::from_cents(available + 1).unwrap(),
+                largest: Money::from_cents(1_900_000).unwrap(),
+                actor_id: None,
+                queue_ahead: false,
+                shard_available: Some(available + 1),
+            },
+            &mut |_| Ok(false),
+            &mut writes,
+        )
+        .unwrap();
+        assert_eq!(
+            placed.placement,
+            Placement::Reserved {
+                pool: shard.clone()
+            }
+        );
+        let changed = writes.run(conn)?;
+        assert!(matches!(
+            placed.check(&changed),
+            Err(BudgetError::ShardDrained)
+        ));
+        // With what the shard holds, the same take goes through.
+        let mut writes = Together::new();
+        let placed = place_newcomer(
+            conn,
+            Sharding::new(16),
+            Newcomer {
+                sme_id: sme,
+                batch_id: &batch,
+                quota: Quota::Read(None),
+                amount: Money::from_cents(available).unwrap(),
+                largest: Money::from_cents(1_900_000).unwrap(),
+                actor_id: None,
+                queue_ahead: false,
+                shard_available: Some(available),
+            },
+            &mut |_| Ok(false),
+            &mut writes,
+        )
+        .unwrap();
+        let changed = writes.run(conn)?;
+        assert!(placed.check(&changed).is_ok());
+        Ok(())
+    });
+    assert_books_balance(&app, &t.m.admin).await;
+}
 
 /// A cut of the total that the root row alone cannot take first gathers the escrow shards'
 /// available money back into it (PostgreSQL); on both backends the cut goes through, exactly,
