@@ -27,6 +27,8 @@ use crate::programme::model::ProgrammeRules;
 use crate::programme::quoting::{self, Ask};
 use crate::risk::engine::Contact;
 use crate::risk::store::{ContactRow, contact, vendor_contact_columns};
+use crate::smes::model::SmeRow;
+use crate::smes::store::ApplicantRow;
 
 /// Applies for the calling SME on its confirmed enquiry. Errors: 403 (no profile, ineligible),
 /// 404 (no such enquiry of this SME), 409 (enquiry not confirmed, no open batch, package no
@@ -38,12 +40,12 @@ pub fn apply(
     caller: &ActiveLater<SmeUser>,
     form: &ApplyForm,
 ) -> Result<Application, ApiError> {
-    let (SmeUser(user), applicant) = crate::smes::store::applicant_profile_of(conn, caller)?;
-    let sme = &applicant.sme;
     let now = crate::time::now();
-    let found = enquiry_to_apply(conn, &form.enquiry_id, now)?
-        .filter(|found| found.enquiry.sme_id == sme.id)
-        .ok_or_else(|| ApiError::NotFound("You have no enquiry with this id.".to_owned()))?;
+    let (applicant, found) = applicant_and_enquiry(conn, &form.enquiry_id, caller.user_id(), now)?;
+    let (SmeUser(user), applicant) = crate::smes::store::applicant_from(conn, caller, applicant)?;
+    let sme = &applicant.sme;
+    let found =
+        found.ok_or_else(|| ApiError::NotFound("You have no enquiry with this id.".to_owned()))?;
     let enquiry = &found.enquiry;
     if enquiry.status != EnquiryStatus::Confirmed {
         return Err(ApiError::Conflict(format!(
@@ -203,9 +205,9 @@ pub fn apply(
     Ok(Application::from(row))
 }
 
-/// A confirmed enquiry's facts that applying needs, read in one query: the enquiry, the
-/// revision it was made on, whether the package is listed, the vendor's contact keys, name and
-/// email address, and the programme's rules in force with the intake batch open at `now`.
+/// A confirmed enquiry's facts that applying needs: the enquiry, the revision it was made on,
+/// whether the package is listed, the vendor's contact keys, name and email address, and the
+/// programme's rules in force with the intake batch open at `now`.
 struct ToApply {
     enquiry: EnquiryRow,
     revision: RevisionRow,
@@ -217,20 +219,32 @@ struct ToApply {
     batch: Option<BatchRow>,
 }
 
-fn enquiry_to_apply(
+/// The calling SME user's profile with its account (`None`: no profile; see
+/// [`crate::smes::store::applicant_from`]) and its enquiry `id` with what applying needs
+/// (`None`: the SME has no such enquiry), read in one query.
+fn applicant_and_enquiry(
     conn: &mut DbConnection,
     id: &str,
+    user_id: &str,
     now: chrono::NaiveDateTime,
-) -> QueryResult<Option<ToApply>> {
-    use crate::db::schema::{enquiries, intake_batches, packages, programme_rules, users, vendors};
+) -> Result<(Option<ApplicantRow>, Option<ToApply>), ApiError> {
+    use crate::db::schema::{
+        enquiries, intake_batches, packages, programme_rules, smes, users, vendors,
+    };
+    use crate::risk::store::SME_CONTACT;
     type Found = (
-        EnquiryRow,
-        RevisionRow,
-        bool,
+        SmeRow,
+        Option<chrono::NaiveDateTime>,
+        Option<chrono::NaiveDateTime>,
+        String,
         ContactRow,
-        String,
-        String,
-        ProgrammeRules,
+        Option<EnquiryRow>,
+        Option<RevisionRow>,
+        Option<bool>,
+        Option<ContactRow>,
+        Option<String>,
+        Option<String>,
+        Option<ProgrammeRules>,
         Option<BatchRow>,
     );
     // The rules in force are the latest version.
@@ -238,40 +252,80 @@ fn enquiry_to_apply(
     let in_force = versions
         .select(diesel::dsl::max(versions.field(programme_rules::version)))
         .single_value();
-    let found: Option<Found> = enquiries::table
-        .inner_join(package_revisions::table.on(package_revisions::id.eq(enquiries::revision_id)))
-        .inner_join(packages::table.on(packages::id.eq(enquiries::package_id)))
-        .inner_join(vendors::table.on(vendors::id.eq(enquiries::vendor_id)))
-        .inner_join(users::table.on(users::id.eq(vendors::user_id)))
-        .inner_join(programme_rules::table.on(programme_rules::version.nullable().eq(in_force)))
+    let vendor_users = diesel::alias!(users as vendor_users);
+    let found: Option<Found> = smes::table
+        .inner_join(users::table)
+        .left_join(
+            // (Owned: a join's ON clause must not borrow.)
+            enquiries::table.on(enquiries::id
+                .eq(id.to_owned())
+                .and(enquiries::sme_id.eq(smes::id))),
+        )
+        .left_join(package_revisions::table.on(package_revisions::id.eq(enquiries::revision_id)))
+        .left_join(packages::table.on(packages::id.eq(enquiries::package_id)))
+        .left_join(vendors::table.on(vendors::id.eq(enquiries::vendor_id)))
+        .left_join(vendor_users.on(vendor_users.field(users::id).eq(vendors::user_id)))
+        .left_join(programme_rules::table.on(programme_rules::version.nullable().eq(in_force)))
         .left_join(
             intake_batches::table.on(intake_batches::opens_at
                 .le(now)
                 .and(intake_batches::closes_at.gt(now))),
         )
-        .filter(enquiries::id.eq(id))
+        .filter(smes::user_id.eq(user_id))
         .select((
-            EnquiryRow::as_select(),
-            RevisionRow::as_select(),
-            packages::visible,
-            vendor_contact_columns(),
-            vendors::company_name_en,
+            SmeRow::as_select(),
+            users::disabled_at,
+            users::email_verified_at,
             users::email,
-            ProgrammeRules::as_select(),
+            SME_CONTACT,
+            Option::<EnquiryRow>::as_select(),
+            Option::<RevisionRow>::as_select(),
+            packages::visible.nullable(),
+            vendor_contact_columns().nullable(),
+            vendors::company_name_en.nullable(),
+            vendor_users.field(users::email).nullable(),
+            Option::<ProgrammeRules>::as_select(),
             Option::<BatchRow>::as_select(),
         ))
         .first(conn)
         .optional()?;
-    Ok(found.map(
-        |(enquiry, revision, listed, vendor, vendor_name, vendor_email, rules, batch)| ToApply {
-            enquiry,
-            revision,
-            listed,
-            vendor: contact(vendor),
-            vendor_name,
-            vendor_email,
-            rules,
-            batch,
-        },
-    ))
+    // (A nested tuple with a `SelectBy` inside does not load: the applicant's columns come
+    // flat.)
+    let Some((
+        sme,
+        disabled_at,
+        verified,
+        email,
+        keys,
+        enquiry,
+        revision,
+        listed,
+        vendor,
+        vendor_name,
+        vendor_email,
+        rules,
+        batch,
+    )) = found
+    else {
+        return Ok((None, None));
+    };
+    let applicant = (sme, disabled_at, verified, email, keys);
+    let Some(enquiry) = enquiry else {
+        return Ok((Some(applicant), None));
+    };
+    // An enquiry has its revision, package and vendor (foreign keys), and the programme its
+    // rules (the first version is made with the schema).
+    let missing =
+        |what: &str| ApiError::internal(anyhow::anyhow!("enquiry {id} without its {what}"));
+    let to_apply = ToApply {
+        revision: revision.ok_or_else(|| missing("revision"))?,
+        listed: listed.ok_or_else(|| missing("package"))?,
+        vendor: contact(vendor.ok_or_else(|| missing("vendor"))?),
+        vendor_name: vendor_name.ok_or_else(|| missing("vendor"))?,
+        vendor_email: vendor_email.ok_or_else(|| missing("vendor's account"))?,
+        rules: rules.ok_or_else(|| missing("programme rules"))?,
+        batch,
+        enquiry,
+    };
+    Ok((Some(applicant), Some(to_apply)))
 }

@@ -88,23 +88,14 @@ pub fn profile_of(
 }
 
 /// The profile of a calling SME user that may enquire and apply, read in one query that also
-/// confirms the account active ([`ActiveLater::confirm_read`]): 401 for a disabled account,
-/// 403 for an account without a profile, 403 giving every reason for an ineligible SME, and
-/// 403 `email-unverified` until the account's email address is confirmed.
+/// confirms the account active ([`ActiveLater::confirm_read`]): see [`applicant_from`].
 pub fn applicant_profile_of<'c, C: Caller>(
     conn: &mut DbConnection,
     caller: &'c ActiveLater<C>,
 ) -> Result<(&'c C, Applicant), crate::error::ApiError> {
     use crate::db::schema::users;
-    use crate::risk::store::{ContactRow, SME_CONTACT, contact};
-    type Found = (
-        SmeRow,
-        Option<chrono::NaiveDateTime>,
-        Option<chrono::NaiveDateTime>,
-        String,
-        ContactRow,
-    );
-    let found: Option<Found> = smes::table
+    use crate::risk::store::SME_CONTACT;
+    let found: Option<ApplicantRow> = smes::table
         .inner_join(users::table)
         .filter(smes::user_id.eq(caller.user_id()))
         .select((
@@ -116,6 +107,28 @@ pub fn applicant_profile_of<'c, C: Caller>(
         ))
         .first(conn)
         .optional()?;
+    applicant_from(conn, caller, found)
+}
+
+/// An SME's profile as read with its account: the SME, the account's `disabled_at`,
+/// `email_verified_at` and email address, and the SME's contact keys.
+pub(crate) type ApplicantRow = (
+    SmeRow,
+    Option<chrono::NaiveDateTime>,
+    Option<chrono::NaiveDateTime>,
+    String,
+    crate::risk::store::ContactRow,
+);
+
+/// The calling SME user as an applicant, from its profile as read on `conn` (`None`: the
+/// account has no profile): 401 for a disabled account, 403 for an account without a
+/// profile, 403 giving every reason for an ineligible SME, and 403 `email-unverified` until
+/// the account's email address is confirmed.
+pub(crate) fn applicant_from<'c, C: Caller>(
+    conn: &mut DbConnection,
+    caller: &'c ActiveLater<C>,
+    found: Option<ApplicantRow>,
+) -> Result<(&'c C, Applicant), crate::error::ApiError> {
     let Some((sme, disabled_at, verified, email, keys)) = found else {
         // No profile: a disabled (or gone) account still hears 401 first.
         caller.confirm(conn)?;
@@ -131,7 +144,7 @@ pub fn applicant_profile_of<'c, C: Caller>(
         Applicant {
             sme,
             email,
-            contact: contact(keys),
+            contact: crate::risk::store::contact(keys),
         },
     ))
 }

@@ -1061,15 +1061,16 @@ async fn one_application_runs_a_bounded_number_of_statements(app: TestApp) {
     );
 }
 
-/// The most statements one application may run on PostgreSQL: 8 on a shard (see
-/// `scripts/probe-statements`), 11 here, where the budget is too tight for shards (the
+/// The most statements one application may run on PostgreSQL: 6 on a shard (see
+/// `scripts/probe-statements`), 10 here, where the budget is too tight for shards (the
 /// application locks the root, finds no shard money to gather, checks the waitlist under the
-/// root's lock and takes from the root). Its writes (the cap hold, the application, its ledger
-/// entry, audit event and emails) are one statement (`src/db/together.rs`).
-const APPLY_STATEMENTS_PG: u64 = 11;
+/// root's lock and takes from the root). Its writes (on a shard the take, and always the cap
+/// hold, the application, its ledger entry, audit event and emails) are one statement
+/// (`src/db/together.rs`).
+const APPLY_STATEMENTS_PG: u64 = 10;
 
 /// On SQLite, which runs the writes one by one (in process, no round trips to save).
-const APPLY_STATEMENTS_SQLITE: u64 = 15;
+const APPLY_STATEMENTS_SQLITE: u64 = 14;
 
 /// A newcomer whose shard looked able to fund it (read with its SME's lock) sends the shard's
 /// take with its other writes; when a concurrent newcomer drained the shard meanwhile, the take
