@@ -1098,27 +1098,31 @@ async fn a_take_sent_with_the_writes_that_finds_its_shard_drained_runs_again(app
         .select(dtspp::db::schema::intake_batches::id)
         .first(&mut app.conn())
         .unwrap();
-    let mut conn = app.conn();
-    diesel::Connection::test_transaction::<_, diesel::result::Error, _>(&mut *conn, |conn| {
-        // What the newcomer read: enough. What the shard holds: a cent less than it asks.
-        let mut writes = Together::new();
-        let placed = place_newcomer(
+    // A newcomer of the same SME asking `cents`, having read that its shard holds as much.
+    let place = |conn: &mut dtspp::db::DbConnection, writes: &mut Together<'_>, cents: i64| {
+        place_newcomer(
             conn,
             Sharding::new(16),
             Newcomer {
                 sme_id: sme,
                 batch_id: &batch,
                 quota: Quota::Read(None),
-                amount: Money::from_cents(available + 1).unwrap(),
+                amount: Money::from_cents(cents).unwrap(),
                 largest: Money::from_cents(1_900_000).unwrap(),
                 actor_id: None,
                 queue_ahead: false,
-                shard_available: Some(available + 1),
+                shard_available: Some(cents),
             },
             &mut |_| Ok(false),
-            &mut writes,
+            writes,
         )
-        .unwrap();
+        .unwrap()
+    };
+    let mut conn = app.conn();
+    diesel::Connection::test_transaction::<_, diesel::result::Error, _>(&mut *conn, |conn| {
+        // What the newcomer read: enough. What the shard holds: a cent less than it asks.
+        let mut writes = Together::new();
+        let placed = place(conn, &mut writes, available + 1);
         assert_eq!(
             placed.placement,
             Placement::Reserved {
@@ -1132,23 +1136,7 @@ async fn a_take_sent_with_the_writes_that_finds_its_shard_drained_runs_again(app
         ));
         // With what the shard holds, the same take goes through.
         let mut writes = Together::new();
-        let placed = place_newcomer(
-            conn,
-            Sharding::new(16),
-            Newcomer {
-                sme_id: sme,
-                batch_id: &batch,
-                quota: Quota::Read(None),
-                amount: Money::from_cents(available).unwrap(),
-                largest: Money::from_cents(1_900_000).unwrap(),
-                actor_id: None,
-                queue_ahead: false,
-                shard_available: Some(available),
-            },
-            &mut |_| Ok(false),
-            &mut writes,
-        )
-        .unwrap();
+        let placed = place(conn, &mut writes, available);
         let changed = writes.run(conn)?;
         assert!(placed.check(&changed).is_ok());
         Ok(())
