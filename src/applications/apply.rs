@@ -27,7 +27,6 @@ use crate::programme::model::ProgrammeRules;
 use crate::programme::quoting::{self, Ask};
 use crate::risk::engine::Contact;
 use crate::risk::store::{ContactRow, contact, vendor_contact_columns};
-use crate::smes::model::SmeRow;
 use crate::smes::store::ApplicantRow;
 
 /// Applies for the calling SME on its confirmed enquiry. Errors: 403 (no profile, ineligible),
@@ -231,13 +230,8 @@ fn applicant_and_enquiry(
     use crate::db::schema::{
         enquiries, intake_batches, packages, programme_rules, smes, users, vendors,
     };
-    use crate::risk::store::SME_CONTACT;
     type Found = (
-        SmeRow,
-        Option<chrono::NaiveDateTime>,
-        Option<chrono::NaiveDateTime>,
-        String,
-        ContactRow,
+        ApplicantRow,
         Option<EnquiryRow>,
         Option<RevisionRow>,
         Option<bool>,
@@ -273,11 +267,7 @@ fn applicant_and_enquiry(
         )
         .filter(smes::user_id.eq(user_id))
         .select((
-            SmeRow::as_select(),
-            users::disabled_at,
-            users::email_verified_at,
-            users::email,
-            SME_CONTACT,
+            ApplicantRow::as_select(),
             Option::<EnquiryRow>::as_select(),
             Option::<RevisionRow>::as_select(),
             packages::visible.nullable(),
@@ -289,14 +279,8 @@ fn applicant_and_enquiry(
         ))
         .first(conn)
         .optional()?;
-    // (A nested tuple with a `SelectBy` inside does not load: the applicant's columns come
-    // flat.)
     let Some((
-        sme,
-        disabled_at,
-        verified,
-        email,
-        keys,
+        applicant,
         enquiry,
         revision,
         listed,
@@ -309,7 +293,6 @@ fn applicant_and_enquiry(
     else {
         return Ok((None, None));
     };
-    let applicant = (sme, disabled_at, verified, email, keys);
     let Some(enquiry) = enquiry else {
         return Ok((Some(applicant), None));
     };

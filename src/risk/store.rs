@@ -444,14 +444,17 @@ pub(crate) type ContactRow = (
     Option<String>,
 );
 
-/// An SME's contact keys, to select (as a [`ContactRow`]) beside its other columns.
-pub(crate) const SME_CONTACT: (
+/// The columns of [`SME_CONTACT`].
+pub(crate) type SmeContact = (
     smes::br_number,
     smes::phone_key,
     smes::address_key,
     smes::email_domain,
     smes::contact_name_key,
-) = (
+);
+
+/// An SME's contact keys, to select (as a [`ContactRow`]) beside its other columns.
+pub(crate) const SME_CONTACT: SmeContact = (
     smes::br_number,
     smes::phone_key,
     smes::address_key,

@@ -93,32 +93,33 @@ pub fn applicant_profile_of<'c, C: Caller>(
     conn: &mut DbConnection,
     caller: &'c ActiveLater<C>,
 ) -> Result<(&'c C, Applicant), crate::error::ApiError> {
-    use crate::db::schema::users;
-    use crate::risk::store::SME_CONTACT;
     let found: Option<ApplicantRow> = smes::table
-        .inner_join(users::table)
+        .inner_join(crate::db::schema::users::table)
         .filter(smes::user_id.eq(caller.user_id()))
-        .select((
-            SmeRow::as_select(),
-            users::disabled_at,
-            users::email_verified_at,
-            users::email,
-            SME_CONTACT,
-        ))
+        .select(ApplicantRow::as_select())
         .first(conn)
         .optional()?;
     applicant_from(conn, caller, found)
 }
 
-/// An SME's profile as read with its account: the SME, the account's `disabled_at`,
-/// `email_verified_at` and email address, and the SME's contact keys.
-pub(crate) type ApplicantRow = (
-    SmeRow,
-    Option<chrono::NaiveDateTime>,
-    Option<chrono::NaiveDateTime>,
-    String,
-    crate::risk::store::ContactRow,
-);
+/// An SME's profile as read with its account (`smes` joined with `users`), selected the same
+/// way by every read of an applicant.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = smes)]
+pub(crate) struct ApplicantRow {
+    #[diesel(embed)]
+    sme: SmeRow,
+    #[diesel(select_expression = crate::db::schema::users::disabled_at)]
+    disabled_at: Option<chrono::NaiveDateTime>,
+    #[diesel(select_expression = crate::db::schema::users::email_verified_at)]
+    email_verified_at: Option<chrono::NaiveDateTime>,
+    #[diesel(select_expression = crate::db::schema::users::email)]
+    email: String,
+    /// Its contact keys, for the risk indicators.
+    #[diesel(select_expression = crate::risk::store::SME_CONTACT)]
+    #[diesel(select_expression_type = crate::risk::store::SmeContact)]
+    keys: crate::risk::store::ContactRow,
+}
 
 /// The calling SME user as an applicant, from its profile as read on `conn` (`None`: the
 /// account has no profile): 401 for a disabled account, 403 for an account without a
@@ -129,7 +130,14 @@ pub(crate) fn applicant_from<'c, C: Caller>(
     caller: &'c ActiveLater<C>,
     found: Option<ApplicantRow>,
 ) -> Result<(&'c C, Applicant), crate::error::ApiError> {
-    let Some((sme, disabled_at, verified, email, keys)) = found else {
+    let Some(ApplicantRow {
+        sme,
+        disabled_at,
+        email_verified_at: verified,
+        email,
+        keys,
+    }) = found
+    else {
         // No profile: a disabled (or gone) account still hears 401 first.
         caller.confirm(conn)?;
         return Err(no_profile());
